@@ -1,0 +1,195 @@
+//! `/api/v1/agency-clients`: admins create and delete agency clients.
+
+use actix_web::{delete, get, http::header, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{hash_secret, store, AgencyClient, ClientRow};
+use crate::audit::{self, Change};
+use crate::auth::store::new_refresh_secret;
+use crate::auth::Principal;
+use crate::domain::Name;
+use crate::error::AppError;
+use crate::http::idempotency::{self, Created};
+use crate::http::{etag, ApiJson, IdempotencyKey, Page, PageParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    #[schema(example = "HBL fraud desk")]
+    pub name: String,
+    /// The agency the client belongs to.
+    #[schema(example = "State Bank of Pakistan")]
+    pub agency: String,
+}
+
+/// A new client, with its secret: shown this once only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: AgencyClient,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClientFilter {
+    pub active: Option<bool>,
+}
+
+/// Create an agency client; the response carries its secret, once.
+#[utoipa::path(
+    tag = "agency-clients",
+    request_body = CreateClient,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    responses((status = 201, description = "Created", body = CreatedClient,
+        headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new client")))),
+    security(("bearer" = []))
+)]
+#[post("/agency-clients")]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<CreateClient>,
+) -> Result<HttpResponse, AppError> {
+    let fingerprint = body.fingerprint.clone();
+    let req = body.into_inner();
+    let name = Name::parse(&req.name, "name")?;
+    let agency = Name::parse(&req.agency, "agency")?;
+    let now = state.now();
+    let actor = principal.id.clone();
+    idempotency::create(
+        &state.db,
+        state.clock.clone(),
+        format!("{} POST /api/v1/agency-clients", principal.id),
+        key,
+        fingerprint,
+        move |conn| {
+            let secret = new_refresh_secret();
+            let row = ClientRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                name: name.as_str().to_string(),
+                agency: agency.as_str().to_string(),
+                client_id: format!("ccreg-{}", uuid::Uuid::new_v4().simple()),
+                secret_hash: hash_secret(&secret),
+                active: true,
+                version: 1,
+                created_by: actor.clone(),
+                created_at: now,
+                updated_at: now,
+                revoked_at: None,
+            };
+            store::insert(conn, &row)?;
+            audit::append(
+                conn,
+                now,
+                Change {
+                    actor_id: Some(&actor),
+                    action: "agency_client.created",
+                    entity_type: "agency_client",
+                    entity_id: &row.id,
+                    summary: format!(
+                        "client {:?} of {:?} created ({})",
+                        row.name, row.agency, row.client_id
+                    ),
+                },
+            )?;
+            let location = format!("/api/v1/agency-clients/{}", row.id);
+            let body = CreatedClient { client: AgencyClient::from(row), client_secret: secret };
+            Ok(Created {
+                body: serde_json::to_value(&body).unwrap_or_default(),
+                location,
+                version: 1,
+            })
+        },
+    )
+    .await
+}
+
+/// List agency clients.
+#[utoipa::path(
+    tag = "agency-clients",
+    params(PageParams, ClientFilter),
+    responses((status = 200, description = "A page of clients", body = Page<AgencyClient>)),
+    security(("bearer" = []))
+)]
+#[get("/agency-clients")]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<ClientFilter>,
+) -> Result<web::Json<Page<AgencyClient>>, AppError> {
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let active = filter.active;
+    let rows = state.db.read(move |conn| store::list(conn, active, after, limit + 1)).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), AgencyClient::from)))
+}
+
+/// Read one agency client (never its secret).
+#[utoipa::path(
+    tag = "agency-clients",
+    params(("id" = String, Path, description = "The client's id")),
+    responses(
+        (status = 200, description = "The client", body = AgencyClient, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such client"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/agency-clients/{id}")]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .read(move |conn| store::find(conn, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such agency client"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(AgencyClient::from(row)))
+}
+
+/// Delete (deactivate) an agency client: its tokens stop working at once. The record stays for
+/// the audit trail and the verification log.
+#[utoipa::path(
+    tag = "agency-clients",
+    params(("id" = String, Path, description = "The client's id")),
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 404, description = "No such client, or already deleted"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/agency-clients/{id}")]
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (id, now) = (id.into_inner(), state.now());
+    state
+        .db
+        .write(move |conn| {
+            if store::deactivate(conn, &id, now)? == 0 {
+                return Err(AppError::not_found("no such active agency client"));
+            }
+            audit::append(
+                conn,
+                now,
+                Change {
+                    actor_id: Some(&principal.id),
+                    action: "agency_client.deleted",
+                    entity_type: "agency_client",
+                    entity_id: &id,
+                    summary: "client deactivated; its tokens no longer work".into(),
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,187 @@
+//! Builds the actix application: middleware, routes, OpenAPI and docs. `Application::build`
+//! binds the listener, so tests start the real server on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{get, web, App, HttpResponse, HttpServer};
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::auth::keys::Keys;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::fallback::{self, RouteTable};
+use crate::openapi::ApiDoc;
+use crate::service::Metrics;
+use crate::state::AppState;
+use crate::{agency_clients, audit, auth, service, users};
+
+fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(auth::routes::signup)
+        .service(auth::routes::issue_token)
+        .service(auth::routes::revoke)
+        .service(auth::routes::me)
+        .service(users::routes::create_user)
+        .service(users::routes::list_users)
+        .service(users::routes::get_user)
+        .service(users::routes::patch_user)
+        .service(agency_clients::routes::create_client)
+        .service(agency_clients::routes::list_clients)
+        .service(agency_clients::routes::get_client)
+        .service(agency_clients::routes::delete_client)
+        .service(audit::routes::list_audit)
+        .service(audit::routes::verify_audit)
+        .service(openapi_json);
+}
+
+fn root(cfg: &mut ServiceConfig) {
+    cfg.service(service::healthz)
+        .service(service::readyz)
+        .service(service::serve_metrics)
+        .service(auth::routes::jwks);
+}
+
+/// Registers every route; the same registration yields the app and its OpenAPI document.
+fn routes<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(scope("/api/v1").configure(api_v1))
+        .configure(root)
+        .split_for_parts()
+}
+
+/// The OpenAPI document exactly as served and as `ccreg openapi` prints it.
+pub fn openapi_spec() -> serde_json::Value {
+    let (_, api) = routes(App::new());
+    crate::openapi::complete(serde_json::to_value(&api).unwrap_or_default())
+}
+
+pub fn openapi_text() -> String {
+    let mut s = serde_json::to_string_pretty(&openapi_spec()).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(tag = "service", responses((status = 200, description = "The OpenAPI document", body = Object)))]
+#[get("/openapi.json")]
+async fn openapi_json(spec: web::Data<SpecText>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(spec.0.clone())
+}
+
+pub struct SpecText(pub String);
+
+fn query_error(
+    e: actix_web::error::QueryPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    AppError::bad_request(format!("invalid query: {e}")).into()
+}
+
+fn path_error(e: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    AppError::bad_request(format!("invalid path value: {e}")).into()
+}
+
+/// Shared, per-process parts of the app.
+#[derive(Clone)]
+pub struct Parts {
+    pub state: web::Data<AppState>,
+    pub metrics: web::Data<Metrics>,
+    pub spec: web::Data<SpecText>,
+    pub table: web::Data<RouteTable>,
+}
+
+pub fn build_app(
+    parts: Parts,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = routes(
+        App::new()
+            .app_data(parts.state)
+            .app_data(parts.metrics)
+            .app_data(parts.spec)
+            .app_data(parts.table)
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error)),
+    );
+    app.service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/api/v1/openapi.json"])))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+            }),
+        )
+        .default_service(web::to(fallback::not_found))
+        .wrap(from_fn(auth::guard::guard))
+        .wrap(ErrorHandlers::new().default_handler(fallback::problem_json))
+        .wrap(from_fn(service::record))
+        .wrap(tracing_actix_web::TracingLogger::default())
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates, bootstraps the first admin if asked, loads keys and binds.
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        let applied = db.migrate()?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied migrations");
+        }
+        let keys = Keys::load_or_create(&settings.key_dir, &settings.issuer, &settings.audience)?;
+        if let Some(admin) = &settings.bootstrap_admin {
+            if users::provision::bootstrap_admin(&db, &*clock, admin)? {
+                tracing::info!(email = %admin.email, "created the bootstrap admin");
+            }
+        }
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let spec = openapi_spec();
+        let parts = Parts {
+            table: web::Data::new(RouteTable::from_json(&spec)),
+            spec: web::Data::new(SpecText(openapi_text())),
+            metrics: web::Data::new(Metrics::new()?),
+            state: web::Data::new(AppState {
+                db,
+                keys: Arc::new(keys),
+                clock,
+                settings: Arc::new(settings.clone()),
+            }),
+        };
+        let mut server = HttpServer::new(move || build_app(parts.clone())).listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        tracing::info!(address = %settings.bind, port, database = %settings.database_url.redacted(), "ccreg listening");
+        Ok(Application { port, server: server.run() })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn server(self) -> Server {
+        self.server
+    }
+}

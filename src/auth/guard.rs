@@ -1,0 +1,84 @@
+//! The guard every request passes: it finds the matched route's rule in [`super::policy`],
+//! authenticates the bearer token when the rule needs one (401), checks the role (403) and
+//! puts the [`Principal`] in the request. Unmatched paths go on to the fallback (404/405).
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, ResponseError};
+
+use super::policy::{self, Access};
+use super::{Principal, Role};
+use crate::error::AppError;
+use crate::http::fallback::RouteTable;
+use crate::state::AppState;
+
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match authorize(&req).await {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+        }
+        Ok(None) => {}
+        Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+async fn authorize(req: &ServiceRequest) -> Result<Option<Principal>, AppError> {
+    if req.query_string().contains("%00") || req.path().contains("%00") || req.path().contains('\0')
+    {
+        return Err(AppError::bad_request("NUL characters are not allowed in paths or queries"));
+    }
+    let Some(pattern) = req.match_pattern() else { return Ok(None) };
+    // A known path under a method it does not have: the fallback answers 405 with Allow.
+    let table = req.app_data::<web::Data<RouteTable>>();
+    if let Some(allow) = table.and_then(|t| t.allowed(req.path())) {
+        if !allow.iter().any(|m| m == req.method().as_str()) {
+            return Ok(None);
+        }
+    }
+    let access = policy::access(req.method(), &pattern);
+    if access == Access::Public {
+        return Ok(None);
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let principal = authenticate(req, state).await?;
+    if !access.allows(principal.role) {
+        return Err(AppError::forbidden(format!(
+            "the {} role may not call {} {}",
+            principal.role.as_str(),
+            req.method(),
+            pattern
+        )));
+    }
+    Ok(Some(principal))
+}
+
+async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principal, AppError> {
+    let raw = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            AppError::unauthorized("sign in first: send Authorization: Bearer <access token>")
+        })?
+        .to_str()
+        .map_err(|_| AppError::unauthorized("the Authorization header is not readable"))?;
+    let token = match raw.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(AppError::unauthorized("use the Bearer authorization scheme")),
+    };
+    let claims = state.keys.verify_access(token, state.clock.now().timestamp())?;
+    let (sub, claimed, jti) = (claims.sub.clone(), claims.role.clone(), claims.jti.clone());
+    let role =
+        state.db.read(move |conn| super::store::live_role(conn, &sub, &claimed, &jti)).await?;
+    let role = role.as_deref().and_then(Role::parse).ok_or_else(|| {
+        AppError::unauthorized("the access token has been revoked or its account deactivated")
+    })?;
+    Ok(Principal { id: claims.sub, role, jti: claims.jti })
+}

@@ -1,0 +1,85 @@
+//! Password rules and hashing: argon2id, m = 19456 KiB, t = 2, p = 1 (OWASP's minimum). Call
+//! these on the blocking pool, never on an actix worker.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::config::Secret;
+use crate::error::AppError;
+
+pub const MIN_LEN: usize = 12;
+pub const MAX_LEN: usize = 128;
+
+fn argon2() -> Argon2<'static> {
+    // The parameters are constants within argon2's limits, so this cannot fail.
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A password that meets the rules (12 to 128 characters).
+pub struct Password(Secret);
+
+impl Password {
+    pub fn parse(raw: String, field: &str) -> Result<Self, AppError> {
+        let n = raw.chars().count();
+        if !(MIN_LEN..=MAX_LEN).contains(&n) {
+            return Err(AppError::invalid(
+                field,
+                format!("must be {MIN_LEN} to {MAX_LEN} characters long (it has {n})"),
+            ));
+        }
+        Ok(Password(Secret::new(raw)))
+    }
+
+    pub fn hash(&self) -> Result<String, AppError> {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(self.0.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::internal(format!("argon2: {e}")))
+    }
+}
+
+/// Verifies `password` against a stored hash; `None` checks against a dummy hash so an unknown
+/// account costs the same time as a wrong password.
+pub fn verify(password: &str, stored: Option<&str>) -> bool {
+    static DUMMY: LazyLock<String> = LazyLock::new(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(b"ccreg dummy password for timing", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    });
+    let (hash, real) = match stored {
+        Some(h) => (h, true),
+        None => (DUMMY.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_rules() {
+        assert!(Password::parse("short".into(), "password").is_err());
+        assert!(Password::parse("x".repeat(129), "password").is_err());
+        assert!(Password::parse("twelve chars".into(), "password").is_ok());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let p = Password::parse("correct horse battery".into(), "password").unwrap();
+        let h = p.hash().unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify("correct horse battery", Some(&h)));
+        assert!(!verify("wrong horse battery", Some(&h)));
+        assert!(!verify("correct horse battery", None));
+    }
+}

@@ -1,0 +1,143 @@
+//! Typed settings, read once from the environment at start and checked there.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::db::DatabaseUrl;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ccreg.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_KEY_DIR: &str = "data/keys";
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BootstrapAdmin {
+    pub email: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub key_dir: PathBuf,
+    pub bootstrap_admin: Option<BootstrapAdmin>,
+    /// `iss` of the tokens this registry signs.
+    pub issuer: String,
+    /// `aud` of the access tokens, which this API requires.
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub db_pool_size: u32,
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    /// Reads `CCREG_*` from the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let database_url =
+            DatabaseUrl::parse(&get("CCREG_DATABASE_URL").unwrap_or(DEFAULT_DATABASE_URL.into()))?;
+        let bootstrap_admin = match (
+            get("CCREG_BOOTSTRAP_ADMIN_EMAIL"),
+            get("CCREG_BOOTSTRAP_ADMIN_PASSWORD"),
+        ) {
+            (Some(email), Some(password)) => {
+                Some(BootstrapAdmin { email, password: Secret::new(password) })
+            }
+            (None, None) => None,
+            _ => {
+                return Err("set both CCREG_BOOTSTRAP_ADMIN_EMAIL and CCREG_BOOTSTRAP_ADMIN_PASSWORD, or neither".into())
+            }
+        };
+        let number = |k: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(format!("{k} must be a whole number from {min} to {max}, not {v:?}")),
+                },
+            }
+        };
+        Ok(Settings {
+            database_url,
+            bind: get("CCREG_BIND").unwrap_or(DEFAULT_BIND.into()),
+            key_dir: PathBuf::from(get("CCREG_KEY_DIR").unwrap_or(DEFAULT_KEY_DIR.into())),
+            bootstrap_admin,
+            issuer: get("CCREG_ISSUER").unwrap_or("ccreg".into()),
+            audience: get("CCREG_AUDIENCE").unwrap_or("ccreg-api".into()),
+            access_token_ttl_secs: number("CCREG_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400)?,
+            refresh_token_ttl_secs: number(
+                "CCREG_REFRESH_TOKEN_TTL_SECS",
+                14 * 86_400,
+                300,
+                90 * 86_400,
+            )?,
+            db_pool_size: number("CCREG_DB_POOL_SIZE", 16, 1, 256)? as u32,
+            workers: get("CCREG_WORKERS")
+                .map(|v| v.parse::<usize>())
+                .transpose()
+                .map_err(|_| "CCREG_WORKERS must be a positive whole number".to_string())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite { path: "data/ccreg.db".into() });
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert!(s.bootstrap_admin.is_none());
+        assert_eq!(s.access_token_ttl_secs, 900);
+    }
+
+    #[test]
+    fn unknown_scheme_and_half_bootstrap_are_refused() {
+        assert!(settings(&[("CCREG_DATABASE_URL", "mysql://x")]).is_err());
+        assert!(settings(&[("CCREG_BOOTSTRAP_ADMIN_EMAIL", "a@b.pk")]).is_err());
+        assert!(settings(&[("CCREG_ACCESS_TOKEN_TTL_SECS", "soon")]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = settings(&[
+            ("CCREG_BOOTSTRAP_ADMIN_EMAIL", "a@b.pk"),
+            ("CCREG_BOOTSTRAP_ADMIN_PASSWORD", "hunter2hunter2"),
+        ])
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

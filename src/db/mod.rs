@@ -1,0 +1,239 @@
+//! The database layer: one connection type over SQLite and PostgreSQL, its pool, the SQLite
+//! pragmas, embedded migrations, and `Db::read` / `Db::write`, which run diesel on the blocking
+//! pool so no query ever runs on an actix worker thread.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::RunQueryDsl;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend the URL named.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConn>>;
+pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
+
+/// The backend a database URL names; the scheme decides, and anything unknown is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(
+                    "CCREG_DATABASE_URL: sqlite:// needs a file path, e.g. sqlite://data/ccreg.db"
+                        .into(),
+                );
+            }
+            return Ok(DatabaseUrl::Sqlite { path: path.to_string() });
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres { url: raw.to_string() });
+        }
+        Err(format!(
+            "CCREG_DATABASE_URL: unsupported scheme in {:?}; use sqlite://<path> or postgres://…",
+            redact_url(raw)
+        ))
+    }
+
+    /// The URL with any password removed, for messages and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite { path } => format!("sqlite://{path}"),
+            DatabaseUrl::Postgres { url } => redact_url(url),
+        }
+    }
+}
+
+fn redact_url(raw: &str) -> String {
+    match (raw.find("://"), raw.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &raw[..s], &raw[at + 1..]),
+        _ => raw.to_string(),
+    }
+}
+
+/// Sets the SQLite pragmas on every new connection, in one place.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        if let DbConn::Sqlite(c) = conn {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// The pool and what the rest of the code calls to reach the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+}
+
+impl Db {
+    pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
+        let conn_url = match url {
+            DatabaseUrl::Sqlite { path } => {
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            anyhow::anyhow!(
+                                "cannot create database directory {}: {e}",
+                                dir.display()
+                            )
+                        })?;
+                    }
+                }
+                path.clone()
+            }
+            DatabaseUrl::Postgres { url } => url.clone(),
+        };
+        let manager = ConnectionManager::<DbConn>::new(conn_url);
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", url.redacted()))?;
+        Ok(Db { pool })
+    }
+
+    /// Runs the embedded migrations of the connected backend.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.pool.get()?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(applied.iter().map(|v| v.to_string()).collect())
+    }
+
+    /// Runs `f` with a connection on the blocking pool (reads, or writes that manage their own
+    /// transaction).
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(AppError::unavailable)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| AppError::internal("database task was cancelled"))?
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool: committed when `f` returns `Ok`,
+    /// rolled back otherwise. On SQLite the transaction begins IMMEDIATE, so concurrent writers
+    /// queue on the lock (busy_timeout) instead of failing mid-transaction.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read(move |conn| write_tx(conn, f)).await
+    }
+
+    /// Synchronous access for the CLI (never called from a request handler).
+    pub fn get(&self) -> Result<PooledConn, AppError> {
+        self.pool.get().map_err(AppError::unavailable)
+    }
+
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.read(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// One write transaction on `conn` (see [`Db::write`]).
+pub fn write_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let outcome = f(conn);
+    let finish = match (&outcome, &mut *conn) {
+        (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(_), DbConn::Postgresql(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), DbConn::Postgresql(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    match (outcome, finish) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Whether a diesel error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_pick_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/ccreg.db"),
+            Ok(DatabaseUrl::Sqlite { path: "data/ccreg.db".into() })
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/ccreg/ccreg.db"),
+            Ok(DatabaseUrl::Sqlite { path: "/var/lib/ccreg/ccreg.db".into() })
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db"),
+            Ok(DatabaseUrl::Postgres { .. })
+        ));
+        assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("data/ccreg.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        let err = DatabaseUrl::parse("mysql://user:secret@host/db").unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
+        let url = DatabaseUrl::parse("postgres://user:secret@host/db").unwrap();
+        assert!(!url.redacted().contains("secret"));
+    }
+}

@@ -1,0 +1,150 @@
+//! `Idempotency-Key` for POSTs that create: the same key with the same body replays the first
+//! response; the same key with another body is 422. The key and the response are stored in the
+//! same transaction as the creation, so a retry after a lost response never creates twice, on
+//! any number of processes. Keys are kept for 24 hours.
+
+use std::future::{ready, Ready};
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use chrono::Duration;
+use diesel::prelude::*;
+
+use crate::clock::SharedClock;
+use crate::db::schema::idempotency_keys as ik;
+use crate::db::{write_tx, Db, DbConn};
+use crate::error::AppError;
+
+const KEY_TTL_HOURS: i64 = 24;
+
+/// The optional `Idempotency-Key` header (1 to 255 visible ASCII characters).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(raw) = req.headers().get("idempotency-key") else {
+            return ready(Ok(IdempotencyKey(None)));
+        };
+        let ok = raw
+            .to_str()
+            .ok()
+            .filter(|s| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()));
+        ready(match ok {
+            Some(s) => Ok(IdempotencyKey(Some(s.to_string()))),
+            None => Err(AppError::bad_request(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )),
+        })
+    }
+}
+
+/// What a creating handler answers: stored whole so a replay is byte-for-byte the same.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub body: serde_json::Value,
+    pub location: String,
+    pub version: i64,
+}
+
+impl Created {
+    fn respond(&self, replayed: bool) -> HttpResponse {
+        let mut res = HttpResponse::build(StatusCode::CREATED);
+        res.insert_header((header::LOCATION, self.location.clone()))
+            .insert_header((header::ETAG, super::etag(self.version)))
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        if replayed {
+            res.insert_header(("Idempotency-Replayed", "true"));
+        }
+        res.json(&self.body)
+    }
+}
+
+struct Stored {
+    request_hash: String,
+    created: Created,
+}
+
+/// Runs `create` in one write transaction and answers 201, honouring the key if one was sent.
+/// `scope` separates keys of different callers and routes.
+pub async fn create<F>(
+    db: &Db,
+    clock: SharedClock,
+    scope: String,
+    key: IdempotencyKey,
+    fingerprint: String,
+    create: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<Created, AppError> + Send + 'static,
+{
+    let Some(key) = key.0 else {
+        return db.write(create).await.map(|c| c.respond(false));
+    };
+    let (scope2, key2, fp2, clock2) =
+        (scope.clone(), key.clone(), fingerprint.clone(), clock.clone());
+    let outcome = db
+        .read(move |conn| {
+            write_tx(conn, |conn| {
+                if let Some(stored) = lookup(conn, &scope, &key, &*clock)? {
+                    return replay(stored, &fingerprint).map(|c| (c, true));
+                }
+                let created = create(conn)?;
+                let row = (
+                    ik::scope.eq(&scope),
+                    ik::idem_key.eq(&key),
+                    ik::request_hash.eq(&fingerprint),
+                    ik::body.eq(created.body.to_string()),
+                    ik::location.eq(&created.location),
+                    ik::resource_version.eq(created.version),
+                    ik::created_at.eq(crate::clock::db_now(&*clock)),
+                );
+                diesel::insert_into(ik::table).values(row).execute(conn)?;
+                Ok((created, false))
+            })
+        })
+        .await;
+    match outcome {
+        Ok((created, replayed)) => Ok(created.respond(replayed)),
+        // A concurrent request with the same key may have won; answer as it did.
+        Err(e) => {
+            let stored = db.read(move |conn| lookup(conn, &scope2, &key2, &*clock2)).await?;
+            match stored {
+                Some(stored) => replay(stored, &fp2).map(|c| c.respond(true)),
+                None => Err(e),
+            }
+        }
+    }
+}
+
+fn replay(stored: Stored, fingerprint: &str) -> Result<Created, AppError> {
+    if stored.request_hash == fingerprint {
+        Ok(stored.created)
+    } else {
+        Err(AppError::invalid(
+            "Idempotency-Key",
+            "this key was already used with a different request body",
+        ))
+    }
+}
+
+fn lookup(
+    conn: &mut DbConn,
+    scope: &str,
+    key: &str,
+    clock: &dyn crate::clock::Clock,
+) -> Result<Option<Stored>, AppError> {
+    let cutoff = crate::clock::db_now(clock) - Duration::hours(KEY_TTL_HOURS);
+    diesel::delete(ik::table.filter(ik::created_at.lt(cutoff))).execute(conn)?;
+    let row: Option<(String, String, String, i64)> = ik::table
+        .filter(ik::scope.eq(scope).and(ik::idem_key.eq(key)))
+        .select((ik::request_hash, ik::body, ik::location, ik::resource_version))
+        .first(conn)
+        .optional()?;
+    let Some((request_hash, body, location, version)) = row else { return Ok(None) };
+    let body = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(Some(Stored { request_hash, created: Created { body, location, version } }))
+}

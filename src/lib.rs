@@ -1,0 +1,16 @@
+//! ccreg: the national call-centre licensing registry.
+
+pub mod agency_clients;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod service;
+pub mod state;
+pub mod users;

@@ -1,0 +1,112 @@
+//! The `ccreg` command line: serve, migrate, openapi, user create.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use ccreg::app::Application;
+use ccreg::clock::SystemClock;
+use ccreg::config::Settings;
+use ccreg::db::Db;
+
+#[derive(Parser)]
+#[command(name = "ccreg", version, about = "The national call-centre licensing registry")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then serve the API (CCREG_BIND, default 127.0.0.1:8080).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI 3.1 document.
+    Openapi,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, regulator or inspector.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        full_name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ccreg: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings() -> anyhow::Result<Settings> {
+    Settings::from_env().map_err(|e| anyhow::anyhow!(e))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", ccreg::app::openapi_text());
+            Ok(())
+        }
+        Command::Migrate => {
+            let s = settings()?;
+            let db = Db::connect(&s.database_url, 2)?;
+            let applied = db.migrate()?;
+            eprintln!("applied {} migration(s) to {}", applied.len(), s.database_url.redacted());
+            Ok(())
+        }
+        Command::Serve => {
+            let s = settings()?;
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(s, Arc::new(SystemClock)).await?;
+                app.server().await?;
+                Ok(())
+            })
+        }
+        Command::User { command: UserCommand::Create { email, role, full_name } } => {
+            let s = settings()?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let db = Db::connect(&s.database_url, 2)?;
+            db.migrate()?;
+            let user = ccreg::users::provision::create_user(
+                &db,
+                &SystemClock,
+                &email,
+                &role,
+                &full_name,
+                password,
+            )?;
+            println!("created {} account {} ({})", user.role, user.email, user.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes as they
+//! are registered, then completed here with the error responses that shared parts produce for
+//! every route (body parsing, authentication, parameters), so each operation lists every
+//! status it can return.
+
+use serde_json::{json, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ccreg — national call-centre licensing registry",
+        description = "Operators register their call centres and apply for licences; regulators decide; inspectors record visits; agencies verify. Errors are RFC 9457 problem+json.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, tokens, revocation, keys"),
+        (name = "users", description = "Staff accounts (admin)"),
+        (name = "agency-clients", description = "Machine clients of other agencies (admin)"),
+        (name = "audit", description = "The hash-chained audit log"),
+        (name = "service", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = api.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+                ),
+            );
+        }
+    }
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+/// Adds the shared error responses to every operation and gives every error response the
+/// problem+json body.
+pub fn complete(mut spec: Value) -> Value {
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return spec };
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else { continue };
+        for (method, op) in ops.iter_mut() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let secured =
+                op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+            let has_body = op.get("requestBody").is_some();
+            let params: Vec<String> = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .map(|ps| ps.iter().filter_map(|p| p["in"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let mut add = Vec::new();
+            if has_body || params.iter().any(|p| p == "query" || p == "path" || p == "header") {
+                add.push(("400", "Malformed JSON, query, path or header value"));
+            }
+            if secured {
+                add.push(("401", "Missing, expired or invalid credentials"));
+                add.push(("403", "The caller's role may not do this"));
+            }
+            if has_body {
+                add.push(("413", "The body is too large"));
+                add.push(("415", "The body is not JSON"));
+                add.push(("422", "Well-formed but invalid values, or unknown fields"));
+            }
+            let responses =
+                op.as_object_mut().map(|o| o.entry("responses").or_insert_with(|| json!({})));
+            let Some(Value::Object(responses)) = responses else { continue };
+            for (status, description) in add {
+                responses.entry(status).or_insert_with(|| problem_response(description));
+            }
+            for (status, response) in responses.iter_mut() {
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if is_error && response.get("content").is_none() {
+                    let description =
+                        response["description"].as_str().unwrap_or("Error").to_string();
+                    *response = problem_response(&description);
+                }
+            }
+        }
+    }
+    spec
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::policy;
+
+    #[test]
+    fn every_operation_has_a_policy_rule_and_matching_security() {
+        let spec = crate::app::openapi_spec();
+        let paths = spec["paths"].as_object().unwrap();
+        assert!(!paths.is_empty());
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                assert!(policy::has_rule(method, path), "no policy rule for {method} {path}");
+                let secured = op.get("security").is_some();
+                assert_eq!(
+                    secured,
+                    !policy::is_public(method, path),
+                    "{method} {path}: spec security and policy disagree"
+                );
+                assert!(
+                    op["responses"].as_object().unwrap().keys().any(|s| s.starts_with('2')),
+                    "{method} {path} documents no success"
+                );
+            }
+        }
+        assert_eq!(spec["openapi"], "3.1.0");
+    }
+}

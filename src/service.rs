@@ -1,0 +1,108 @@
+//! Service endpoints: liveness, readiness, Prometheus metrics, and the request metrics middleware.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{get, http::header, web, HttpResponse};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new_custom(Some("ccreg".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered"),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "Time to answer a request")
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            &["method", "route"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Metrics { registry, requests, latency })
+    }
+
+    fn render(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Counts and times every request by its route pattern (not its concrete path, which would
+/// let clients grow the label set without bound).
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        let status = res.status().as_u16().to_string();
+        m.requests.with_label_values(&[method.as_str(), route.as_str(), status.as_str()]).inc();
+        m.latency
+            .with_label_values(&[method.as_str(), route.as_str()])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: String,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(tag = "service", responses((status = 200, description = "Up", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "The database is not reachable"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
+    state.db.ping().await.map_err(|e| AppError::unavailable(e.to_string()))?;
+    Ok(web::Json(Health { status: "ready".into() }))
+}
+
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(
+    tag = "service",
+    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain"))
+)]
+#[get("/metrics")]
+pub async fn serve_metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
+        .body(metrics.render())
+}

@@ -1,0 +1,174 @@
+//! Accounts of people: operators who sign up, and staff (admin, regulator, inspector) whom an
+//! admin creates. Passwords are hashed before the write transaction begins.
+
+pub mod provision;
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::Role;
+use crate::db::DbConn;
+use crate::domain::{Email, Name};
+use crate::error::AppError;
+pub use store::UserRow;
+
+/// A user account as the API shows it (never its password hash).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            role: Role::parse(&r.role).unwrap_or(Role::Operator),
+            id: r.id,
+            email: r.email,
+            full_name: r.full_name,
+            active: r.active,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A new account, its values already parsed and its password already hashed.
+pub struct NewAccount {
+    pub email: Email,
+    pub password_hash: String,
+    pub full_name: Name,
+    pub role: Role,
+}
+
+/// Creates an account and its audit entry (call inside a write transaction). `actor` is the
+/// admin creating it, or `None` when the account signs itself up or is bootstrapped.
+pub fn create_account(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    account: NewAccount,
+) -> Result<UserRow, AppError> {
+    if store::find_by_email(conn, account.email.as_str())?.is_some() {
+        return Err(AppError::conflict(format!(
+            "an account with the e-mail address {} already exists",
+            account.email.as_str()
+        )));
+    }
+    let row = UserRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: account.email.as_str().to_string(),
+        password_hash: account.password_hash,
+        full_name: account.full_name.as_str().to_string(),
+        role: account.role.as_str().to_string(),
+        active: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(conn, &row).map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::conflict(format!(
+                "an account with the e-mail address {} already exists",
+                row.email
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(actor.unwrap_or(&row.id)),
+            action: if actor.is_some() { "user.created" } else { "user.signed_up" },
+            entity_type: "user",
+            entity_id: &row.id,
+            summary: format!("{} account {} created", row.role, row.email),
+        },
+    )?;
+    Ok(row)
+}
+
+/// Changes an admin may make to an account.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub full_name: Option<String>,
+    /// One of `admin`, `regulator`, `inspector` (staff accounts only).
+    pub role: Option<Role>,
+    /// `false` deactivates the account: its tokens stop working at once.
+    pub active: Option<bool>,
+}
+
+/// Applies `patch` to the account after `check_version` accepts its current version (call
+/// inside a write transaction).
+pub fn update_account(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    patch: UserPatch,
+) -> Result<UserRow, AppError> {
+    let mut row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+    check_version(row.version)?;
+    let was_active_admin = row.role == "admin" && row.active;
+    let mut changed = Vec::new();
+    if let Some(name) = patch.full_name {
+        row.full_name = Name::parse(&name, "full_name")?.as_str().to_string();
+        changed.push("full_name".to_string());
+    }
+    if let Some(role) = patch.role {
+        let current = Role::parse(&row.role).unwrap_or(Role::Operator);
+        if !role.is_staff() {
+            return Err(AppError::invalid("role", "must be one of admin, regulator, inspector"));
+        }
+        if !current.is_staff() {
+            return Err(AppError::invalid("role", "an operator account's role cannot be changed"));
+        }
+        row.role = role.as_str().to_string();
+        changed.push(format!("role={}", role.as_str()));
+    }
+    if let Some(active) = patch.active {
+        row.active = active;
+        changed.push(format!("active={active}"));
+    }
+    if was_active_admin
+        && (row.role != "admin" || !row.active)
+        && store::count_active_admins(conn)? <= 1
+    {
+        return Err(AppError::conflict("this is the last active admin; appoint another first"));
+    }
+    row.version += 1;
+    row.updated_at = now;
+    if store::update(conn, &row)? == 0 {
+        return Err(AppError::PreconditionFailed("the user was changed concurrently".into()));
+    }
+    if !row.active {
+        crate::auth::store::revoke_user_refresh_tokens(conn, &row.id, now)?;
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(actor),
+            action: "user.updated",
+            entity_type: "user",
+            entity_id: &row.id,
+            summary: format!("changed {}", changed.join(", ")),
+        },
+    )?;
+    Ok(row)
+}

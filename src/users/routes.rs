@@ -1,0 +1,174 @@
+//! `/api/v1/users`: staff accounts, managed by admins.
+
+use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{create_account, store, update_account, NewAccount, User, UserPatch};
+use crate::auth::passwords::Password;
+use crate::auth::{Principal, Role};
+use crate::domain::{Email, Name};
+use crate::error::AppError;
+use crate::http::idempotency::{self, Created};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
+use crate::state::{blocking, AppState};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(example = "officer@pta.gov.pk")]
+    pub email: String,
+    /// 12 to 128 characters.
+    #[schema(example = "a long passphrase here")]
+    pub password: String,
+    #[schema(example = "Ayesha Khan")]
+    pub full_name: String,
+    /// One of `admin`, `regulator`, `inspector`.
+    pub role: Role,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub email: Option<String>,
+}
+
+/// Create a staff account (admin, regulator or inspector).
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUser,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    responses(
+        (status = 201, description = "Created", body = User,
+         headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new user"))),
+        (status = 409, description = "An account with this e-mail address exists"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<CreateUser>,
+) -> Result<HttpResponse, AppError> {
+    let fingerprint = body.fingerprint.clone();
+    let req = body.into_inner();
+    let email = Email::parse(&req.email, "email")?;
+    let full_name = Name::parse(&req.full_name, "full_name")?;
+    if !req.role.is_staff() {
+        return Err(AppError::invalid("role", "must be one of admin, regulator, inspector"));
+    }
+    let password = Password::parse(req.password, "password")?;
+    let password_hash = blocking(move || password.hash()).await?;
+    let now = state.now();
+    let actor = principal.id.clone();
+    let account = NewAccount { email, password_hash, full_name, role: req.role };
+    idempotency::create(
+        &state.db,
+        state.clock.clone(),
+        format!("{} POST /api/v1/users", principal.id),
+        key,
+        fingerprint,
+        move |conn| {
+            let row = create_account(conn, now, Some(&actor), account)?;
+            Ok(created(row))
+        },
+    )
+    .await
+}
+
+pub(crate) fn created(row: store::UserRow) -> Created {
+    let location = format!("/api/v1/users/{}", row.id);
+    let version = row.version;
+    Created { body: serde_json::to_value(User::from(row)).unwrap_or_default(), location, version }
+}
+
+/// List user accounts.
+#[utoipa::path(
+    tag = "users",
+    params(PageParams, UserFilter),
+    responses((status = 200, description = "A page of users", body = Page<User>)),
+    security(("bearer" = []))
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<UserFilter>,
+) -> Result<web::Json<Page<User>>, AppError> {
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let filter = store::Filter {
+        role: filter.role.map(|r| r.as_str().to_string()),
+        active: filter.active,
+        email: filter.email.as_deref().map(|e| e.trim().to_lowercase()),
+    };
+    let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), User::from)))
+}
+
+/// Read one user account.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such user"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .read(move |conn| store::find(conn, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such user"))?;
+    Ok(with_etag(row))
+}
+
+fn with_etag(row: store::UserRow) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(User::from(row))
+}
+
+/// Change a user's name or role, or (de)activate it. Needs `If-Match`.
+#[utoipa::path(
+    tag = "users",
+    request_body = UserPatch,
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        ("If-Match" = String, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The changed user", body = User, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "The last active admin cannot be demoted or deactivated"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/users/{id}")]
+pub async fn patch_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<UserPatch>,
+) -> Result<HttpResponse, AppError> {
+    let (id, patch, now) = (id.into_inner(), body.into_inner(), state.now());
+    let row = state
+        .db
+        .write(move |conn| {
+            update_account(conn, now, &principal.id, &id, |v| if_match.check(v), patch)
+        })
+        .await?;
+    Ok(with_etag(row))
+}

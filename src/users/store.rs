@@ -1,0 +1,98 @@
+//! Diesel queries on `users`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::users;
+use crate::db::DbConn;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub role: String,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &UserRow) -> Result<(), diesel::result::Error> {
+    diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<UserRow>, AppError> {
+    Ok(users::table.find(id).select(UserRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, AppError> {
+    Ok(users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub email: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    filter: &Filter,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<UserRow>, AppError> {
+    let mut q = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some(role) = &filter.role {
+        q = q.filter(users::role.eq(role));
+    }
+    if let Some(active) = filter.active {
+        q = q.filter(users::active.eq(active));
+    }
+    if let Some(email) = &filter.email {
+        q = q.filter(users::email.eq(email));
+    }
+    if let Some(after) = after {
+        q = q.filter(users::id.gt(after));
+    }
+    Ok(q.order(users::id.asc()).limit(limit).load(conn)?)
+}
+
+/// Writes `row` if its stored version is still `row.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, row: &UserRow) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        users::table.filter(users::id.eq(&row.id)).filter(users::version.eq(row.version - 1)),
+    )
+    .set((
+        users::full_name.eq(&row.full_name),
+        users::role.eq(&row.role),
+        users::active.eq(row.active),
+        users::version.eq(row.version),
+        users::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?)
+}
+
+pub fn count_active_admins(conn: &mut DbConn) -> Result<i64, AppError> {
+    Ok(users::table
+        .filter(users::role.eq("admin").and(users::active.eq(true)))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The current role of an active user, `None` if the user is gone or deactivated.
+pub fn active_role(conn: &mut DbConn, id: &str) -> Result<Option<String>, AppError> {
+    Ok(users::table
+        .filter(users::id.eq(id).and(users::active.eq(true)))
+        .select(users::role)
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,245 @@
+//! The test app: the real server on port 0 with its own database, key directory and a manual
+//! clock. SQLite by default; PostgreSQL when CCREG_TEST_DATABASE_URL names a server (each test
+//! then gets a database of its own, dropped at the end).
+
+use std::sync::Arc;
+
+use ccreg::app::Application;
+use ccreg::auth::keys::Keys;
+use ccreg::clock::ManualClock;
+use ccreg::config::{BootstrapAdmin, Secret, Settings};
+use ccreg::db::DatabaseUrl;
+use chrono::{TimeZone, Utc};
+use diesel::{Connection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@ccreg.test.pk";
+pub const ADMIN_PASSWORD: &str = "bootstrap admin password";
+pub const PASSWORD: &str = "a long enough passphrase";
+
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pg_admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    fn new() -> TestDb {
+        match std::env::var("CCREG_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("ccreg_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin_url)
+                    .expect("CCREG_TEST_DATABASE_URL must reach a PostgreSQL server");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+                TestDb {
+                    url: DatabaseUrl::Postgres { url: format!("{base}/{name}") },
+                    pg_admin: Some((admin_url.clone(), name)),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("ccreg.db").to_string_lossy().to_string();
+                TestDb { url: DatabaseUrl::Sqlite { path }, pg_admin: None, _dir: Some(dir) }
+            }
+        }
+    }
+
+    /// Runs raw SQL against the test database (for tampering and inspection).
+    pub fn execute(&self, sql: &str) -> usize {
+        match &self.url {
+            DatabaseUrl::Postgres { url } => {
+                let mut c = diesel::PgConnection::establish(url).unwrap();
+                diesel::sql_query(sql).execute(&mut c).unwrap()
+            }
+            DatabaseUrl::Sqlite { path } => {
+                let mut c = diesel::SqliteConnection::establish(path).unwrap();
+                diesel::sql_query(sql).execute(&mut c).unwrap()
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg_admin {
+            if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut c);
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub db: TestDb,
+    pub key_dir: tempfile::TempDir,
+    pub settings: Settings,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Resp {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an RFC 9457 problem with this status.
+    #[track_caller]
+    pub fn problem(self, status: u16) -> Resp {
+        let r = self.expect(status);
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.body["status"], status, "{}", r.text);
+        assert!(r.body["type"].is_string() && r.body["title"].is_string(), "{}", r.text);
+        assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
+        r
+    }
+}
+
+pub struct Req<'a> {
+    app: &'a TestApp,
+    inner: reqwest::RequestBuilder,
+}
+
+impl<'a> Req<'a> {
+    pub fn token(mut self, token: &str) -> Self {
+        self.inner = self.inner.bearer_auth(token);
+        self
+    }
+    pub fn json(mut self, body: &Value) -> Self {
+        self.inner = self.inner.json(body);
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.header(name, value);
+        self
+    }
+    pub fn body(mut self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
+        self.inner = self.inner.header("content-type", content_type).body(body);
+        self
+    }
+    pub async fn send(self) -> Resp {
+        let _ = self.app;
+        let res = self.inner.send().await.expect("request failed");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, body, text }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let db = TestDb::new();
+        let key_dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::from_lookup(|_| None).unwrap();
+        settings.database_url = db.url.clone();
+        settings.bind = "127.0.0.1:0".into();
+        settings.key_dir = key_dir.path().to_path_buf();
+        settings.db_pool_size = 6;
+        settings.workers = Some(2);
+        settings.bootstrap_admin = Some(BootstrapAdmin {
+            email: ADMIN_EMAIL.into(),
+            password: Secret::new(ADMIN_PASSWORD.into()),
+        });
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap());
+        let app = Application::build(settings.clone(), Arc::new(clock.clone())).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.server());
+        TestApp { base, client: reqwest::Client::new(), clock, db, key_dir, settings }
+    }
+
+    pub fn req(&self, method: Method, path: &str) -> Req<'_> {
+        Req { app: self, inner: self.client.request(method, format!("{}{}", self.base, path)) }
+    }
+    pub fn get(&self, path: &str) -> Req<'_> {
+        self.req(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Req<'_> {
+        self.req(Method::POST, path)
+    }
+    pub fn patch(&self, path: &str) -> Req<'_> {
+        self.req(Method::PATCH, path)
+    }
+    pub fn delete(&self, path: &str) -> Req<'_> {
+        self.req(Method::DELETE, path)
+    }
+
+    /// The signing keys the server uses (tests forge tokens with them).
+    pub fn keys(&self) -> Keys {
+        Keys::load_or_create(self.key_dir.path(), &self.settings.issuer, &self.settings.audience)
+            .unwrap()
+    }
+
+    pub async fn password_grant(&self, username: &str, password: &str) -> Resp {
+        self.post("/api/v1/auth/token")
+            .json(&json!({"grant_type": "password", "username": username, "password": password}))
+            .send()
+            .await
+    }
+
+    /// An access token, or a panic.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self.password_grant(email, password).await.expect(200);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Signs up an operator; returns (id, email).
+    pub async fn signup(&self, email: &str) -> (String, String) {
+        let r = self
+            .post("/api/v1/auth/signup")
+            .json(&json!({"email": email, "password": PASSWORD, "full_name": "Test Operator"}))
+            .send()
+            .await
+            .expect(201);
+        (r.body["id"].as_str().unwrap().to_string(), email.to_string())
+    }
+
+    pub async fn operator_token(&self, email: &str) -> String {
+        self.signup(email).await;
+        self.login(email, PASSWORD).await
+    }
+
+    /// Creates a staff account as the admin; returns (id, access token).
+    pub async fn staff(&self, role: &str, email: &str) -> (String, String) {
+        let admin = self.admin_token().await;
+        let r = self
+            .post("/api/v1/users")
+            .token(&admin)
+            .json(&json!({"email": email, "password": PASSWORD, "full_name": "Staff Member", "role": role}))
+            .send()
+            .await
+            .expect(201);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        (id, self.login(email, PASSWORD).await)
+    }
+}
