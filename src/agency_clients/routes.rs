@@ -17,10 +17,20 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
-    #[schema(example = "HBL fraud desk")]
+    #[schema(
+        example = "HBL fraud desk",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     /// The agency the client belongs to.
-    #[schema(example = "State Bank of Pakistan")]
+    #[schema(
+        example = "State Bank of Pakistan",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub agency: String,
 }
 
@@ -42,7 +52,7 @@ pub struct ClientFilter {
 #[utoipa::path(
     tag = "agency-clients",
     request_body = CreateClient,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
     responses((status = 201, description = "Created", body = CreatedClient,
         headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new client")))),
     security(("bearer" = []))
@@ -128,7 +138,8 @@ pub async fn list_clients(
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), AgencyClient::from)))
 }
 
-/// Read one agency client (never its secret).
+/// Read one agency client (never its secret). A deleted client is 404 here; lists still show
+/// it with `active: false`.
 #[utoipa::path(
     tag = "agency-clients",
     params(("id" = String, Path, description = "The client's id")),
@@ -148,7 +159,8 @@ pub async fn get_client(
         .db
         .read(move |conn| store::find(conn, &id))
         .await?
-        .ok_or_else(|| AppError::not_found("no such agency client"))?;
+        .filter(|c| c.active)
+        .ok_or_else(|| AppError::not_found("no such agency client (or it was deleted)"))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(row.version)))
         .json(AgencyClient::from(row)))

@@ -42,11 +42,12 @@ pub async fn list_audit(
         })
         .transpose()?;
     let f = filter.into_inner();
+    let given = |v: Option<String>| v.filter(|s| !s.is_empty());
     let filter = store::Filter {
-        entity_type: f.entity_type,
-        entity_id: f.entity_id,
-        actor_id: f.actor_id,
-        action: f.action,
+        entity_type: given(f.entity_type),
+        entity_id: given(f.entity_id),
+        actor_id: given(f.actor_id),
+        action: given(f.action),
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |e| e.seq.to_string(), |e| e)))

@@ -54,6 +54,25 @@ impl Role {
     }
 }
 
+/// The roles an admin may give a staff account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Admin,
+    Regulator,
+    Inspector,
+}
+
+impl From<StaffRole> for Role {
+    fn from(r: StaffRole) -> Role {
+        match r {
+            StaffRole::Admin => Role::Admin,
+            StaffRole::Regulator => Role::Regulator,
+            StaffRole::Inspector => Role::Inspector,
+        }
+    }
+}
+
 /// The authenticated caller, put in the request by the guard.
 #[derive(Debug, Clone)]
 pub struct Principal {

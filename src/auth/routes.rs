@@ -22,12 +22,17 @@ use crate::users::{self, NewAccount, User};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Signup {
-    #[schema(example = "compliance@karachi-contact.pk")]
+    #[schema(example = "compliance@karachi-contact.pk", format = Email, max_length = 254)]
     pub email: String,
     /// 12 to 128 characters.
-    #[schema(example = "a long passphrase here")]
+    #[schema(example = "a long passphrase here", min_length = 12, max_length = 128)]
     pub password: String,
-    #[schema(example = "Bilal Ahmed")]
+    #[schema(
+        example = "Bilal Ahmed",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub full_name: String,
 }
 
@@ -35,7 +40,7 @@ pub struct Signup {
 #[utoipa::path(
     tag = "auth",
     request_body = Signup,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
     responses(
         (status = 201, description = "The new operator account", body = User,
          headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new user"))),
@@ -68,11 +73,10 @@ pub async fn signup(
 }
 
 /// A token request (JSON or `application/x-www-form-urlencoded`).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// `password`, `client_credentials` or `refresh_token`.
-    #[schema(example = "password")]
     pub grant_type: String,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -81,6 +85,37 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// Accepted for OAuth clients that always send it; ignored.
     pub scope: Option<String>,
+}
+
+// The spec's shape of a token request; the handler parses `TokenRequest`, whose errors name
+// the missing field precisely.
+/// A token request: the fields each `grant_type` needs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(dead_code)]
+pub enum TokenGrant {
+    /// A person signs in with e-mail and password.
+    Password {
+        #[schema(example = "officer@pta.gov.pk", min_length = 1)]
+        username: String,
+        #[schema(min_length = 1)]
+        password: String,
+        scope: Option<String>,
+    },
+    /// An agency client signs in.
+    ClientCredentials {
+        #[schema(min_length = 1)]
+        client_id: String,
+        #[schema(min_length = 1)]
+        client_secret: String,
+        scope: Option<String>,
+    },
+    /// A refresh token is exchanged (and rotated).
+    RefreshToken {
+        #[schema(min_length = 1)]
+        refresh_token: String,
+        scope: Option<String>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -136,7 +171,10 @@ fn required(value: Option<String>, field: &str) -> Result<String, AppError> {
 /// doubling with each further failure up to 15 minutes; a success resets it.
 #[utoipa::path(
     tag = "auth",
-    request_body(content = TokenRequest, content_type = "application/json"),
+    request_body(content(
+        (TokenGrant = "application/json"),
+        (TokenGrant = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "Tokens", body = TokenResponse),
         (status = 401, description = "Bad credentials or refresh token"),
@@ -341,7 +379,10 @@ pub struct RevokeRequest {
 /// Answers 200 whether or not the token was known, as RFC 7009 says.
 #[utoipa::path(
     tag = "auth",
-    request_body(content = RevokeRequest, content_type = "application/json"),
+    request_body(content(
+        (RevokeRequest = "application/json"),
+        (RevokeRequest = "application/x-www-form-urlencoded"),
+    )),
     responses((status = 200, description = "Revoked, or was never valid"))
 )]
 #[post("/auth/revoke")]

@@ -33,7 +33,7 @@ impl PageParams {
 
     /// The position after which this page starts, if any.
     pub fn after(&self) -> Result<Option<String>, AppError> {
-        self.cursor.as_deref().map(decode_cursor).transpose()
+        self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()
     }
 }
 

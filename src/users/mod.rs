@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::Role;
+use crate::auth::{Role, StaffRole};
 use crate::db::DbConn;
 use crate::domain::{Email, Name};
 use crate::error::AppError;
@@ -105,9 +105,14 @@ pub fn create_account(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub full_name: Option<String>,
-    /// One of `admin`, `regulator`, `inspector` (staff accounts only).
-    pub role: Option<Role>,
+    /// Staff accounts only: an operator's role cannot change.
+    pub role: Option<StaffRole>,
     /// `false` deactivates the account: its tokens stop working at once.
     pub active: Option<bool>,
 }
@@ -130,11 +135,8 @@ pub fn update_account(
         row.full_name = Name::parse(&name, "full_name")?.as_str().to_string();
         changed.push("full_name".to_string());
     }
-    if let Some(role) = patch.role {
+    if let Some(role) = patch.role.map(Role::from) {
         let current = Role::parse(&row.role).unwrap_or(Role::Operator);
-        if !role.is_staff() {
-            return Err(AppError::invalid("role", "must be one of admin, regulator, inspector"));
-        }
         if !current.is_staff() {
             return Err(AppError::invalid("role", "an operator account's role cannot be changed"));
         }

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{create_account, store, update_account, NewAccount, User, UserPatch};
 use crate::auth::passwords::Password;
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, StaffRole};
 use crate::domain::{Email, Name};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -16,15 +16,19 @@ use crate::state::{blocking, AppState};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(example = "officer@pta.gov.pk")]
+    #[schema(example = "officer@pta.gov.pk", format = Email, max_length = 254)]
     pub email: String,
     /// 12 to 128 characters.
-    #[schema(example = "a long passphrase here")]
+    #[schema(example = "a long passphrase here", min_length = 12, max_length = 128)]
     pub password: String,
-    #[schema(example = "Ayesha Khan")]
+    #[schema(
+        example = "Ayesha Khan",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub full_name: String,
-    /// One of `admin`, `regulator`, `inspector`.
-    pub role: Role,
+    pub role: StaffRole,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,7 +43,7 @@ pub struct UserFilter {
 #[utoipa::path(
     tag = "users",
     request_body = CreateUser,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
     responses(
         (status = 201, description = "Created", body = User,
          headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new user"))),
@@ -58,14 +62,11 @@ pub async fn create_user(
     let req = body.into_inner();
     let email = Email::parse(&req.email, "email")?;
     let full_name = Name::parse(&req.full_name, "full_name")?;
-    if !req.role.is_staff() {
-        return Err(AppError::invalid("role", "must be one of admin, regulator, inspector"));
-    }
     let password = Password::parse(req.password, "password")?;
     let password_hash = blocking(move || password.hash()).await?;
     let now = state.now();
     let actor = principal.id.clone();
-    let account = NewAccount { email, password_hash, full_name, role: req.role };
+    let account = NewAccount { email, password_hash, full_name, role: req.role.into() };
     idempotency::create(
         &state.db,
         state.clock.clone(),
@@ -104,7 +105,7 @@ pub async fn list_users(
     let filter = store::Filter {
         role: filter.role.map(|r| r.as_str().to_string()),
         active: filter.active,
-        email: filter.email.as_deref().map(|e| e.trim().to_lowercase()),
+        email: filter.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), User::from)))

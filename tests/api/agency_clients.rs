@@ -53,10 +53,10 @@ async fn clients_sign_in_until_deleted() {
     app.get("/api/v1/me").token(&token).send().await.problem(401);
     grant(secret).await.problem(401);
     app.delete(&format!("/api/v1/agency-clients/{id}")).token(&admin).send().await.problem(404);
-    let got =
-        app.get(&format!("/api/v1/agency-clients/{id}")).token(&admin).send().await.expect(200);
-    assert_eq!(got.body["active"], false);
-    assert!(got.body["revoked_at"].is_string());
+    app.get(&format!("/api/v1/agency-clients/{id}")).token(&admin).send().await.problem(404);
+    let all = app.get("/api/v1/agency-clients").token(&admin).send().await.expect(200);
+    assert_eq!(all.body["items"][0]["active"], false);
+    assert!(all.body["items"][0]["revoked_at"].is_string());
     let active =
         app.get("/api/v1/agency-clients?active=true").token(&admin).send().await.expect(200);
     assert_eq!(active.body["items"].as_array().unwrap().len(), 0);
