@@ -17,21 +17,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
-    #[schema(
-        example = "HBL fraud desk",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
-    pub name: String,
+    pub name: Name,
     /// The agency the client belongs to.
-    #[schema(
-        example = "State Bank of Pakistan",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
-    pub agency: String,
+    pub agency: Name,
 }
 
 /// A new client, with its secret: shown this once only.
@@ -65,9 +53,7 @@ pub async fn create_client(
     body: ApiJson<CreateClient>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let req = body.into_inner();
-    let name = Name::parse(&req.name, "name")?;
-    let agency = Name::parse(&req.agency, "agency")?;
+    let CreateClient { name, agency } = body.into_inner();
     let now = state.now();
     let actor = principal.id.clone();
     idempotency::create(

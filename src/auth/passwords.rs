@@ -20,19 +20,31 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// A password that meets the rules (12 to 128 characters).
+/// A password that meets the rules (12 to 128 characters). It never prints.
+#[derive(Debug)]
 pub struct Password(Secret);
 
+crate::string_value_type!(Password, "Password", |s| Password::try_new(s), |b| b
+    .description(Some("A password: 12 to 128 characters"))
+    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+        utoipa::openapi::KnownFormat::Password
+    )))
+    .min_length(Some(MIN_LEN))
+    .max_length(Some(MAX_LEN))
+    .examples(["a long passphrase here"]));
+
 impl Password {
-    pub fn parse(raw: String, field: &str) -> Result<Self, AppError> {
+    pub fn try_new(raw: String) -> Result<Self, String> {
         let n = raw.chars().count();
         if !(MIN_LEN..=MAX_LEN).contains(&n) {
-            return Err(AppError::invalid(
-                field,
-                format!("must be {MIN_LEN} to {MAX_LEN} characters long (it has {n})"),
-            ));
+            return Err(format!("must be {MIN_LEN} to {MAX_LEN} characters long (it has {n})"));
         }
         Ok(Password(Secret::new(raw)))
+    }
+
+    /// Parses a value that arrived outside a JSON body (CLI, configuration).
+    pub fn parse(raw: String, field: &str) -> Result<Self, AppError> {
+        Self::try_new(raw).map_err(|m| AppError::invalid(field, m))
     }
 
     pub fn hash(&self) -> Result<String, AppError> {

@@ -22,18 +22,9 @@ use crate::users::{self, NewAccount, User};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Signup {
-    #[schema(example = "compliance@karachi-contact.pk", format = Email, max_length = 254)]
-    pub email: String,
-    /// 12 to 128 characters.
-    #[schema(example = "a long passphrase here", min_length = 12, max_length = 128)]
-    pub password: String,
-    #[schema(
-        example = "Bilal Ahmed",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
-    pub full_name: String,
+    pub email: Email,
+    pub password: Password,
+    pub full_name: Name,
 }
 
 /// Sign up as an operator (a call-centre company's representative).
@@ -54,10 +45,7 @@ pub async fn signup(
     body: ApiJson<Signup>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let req = body.into_inner();
-    let email = Email::parse(&req.email, "email")?;
-    let full_name = Name::parse(&req.full_name, "full_name")?;
-    let password = Password::parse(req.password, "password")?;
+    let Signup { email, password, full_name } = body.into_inner();
     let password_hash = blocking(move || password.hash()).await?;
     let now = state.now();
     let account = NewAccount { email, password_hash, full_name, role: Role::Operator };

@@ -112,8 +112,11 @@ pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<ApiJ
     Ok(ApiJson { value, fingerprint })
 }
 
+/// The field an unknown-field or missing-field error names.
 fn unknown_field_name(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
     rest.split('`').next()
 }
 

@@ -105,12 +105,7 @@ pub fn create_account(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
-    pub full_name: Option<String>,
+    pub full_name: Option<Name>,
     /// Staff accounts only: an operator's role cannot change.
     pub role: Option<StaffRole>,
     /// `false` deactivates the account: its tokens stop working at once.
@@ -132,7 +127,7 @@ pub fn update_account(
     let was_active_admin = row.role == "admin" && row.active;
     let mut changed = Vec::new();
     if let Some(name) = patch.full_name {
-        row.full_name = Name::parse(&name, "full_name")?.as_str().to_string();
+        row.full_name = name.into_string();
         changed.push("full_name".to_string());
     }
     if let Some(role) = patch.role.map(Role::from) {

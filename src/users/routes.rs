@@ -16,18 +16,9 @@ use crate::state::{blocking, AppState};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(example = "officer@pta.gov.pk", format = Email, max_length = 254)]
-    pub email: String,
-    /// 12 to 128 characters.
-    #[schema(example = "a long passphrase here", min_length = 12, max_length = 128)]
-    pub password: String,
-    #[schema(
-        example = "Ayesha Khan",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
-    pub full_name: String,
+    pub email: Email,
+    pub password: Password,
+    pub full_name: Name,
     pub role: StaffRole,
 }
 
@@ -59,14 +50,11 @@ pub async fn create_user(
     body: ApiJson<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let req = body.into_inner();
-    let email = Email::parse(&req.email, "email")?;
-    let full_name = Name::parse(&req.full_name, "full_name")?;
-    let password = Password::parse(req.password, "password")?;
+    let CreateUser { email, password, full_name, role } = body.into_inner();
     let password_hash = blocking(move || password.hash()).await?;
     let now = state.now();
     let actor = principal.id.clone();
-    let account = NewAccount { email, password_hash, full_name, role: req.role.into() };
+    let account = NewAccount { email, password_hash, full_name, role: role.into() };
     idempotency::create(
         &state.db,
         state.clock.clone(),

@@ -55,7 +55,7 @@ async fn signup_refuses_duplicates_and_bad_values() {
         ),
         (json!({"email": "not-an-email", "password": PASSWORD, "full_name": "A"}), "email"),
         (json!({"email": "x@example.pk", "password": PASSWORD, "full_name": "  "}), "full_name"),
-        (json!({"email": "x@example.pk", "password": PASSWORD}), "body"),
+        (json!({"email": "x@example.pk", "password": PASSWORD}), "full_name"),
         (
             json!({"email": "x@example.pk", "password": PASSWORD, "full_name": "A", "role": "admin"}),
             "role",
