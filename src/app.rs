@@ -21,7 +21,7 @@ use crate::http::fallback::{self, RouteTable};
 use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
-use crate::{agency_clients, audit, auth, service, users};
+use crate::{agency_clients, audit, auth, organisations, service, sites, telephony, users};
 
 fn api_v1(cfg: &mut ServiceConfig) {
     cfg.service(auth::routes::signup)
@@ -38,6 +38,23 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(agency_clients::routes::delete_client)
         .service(audit::routes::list_audit)
         .service(audit::routes::verify_audit)
+        .service(organisations::routes::create_organisation)
+        .service(organisations::routes::list_organisations)
+        .service(organisations::routes::get_organisation)
+        .service(organisations::routes::patch_organisation)
+        .service(organisations::routes::add_person)
+        .service(organisations::routes::list_people)
+        .service(organisations::routes::remove_person)
+        .service(sites::routes::create_site)
+        .service(sites::routes::list_sites)
+        .service(sites::routes::get_site)
+        .service(sites::routes::patch_site)
+        .service(telephony::routes::register_number)
+        .service(telephony::routes::list_numbers)
+        .service(telephony::routes::remove_number)
+        .service(telephony::routes::register_ip_range)
+        .service(telephony::routes::list_ip_ranges)
+        .service(telephony::routes::remove_ip_range)
         .service(openapi_json);
 }
 

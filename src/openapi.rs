@@ -22,6 +22,9 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Sign-up, tokens, revocation, keys"),
         (name = "users", description = "Staff accounts (admin)"),
         (name = "agency-clients", description = "Machine clients of other agencies (admin)"),
+        (name = "organisations", description = "Companies on the register and their people"),
+        (name = "sites", description = "Call-centre premises"),
+        (name = "telephony", description = "The numbers and IP ranges each site uses"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics"),
     )

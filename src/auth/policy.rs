@@ -17,6 +17,9 @@ pub enum Access {
 const ANY_ROLE: &[Role] = &[Admin, Regulator, Inspector, Operator, Agency];
 const ADMIN: &[Role] = &[Admin];
 const ADMIN_REGULATOR: &[Role] = &[Admin, Regulator];
+/// Operators (their own records) and staff (all records): the registry's readers.
+const REGISTRY_READERS: &[Role] = &[Operator, Admin, Regulator, Inspector];
+const OPERATOR: &[Role] = &[Operator];
 
 /// (method, route pattern, access).
 const RULES: &[(&str, &str, Access)] = &[
@@ -34,6 +37,23 @@ const RULES: &[(&str, &str, Access)] = &[
     ("DELETE", "/api/v1/agency-clients/{id}", Access::Roles(ADMIN)),
     ("GET", "/api/v1/audit", Access::Roles(ADMIN_REGULATOR)),
     ("GET", "/api/v1/audit/verify", Access::Roles(ADMIN_REGULATOR)),
+    ("POST", "/api/v1/organisations", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/organisations", Access::Roles(REGISTRY_READERS)),
+    ("GET", "/api/v1/organisations/{id}", Access::Roles(REGISTRY_READERS)),
+    ("PATCH", "/api/v1/organisations/{id}", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/organisations/{id}/people", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/organisations/{id}/people", Access::Roles(REGISTRY_READERS)),
+    ("DELETE", "/api/v1/organisations/{id}/people/{person_id}", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/organisations/{id}/sites", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/sites", Access::Roles(REGISTRY_READERS)),
+    ("GET", "/api/v1/sites/{id}", Access::Roles(REGISTRY_READERS)),
+    ("PATCH", "/api/v1/sites/{id}", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/sites/{id}/numbers", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/sites/{id}/numbers", Access::Roles(REGISTRY_READERS)),
+    ("DELETE", "/api/v1/sites/{id}/numbers/{number_id}", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/sites/{id}/ip-ranges", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/sites/{id}/ip-ranges", Access::Roles(REGISTRY_READERS)),
+    ("DELETE", "/api/v1/sites/{id}/ip-ranges/{range_id}", Access::Roles(OPERATOR)),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/.well-known/jwks.json", Access::Public),
     ("GET", "/healthz", Access::Public),

@@ -104,3 +104,96 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     audit_head,
 );
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        owner_id -> Text,
+        legal_name -> Text,
+        trade_name -> Nullable<Text>,
+        registration_number -> Text,
+        tax_number -> Text,
+        registered_address -> Text,
+        contact_email -> Text,
+        contact_phone -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> Text,
+        organisation_id -> Text,
+        full_name -> Text,
+        roles -> Text,
+        id_type -> Text,
+        id_number -> Text,
+        nationality -> Text,
+        ownership_bp -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sites (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        address -> Text,
+        city_key -> Text,
+        seat_count -> Integer,
+        services -> Text,
+        markets -> Text,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    phone_ranges (id) {
+        id -> Text,
+        site_id -> Text,
+        kind -> Text,
+        first_number -> BigInt,
+        last_number -> BigInt,
+        purpose -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ip_ranges (id) {
+        id -> Text,
+        site_id -> Text,
+        cidr -> Text,
+        family -> Integer,
+        first_addr -> Text,
+        last_addr -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_locks (name) {
+        name -> Text,
+        counter -> BigInt,
+    }
+}
+
+diesel::joinable!(people -> organisations (organisation_id));
+diesel::joinable!(sites -> organisations (organisation_id));
+diesel::joinable!(phone_ranges -> sites (site_id));
+diesel::joinable!(ip_ranges -> sites (site_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    people,
+    sites,
+    phone_ranges,
+    ip_ranges,
+    registry_locks,
+    users,
+);

@@ -2,10 +2,20 @@
 //! deserialises by parsing (so a bad value is a 422 naming its field) and describes its own
 //! OpenAPI schema, so the spec states exactly what the parser accepts.
 
+pub mod address;
+pub mod country;
 pub mod email;
+pub mod ids;
+pub mod ip;
+pub mod phone;
 pub mod text;
 
+pub use address::Address;
+pub use country::Country;
 pub use email::Email;
+pub use ids::{Cnic, Ntn, RegistrationNumber};
+pub use ip::IpRange;
+pub use phone::E164;
 pub use text::Name;
 
 /// Implements `Deserialize` (through `FromStr`-like parsing) and a string `ToSchema` for a

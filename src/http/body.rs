@@ -99,17 +99,23 @@ pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<ApiJ
         return Err(AppError::invalid(path, "text may not contain NUL characters"));
     }
     let fingerprint = hex::encode(Sha256::digest(value.to_string().as_bytes()));
-    let value = serde_path_to_error::deserialize(value).map_err(|e| {
+    let parsed = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
         let field = match (path.as_str(), unknown_field_name(&message)) {
             (".", Some(f)) => f.to_string(),
-            (".", None) => "body".to_string(),
+            (".", None) => field_holding_variant(&value, &message).unwrap_or_else(|| "body".into()),
             _ => path,
         };
         AppError::validation(vec![FieldError::new(field, message)])
     })?;
-    Ok(ApiJson { value, fingerprint })
+    Ok(ApiJson { value: parsed, fingerprint })
+}
+
+/// Tagged enums lose the path of a bad variant; find the top-level field holding it.
+fn field_holding_variant(value: &serde_json::Value, message: &str) -> Option<String> {
+    let bad = message.strip_prefix("unknown variant `")?.split('`').next()?;
+    value.as_object()?.iter().find(|(_, v)| v.as_str() == Some(bad)).map(|(k, _)| k.clone())
 }
 
 /// The field an unknown-field or missing-field error names.

@@ -243,3 +243,51 @@ impl TestApp {
         (id, self.login(email, PASSWORD).await)
     }
 }
+
+pub fn address(city: &str) -> Value {
+    json!({"line1": "Plot 12, Shahrah-e-Faisal", "city": city, "province": "Sindh", "postal_code": "75400", "country": "PK"})
+}
+
+pub fn organisation_body(registration_number: &str, tax_number: &str) -> Value {
+    json!({
+        "legal_name": "Karachi Contact Solutions (Private) Limited",
+        "trade_name": "KCS",
+        "registration_number": registration_number,
+        "tax_number": tax_number,
+        "registered_address": address("Karachi"),
+        "contact_email": "compliance@kcs.pk",
+        "contact_phone": "021 34567890"
+    })
+}
+
+impl TestApp {
+    /// Registers an organisation as `token`; returns its id.
+    pub async fn organisation(
+        &self,
+        token: &str,
+        registration_number: &str,
+        tax_number: &str,
+    ) -> String {
+        let r = self
+            .post("/api/v1/organisations")
+            .token(token)
+            .json(&organisation_body(registration_number, tax_number))
+            .send()
+            .await
+            .expect(201);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Registers a site in `city`; returns its id.
+    pub async fn site(&self, token: &str, org_id: &str, city: &str) -> String {
+        let r = self
+            .post(&format!("/api/v1/organisations/{org_id}/sites"))
+            .token(token)
+            .json(&json!({"name": format!("{city} centre"), "address": address(city), "seat_count": 120,
+                          "services": ["inbound", "outbound"], "markets": ["PK", "GB"]}))
+            .send()
+            .await
+            .expect(201);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+}

@@ -7,6 +7,8 @@ mod audit;
 mod auth;
 mod cli;
 mod http_rules;
+mod registry;
 mod service;
+mod telephony;
 mod tokens;
 mod users;

@@ -1,0 +1,69 @@
+//! IP ranges, parsed by `ipnet`. A CIDR with host bits set (`203.0.113.7/24`) is rejected, not
+//! silently widened, and the error names the network that was probably meant. Ranges are kept
+//! as fixed-width hex bounds so both databases can compare and index them as text.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+/// A CIDR range with no host bits set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange(IpNet);
+
+impl IpRange {
+    pub fn try_new(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        let net = IpNet::from_str(s).map_err(|_| {
+            format!("{raw:?} is not a CIDR range such as 203.0.113.0/24 or 2001:db8::/48")
+        })?;
+        if net.trunc() != net {
+            return Err(format!("{s} has host bits set; the network is {}", net.trunc()));
+        }
+        Ok(IpRange(net))
+    }
+
+    pub fn family(&self) -> i32 {
+        match self.0 {
+            IpNet::V4(_) => 4,
+            IpNet::V6(_) => 6,
+        }
+    }
+
+    /// The first and last address as 32 hex digits.
+    pub fn bounds(&self) -> (String, String) {
+        (addr_key(self.0.network()), addr_key(self.0.broadcast()))
+    }
+
+    pub fn cidr(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// An address as 32 hex digits (IPv4 in the low 32 bits), which sort as the numbers do.
+pub fn addr_key(addr: IpAddr) -> String {
+    let n: u128 = match addr {
+        IpAddr::V4(a) => u32::from(a) as u128,
+        IpAddr::V6(a) => u128::from(a),
+    };
+    format!("{n:032x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r = IpRange::try_new("203.0.113.0/24").unwrap();
+        assert_eq!(r.family(), 4);
+        assert_eq!(r.bounds().0, format!("{:032x}", 0xcb007100u32));
+        assert_eq!(r.bounds().1, format!("{:032x}", 0xcb0071ffu32));
+        let e = IpRange::try_new("203.0.113.7/24").unwrap_err();
+        assert!(e.contains("203.0.113.0/24"), "{e}");
+        let v6 = IpRange::try_new("2001:db8::/32").unwrap();
+        assert_eq!(v6.family(), 6);
+        assert!(IpRange::try_new("203.0.113.0").is_err());
+        assert!(IpRange::try_new("300.0.0.0/8").is_err());
+    }
+}

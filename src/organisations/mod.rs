@@ -1,0 +1,409 @@
+//! Organisations (the licensed companies) and their people: directors, beneficial owners and
+//! authorised signatories. An operator owns the organisations it creates and sees only those;
+//! staff see all.
+
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::db::DbConn;
+use crate::domain::{Address, Country, Email, Name, Ntn, RegistrationNumber, E164};
+use crate::error::AppError;
+pub use store::{OrgRow, PersonRow};
+
+/// A company on the register.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Organisation {
+    pub id: String,
+    /// The operator account that registered it.
+    pub owner_id: String,
+    pub legal_name: String,
+    pub trade_name: Option<String>,
+    pub registration_number: String,
+    pub tax_number: String,
+    #[schema(value_type = Address)]
+    pub registered_address: serde_json::Value,
+    pub contact_email: String,
+    /// E.164.
+    pub contact_phone: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrgRow> for Organisation {
+    fn from(r: OrgRow) -> Self {
+        Organisation {
+            id: r.id,
+            owner_id: r.owner_id,
+            legal_name: r.legal_name,
+            trade_name: r.trade_name,
+            registration_number: r.registration_number,
+            tax_number: r.tax_number,
+            registered_address: serde_json::from_str(&r.registered_address).unwrap_or_default(),
+            contact_email: r.contact_email,
+            contact_phone: r.contact_phone,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    #[schema(example = "Karachi Contact Solutions (Private) Limited")]
+    pub legal_name: Name,
+    pub trade_name: Option<Name>,
+    pub registration_number: RegistrationNumber,
+    pub tax_number: Ntn,
+    pub registered_address: Address,
+    pub contact_email: Email,
+    /// E.164, or the national form of the registered address's country (`021 34567890`).
+    #[schema(example = "+922134567890")]
+    pub contact_phone: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationPatch {
+    pub legal_name: Option<Name>,
+    pub trade_name: Option<Name>,
+    pub registration_number: Option<RegistrationNumber>,
+    pub tax_number: Option<Ntn>,
+    /// Replaces the whole address.
+    pub registered_address: Option<Address>,
+    pub contact_email: Option<Email>,
+    pub contact_phone: Option<String>,
+}
+
+/// The organisation if the caller may see it: operators only their own (404 otherwise).
+pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<OrgRow, AppError> {
+    store::find(conn, id)?
+        .filter(|o| !who.is(Role::Operator) || o.owner_id == who.id)
+        .ok_or_else(|| AppError::not_found("no such organisation"))
+}
+
+fn check_unique(
+    conn: &mut DbConn,
+    registration_number: Option<&str>,
+    tax_number: Option<&str>,
+    except: Option<&str>,
+) -> Result<(), AppError> {
+    if let Some(n) = registration_number {
+        if store::id_by_registration_number(conn, n)?.is_some_and(|id| Some(id.as_str()) != except)
+        {
+            return Err(AppError::conflict(format!(
+                "registration_number {n} is already registered"
+            )));
+        }
+    }
+    if let Some(n) = tax_number {
+        if store::id_by_tax_number(conn, n)?.is_some_and(|id| Some(id.as_str()) != except) {
+            return Err(AppError::conflict(format!("tax_number {n} is already registered")));
+        }
+    }
+    Ok(())
+}
+
+fn phone(raw: &str, address_country: Country) -> Result<String, AppError> {
+    Ok(E164::parse(raw, Some(address_country), "contact_phone")?.to_string())
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    owner: &Principal,
+    new: NewOrganisation,
+) -> Result<OrgRow, AppError> {
+    let contact_phone = phone(&new.contact_phone, new.registered_address.country)?;
+    check_unique(
+        conn,
+        Some(new.registration_number.as_str()),
+        Some(new.tax_number.as_str()),
+        None,
+    )?;
+    let row = OrgRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        owner_id: owner.id.clone(),
+        legal_name: new.legal_name.into_string(),
+        trade_name: new.trade_name.map(Name::into_string),
+        registration_number: new.registration_number.as_str().to_string(),
+        tax_number: new.tax_number.as_str().to_string(),
+        registered_address: serde_json::to_string(&new.registered_address)
+            .map_err(|e| AppError::internal(e.to_string()))?,
+        contact_email: new.contact_email.as_str().to_string(),
+        contact_phone,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(conn, &row)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&owner.id),
+            action: "organisation.created",
+            entity_type: "organisation",
+            entity_id: &row.id,
+            summary: format!(
+                "{} (registration {}, NTN {})",
+                row.legal_name, row.registration_number, row.tax_number
+            ),
+        },
+    )?;
+    Ok(row)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    patch: OrganisationPatch,
+) -> Result<OrgRow, AppError> {
+    let mut row = visible(conn, who, id)?;
+    check_version(row.version)?;
+    let mut changed = Vec::new();
+    check_unique(
+        conn,
+        patch.registration_number.as_ref().map(RegistrationNumber::as_str),
+        patch.tax_number.as_ref().map(Ntn::as_str),
+        Some(id),
+    )?;
+    if let Some(v) = patch.legal_name {
+        row.legal_name = v.into_string();
+        changed.push("legal_name");
+    }
+    if let Some(v) = patch.trade_name {
+        row.trade_name = Some(v.into_string());
+        changed.push("trade_name");
+    }
+    if let Some(v) = patch.registration_number {
+        row.registration_number = v.as_str().to_string();
+        changed.push("registration_number");
+    }
+    if let Some(v) = patch.tax_number {
+        row.tax_number = v.as_str().to_string();
+        changed.push("tax_number");
+    }
+    let mut country = store::address_country(&row.registered_address);
+    if let Some(v) = patch.registered_address {
+        country = Some(v.country);
+        row.registered_address =
+            serde_json::to_string(&v).map_err(|e| AppError::internal(e.to_string()))?;
+        changed.push("registered_address");
+    }
+    if let Some(v) = patch.contact_email {
+        row.contact_email = v.as_str().to_string();
+        changed.push("contact_email");
+    }
+    if let Some(v) = patch.contact_phone {
+        row.contact_phone = match country {
+            Some(c) => phone(&v, c)?,
+            None => E164::parse(&v, None, "contact_phone")?.to_string(),
+        };
+        changed.push("contact_phone");
+    }
+    row.version += 1;
+    row.updated_at = now;
+    if store::update(conn, &row)? == 0 {
+        return Err(AppError::PreconditionFailed(
+            "the organisation was changed concurrently".into(),
+        ));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "organisation.updated",
+            entity_type: "organisation",
+            entity_id: &row.id,
+            summary: format!("changed {}", changed.join(", ")),
+        },
+    )?;
+    Ok(row)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonRole {
+    Director,
+    BeneficialOwner,
+    AuthorisedSignatory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdType {
+    Cnic,
+    Passport,
+}
+
+impl IdType {
+    fn as_str(self) -> &'static str {
+        match self {
+            IdType::Cnic => "cnic",
+            IdType::Passport => "passport",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPerson {
+    #[schema(example = "Imran Qureshi")]
+    pub full_name: Name,
+    /// One or more roles.
+    #[schema(min_items = 1)]
+    pub roles: Vec<PersonRole>,
+    pub id_type: IdType,
+    /// A CNIC is 13 digits, written `12345-1234567-1`; a passport number 5 to 20 letters and digits.
+    #[schema(example = "12345-1234567-1")]
+    pub id_number: String,
+    pub nationality: Country,
+    /// 0 to 100, at most two decimals; an organisation's total may not pass 100.
+    #[schema(minimum = 0, maximum = 100, example = 40)]
+    pub ownership_percent: Option<f64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Person {
+    pub id: String,
+    pub organisation_id: String,
+    pub full_name: String,
+    pub roles: Vec<PersonRole>,
+    pub id_type: IdType,
+    pub id_number: String,
+    pub nationality: String,
+    pub ownership_percent: f64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<PersonRow> for Person {
+    fn from(r: PersonRow) -> Self {
+        Person {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            full_name: r.full_name,
+            roles: serde_json::from_str(&r.roles).unwrap_or_default(),
+            id_type: if r.id_type == "cnic" { IdType::Cnic } else { IdType::Passport },
+            id_number: r.id_number,
+            nationality: r.nationality,
+            ownership_percent: r.ownership_bp as f64 / 100.0,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// Ownership in hundredths of a percent, so totals add up exactly.
+fn basis_points(percent: Option<f64>) -> Result<i32, AppError> {
+    let p = percent.unwrap_or(0.0);
+    let bp = (p * 100.0).round();
+    if !(0.0..=100.0).contains(&p) || (bp - p * 100.0).abs() > 1e-6 {
+        return Err(AppError::invalid(
+            "ownership_percent",
+            "must be 0 to 100 with at most two decimals",
+        ));
+    }
+    Ok(bp as i32)
+}
+
+pub fn add_person(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    org_id: &str,
+    new: NewPerson,
+) -> Result<PersonRow, AppError> {
+    let org = visible(conn, who, org_id)?;
+    let mut roles = new.roles;
+    roles.dedup();
+    if roles.is_empty() {
+        return Err(AppError::invalid("roles", "name at least one role"));
+    }
+    let id_number = match new.id_type {
+        IdType::Cnic => {
+            crate::domain::Cnic::try_new(&new.id_number).map(|c| c.as_str().to_string())
+        }
+        IdType::Passport => crate::domain::ids::passport(&new.id_number),
+    }
+    .map_err(|m| AppError::invalid("id_number", m))?;
+    let bp = basis_points(new.ownership_percent)?;
+    // Locks the organisation's row (PostgreSQL) so concurrent additions cannot pass 100 together.
+    store::lock(conn, &org.id)?;
+    let total = store::ownership_total(conn, &org.id)?;
+    if total + bp as i64 > 10_000 {
+        return Err(AppError::invalid(
+            "ownership_percent",
+            format!(
+                "the organisation's owners would hold {:.2}% in all; the total may not pass 100",
+                (total + bp as i64) as f64 / 100.0
+            ),
+        ));
+    }
+    if store::person_exists(conn, &org.id, new.id_type.as_str(), &id_number)? {
+        return Err(AppError::conflict(format!(
+            "{} {id_number} is already recorded for this organisation",
+            new.id_type.as_str()
+        )));
+    }
+    let row = PersonRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        organisation_id: org.id.clone(),
+        full_name: new.full_name.into_string(),
+        roles: serde_json::to_string(&roles).map_err(|e| AppError::internal(e.to_string()))?,
+        id_type: new.id_type.as_str().to_string(),
+        id_number,
+        nationality: new.nationality.alpha2().to_string(),
+        ownership_bp: bp,
+        created_at: now,
+    };
+    store::insert_person(conn, &row)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "person.added",
+            entity_type: "person",
+            entity_id: &row.id,
+            summary: format!("{} added to organisation {} as {}", row.full_name, org.id, row.roles),
+        },
+    )?;
+    Ok(row)
+}
+
+pub fn remove_person(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    org_id: &str,
+    person_id: &str,
+) -> Result<(), AppError> {
+    let org = visible(conn, who, org_id)?;
+    if store::delete_person(conn, &org.id, person_id)? == 0 {
+        return Err(AppError::not_found("no such person in this organisation"));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "person.removed",
+            entity_type: "person",
+            entity_id: person_id,
+            summary: format!("removed from organisation {}", org.id),
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! `/api/v1/organisations` and their people.
+
+use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{store, NewOrganisation, NewPerson, Organisation, OrganisationPatch, Person};
+use crate::auth::{Principal, Role};
+use crate::error::AppError;
+use crate::http::idempotency::{self, Created};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationFilter {
+    pub registration_number: Option<String>,
+    pub tax_number: Option<String>,
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// Register an organisation (operators); the caller owns it.
+#[utoipa::path(
+    tag = "organisations",
+    request_body = NewOrganisation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
+    responses(
+        (status = 201, description = "Registered", body = Organisation,
+         headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new organisation"))),
+        (status = 409, description = "The registration_number or tax_number is already registered"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/organisations")]
+pub async fn create_organisation(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<NewOrganisation>,
+) -> Result<HttpResponse, AppError> {
+    let fingerprint = body.fingerprint.clone();
+    let (new, now) = (body.into_inner(), state.now());
+    let scope = format!("{} POST /api/v1/organisations", who.id);
+    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+        let row = super::create(conn, now, &who, new)?;
+        Ok(Created {
+            location: format!("/api/v1/organisations/{}", row.id),
+            version: row.version,
+            body: to_json(&Organisation::from(row)),
+        })
+    })
+    .await
+}
+
+/// List organisations: an operator's own, or all for staff.
+#[utoipa::path(
+    tag = "organisations",
+    params(PageParams, OrganisationFilter),
+    responses((status = 200, description = "A page of organisations", body = Page<Organisation>)),
+    security(("bearer" = []))
+)]
+#[get("/organisations")]
+pub async fn list_organisations(
+    state: web::Data<AppState>,
+    who: Principal,
+    page: web::Query<PageParams>,
+    filter: web::Query<OrganisationFilter>,
+) -> Result<web::Json<Page<Organisation>>, AppError> {
+    let (limit, after) = (page.limit()?, page.after()?);
+    let f = filter.into_inner();
+    let filter = store::Filter {
+        owner_id: who.is(Role::Operator).then(|| who.id.clone()),
+        registration_number: f
+            .registration_number
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim().to_ascii_uppercase()),
+        tax_number: f.tax_number.filter(|s| !s.is_empty()).map(|s| s.trim().to_string()),
+    };
+    let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Organisation::from)))
+}
+
+/// Read an organisation.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = String, Path, description = "The organisation's id")),
+    responses(
+        (status = 200, description = "The organisation", body = Organisation, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such organisation, or not the caller's"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/organisations/{id}")]
+pub async fn get_organisation(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(Organisation::from(row)))
+}
+
+/// Change an organisation (its owner). Needs `If-Match`.
+#[utoipa::path(
+    tag = "organisations",
+    request_body = OrganisationPatch,
+    params(
+        ("id" = String, Path, description = "The organisation's id"),
+        ("If-Match" = String, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The changed organisation", body = Organisation, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such organisation, or not the caller's"),
+        (status = 409, description = "The registration_number or tax_number belongs to another organisation"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/organisations/{id}")]
+pub async fn patch_organisation(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<OrganisationPatch>,
+) -> Result<HttpResponse, AppError> {
+    let (id, patch, now) = (id.into_inner(), body.into_inner(), state.now());
+    let row = state
+        .db
+        .write(move |conn| super::update(conn, now, &who, &id, |v| if_match.check(v), patch))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(Organisation::from(row)))
+}
+
+/// Record a director, beneficial owner or authorised signatory (the owner).
+#[utoipa::path(
+    tag = "organisations",
+    request_body = NewPerson,
+    params(
+        ("id" = String, Path, description = "The organisation's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
+    ),
+    responses(
+        (status = 201, description = "Recorded", body = Person,
+         headers(("Location" = String, description = "The person"))),
+        (status = 404, description = "No such organisation, or not the caller's"),
+        (status = 409, description = "This identity document is already recorded for the organisation"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/organisations/{id}/people")]
+pub async fn add_person(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    key: IdempotencyKey,
+    body: ApiJson<NewPerson>,
+) -> Result<HttpResponse, AppError> {
+    let fingerprint = body.fingerprint.clone();
+    let (org_id, new, now) = (id.into_inner(), body.into_inner(), state.now());
+    let scope = format!("{} POST /api/v1/organisations/{org_id}/people", who.id);
+    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+        let row = super::add_person(conn, now, &who, &org_id, new)?;
+        Ok(Created {
+            location: format!("/api/v1/organisations/{org_id}/people/{}", row.id),
+            version: 1,
+            body: to_json(&Person::from(row)),
+        })
+    })
+    .await
+}
+
+/// List an organisation's people.
+#[utoipa::path(
+    tag = "organisations",
+    params(("id" = String, Path, description = "The organisation's id"), PageParams),
+    responses(
+        (status = 200, description = "A page of people", body = Page<Person>),
+        (status = 404, description = "No such organisation, or not the caller's"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/organisations/{id}/people")]
+pub async fn list_people(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<web::Json<Page<Person>>, AppError> {
+    let (limit, after, id) = (page.limit()?, page.after()?, id.into_inner());
+    let rows = state
+        .db
+        .read(move |conn| {
+            let org = super::visible(conn, &who, &id)?;
+            store::list_people(conn, &org.id, after, limit + 1)
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Person::from)))
+}
+
+/// Remove a person from an organisation (the owner).
+#[utoipa::path(
+    tag = "organisations",
+    params(
+        ("id" = String, Path, description = "The organisation's id"),
+        ("person_id" = String, Path, description = "The person's id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such organisation or person, or not the caller's"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/organisations/{id}/people/{person_id}")]
+pub async fn remove_person(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let ((org_id, person_id), now) = (path.into_inner(), state.now());
+    state.db.write(move |conn| super::remove_person(conn, now, &who, &org_id, &person_id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,184 @@
+//! Diesel queries on `organisations` and `people`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{organisations, people};
+use crate::db::DbConn;
+use crate::domain::Country;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct OrgRow {
+    pub id: String,
+    pub owner_id: String,
+    pub legal_name: String,
+    pub trade_name: Option<String>,
+    pub registration_number: String,
+    pub tax_number: String,
+    pub registered_address: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = people)]
+pub struct PersonRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub full_name: String,
+    pub roles: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub nationality: String,
+    pub ownership_bp: i32,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &OrgRow) -> Result<(), AppError> {
+    diesel::insert_into(organisations::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OrgRow>, AppError> {
+    Ok(organisations::table.find(id).select(OrgRow::as_select()).first(conn).optional()?)
+}
+
+pub fn id_by_registration_number(conn: &mut DbConn, n: &str) -> Result<Option<String>, AppError> {
+    Ok(organisations::table
+        .filter(organisations::registration_number.eq(n))
+        .select(organisations::id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn id_by_tax_number(conn: &mut DbConn, n: &str) -> Result<Option<String>, AppError> {
+    Ok(organisations::table
+        .filter(organisations::tax_number.eq(n))
+        .select(organisations::id)
+        .first(conn)
+        .optional()?)
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// Only this owner's organisations (operators).
+    pub owner_id: Option<String>,
+    pub registration_number: Option<String>,
+    pub tax_number: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<OrgRow>, AppError> {
+    let mut q = organisations::table.select(OrgRow::as_select()).into_boxed();
+    if let Some(v) = &f.owner_id {
+        q = q.filter(organisations::owner_id.eq(v));
+    }
+    if let Some(v) = &f.registration_number {
+        q = q.filter(organisations::registration_number.eq(v));
+    }
+    if let Some(v) = &f.tax_number {
+        q = q.filter(organisations::tax_number.eq(v));
+    }
+    if let Some(after) = after {
+        q = q.filter(organisations::id.gt(after));
+    }
+    Ok(q.order(organisations::id.asc()).limit(limit).load(conn)?)
+}
+
+/// Writes `row` if its stored version is still `row.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, row: &OrgRow) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        organisations::table
+            .filter(organisations::id.eq(&row.id))
+            .filter(organisations::version.eq(row.version - 1)),
+    )
+    .set((
+        organisations::legal_name.eq(&row.legal_name),
+        organisations::trade_name.eq(&row.trade_name),
+        organisations::registration_number.eq(&row.registration_number),
+        organisations::tax_number.eq(&row.tax_number),
+        organisations::registered_address.eq(&row.registered_address),
+        organisations::contact_email.eq(&row.contact_email),
+        organisations::contact_phone.eq(&row.contact_phone),
+        organisations::version.eq(row.version),
+        organisations::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?)
+}
+
+pub fn address_country(address_json: &str) -> Option<Country> {
+    let v: serde_json::Value = serde_json::from_str(address_json).ok()?;
+    Country::try_new(v.get("country")?.as_str()?).ok()
+}
+
+/// Takes the organisation's row lock (a no-op write) until the transaction ends.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
+    diesel::update(organisations::table.find(id))
+        .set(organisations::version.eq(organisations::version))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn ownership_total(conn: &mut DbConn, org_id: &str) -> Result<i64, AppError> {
+    let bps: Vec<i32> = people::table
+        .filter(people::organisation_id.eq(org_id))
+        .select(people::ownership_bp)
+        .load(conn)?;
+    Ok(bps.into_iter().map(i64::from).sum())
+}
+
+pub fn person_exists(
+    conn: &mut DbConn,
+    org_id: &str,
+    id_type: &str,
+    id_number: &str,
+) -> Result<bool, AppError> {
+    let n: i64 = people::table
+        .filter(people::organisation_id.eq(org_id))
+        .filter(people::id_type.eq(id_type))
+        .filter(people::id_number.eq(id_number))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn insert_person(conn: &mut DbConn, row: &PersonRow) -> Result<(), AppError> {
+    diesel::insert_into(people::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn count_people(conn: &mut DbConn, org_id: &str) -> Result<i64, AppError> {
+    Ok(people::table.filter(people::organisation_id.eq(org_id)).count().get_result(conn)?)
+}
+
+pub fn list_people(
+    conn: &mut DbConn,
+    org_id: &str,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<PersonRow>, AppError> {
+    let mut q = people::table
+        .filter(people::organisation_id.eq(org_id))
+        .select(PersonRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(people::id.gt(after));
+    }
+    Ok(q.order(people::id.asc()).limit(limit).load(conn)?)
+}
+
+pub fn delete_person(conn: &mut DbConn, org_id: &str, person_id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(
+        people::table.filter(people::id.eq(person_id)).filter(people::organisation_id.eq(org_id)),
+    )
+    .execute(conn)?)
+}

@@ -1,0 +1,91 @@
+//! Diesel queries on `sites`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{organisations, sites};
+use crate::db::DbConn;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sites)]
+pub struct SiteRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub name: String,
+    pub address: String,
+    pub city_key: String,
+    pub seat_count: i32,
+    pub services: String,
+    pub markets: String,
+    pub status: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &SiteRow) -> Result<(), AppError> {
+    diesel::insert_into(sites::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<SiteRow>, AppError> {
+    Ok(sites::table.find(id).select(SiteRow::as_select()).first(conn).optional()?)
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// Only sites of this owner's organisations (operators).
+    pub owner_id: Option<String>,
+    pub organisation_id: Option<String>,
+    /// Lower-case city.
+    pub city: Option<String>,
+    pub status: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<SiteRow>, AppError> {
+    let mut q = sites::table.select(SiteRow::as_select()).into_boxed();
+    if let Some(owner) = &f.owner_id {
+        let owned = organisations::table
+            .filter(organisations::owner_id.eq(owner.clone()))
+            .select(organisations::id);
+        q = q.filter(sites::organisation_id.eq_any(owned));
+    }
+    if let Some(v) = &f.organisation_id {
+        q = q.filter(sites::organisation_id.eq(v));
+    }
+    if let Some(v) = &f.city {
+        q = q.filter(sites::city_key.eq(v));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(sites::status.eq(v));
+    }
+    if let Some(after) = after {
+        q = q.filter(sites::id.gt(after));
+    }
+    Ok(q.order(sites::id.asc()).limit(limit).load(conn)?)
+}
+
+/// Writes `row` if its stored version is still `row.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, row: &SiteRow) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        sites::table.filter(sites::id.eq(&row.id)).filter(sites::version.eq(row.version - 1)),
+    )
+    .set((
+        sites::name.eq(&row.name),
+        sites::address.eq(&row.address),
+        sites::city_key.eq(&row.city_key),
+        sites::seat_count.eq(row.seat_count),
+        sites::services.eq(&row.services),
+        sites::markets.eq(&row.markets),
+        sites::status.eq(&row.status),
+        sites::version.eq(row.version),
+        sites::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?)
+}

@@ -1,0 +1,312 @@
+//! The phone numbers and IP ranges each site uses. A number (or any number of a range) and an
+//! IP range belong to one site in the whole registry: registration takes a lock row, checks for
+//! overlap with one index probe, and inserts, all in one transaction, so of two concurrent
+//! overlapping registrations exactly one wins on either database.
+
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::db::DbConn;
+use crate::domain::{IpRange, E164};
+use crate::error::AppError;
+use crate::{organisations, sites};
+pub use store::{IpRangeRow, PhoneRangeRow};
+
+/// The most numbers one range may hold.
+pub const MAX_RANGE: i64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Inbound,
+    Outbound,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberKind {
+    Number,
+    Range,
+}
+
+/// A number or a range to register. Numbers may be E.164 or in the national form of the
+/// site's country (`021 34567890` for a site in PK).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewNumber {
+    Number {
+        #[schema(example = "+922134567890")]
+        e164: String,
+        purpose: Purpose,
+    },
+    /// `first` and `last` inclusive, of the same length, at most 100000 numbers.
+    Range {
+        #[schema(example = "+922134567000")]
+        first: String,
+        #[schema(example = "+922134567999")]
+        last: String,
+        purpose: Purpose,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PhoneNumberResource {
+    pub id: String,
+    pub site_id: String,
+    pub kind: NumberKind,
+    /// For `kind: number`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e164: Option<String>,
+    /// For `kind: range`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
+    pub purpose: Purpose,
+    /// How many numbers it holds.
+    pub count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<PhoneRangeRow> for PhoneNumberResource {
+    fn from(r: PhoneRangeRow) -> Self {
+        let single = r.kind == "number";
+        let (first, last) = (E164::from_i64(r.first_number), E164::from_i64(r.last_number));
+        PhoneNumberResource {
+            id: r.id,
+            site_id: r.site_id,
+            kind: if single { NumberKind::Number } else { NumberKind::Range },
+            e164: single.then(|| first.to_string()),
+            first: (!single).then(|| first.to_string()),
+            last: (!single).then(|| last.to_string()),
+            purpose: match r.purpose.as_str() {
+                "inbound" => Purpose::Inbound,
+                "outbound" => Purpose::Outbound,
+                _ => Purpose::Both,
+            },
+            count: r.last_number - r.first_number + 1,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIpRange {
+    /// IPv4 or IPv6 CIDR; host bits must be zero (`203.0.113.7/24` is refused).
+    #[schema(example = "203.0.113.0/24")]
+    pub cidr: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IpRangeResource {
+    pub id: String,
+    pub site_id: String,
+    pub cidr: String,
+    /// `4` or `6`.
+    pub family: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<IpRangeRow> for IpRangeResource {
+    fn from(r: IpRangeRow) -> Self {
+        IpRangeResource {
+            id: r.id,
+            site_id: r.site_id,
+            cidr: r.cidr,
+            family: r.family,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// The site, if the caller may change what it holds: visible to the caller and still active.
+fn open_site(
+    conn: &mut DbConn,
+    who: &Principal,
+    site_id: &str,
+) -> Result<sites::SiteRow, AppError> {
+    let site = sites::visible(conn, who, site_id)?;
+    if site.status == "closed" {
+        return Err(AppError::conflict("the site is closed; nothing more can be registered to it"));
+    }
+    Ok(site)
+}
+
+/// How a conflict is described: in full to staff and to the owner of the conflicting site,
+/// without another operator's details otherwise.
+fn conflict(
+    conn: &mut DbConn,
+    who: &Principal,
+    what: String,
+    site_id: &str,
+    resource: &str,
+) -> AppError {
+    let owner = sites::store::find(conn, site_id)
+        .ok()
+        .flatten()
+        .and_then(|s| organisations::store::find(conn, &s.organisation_id).ok().flatten())
+        .map(|o| o.owner_id);
+    if !who.is(Role::Operator) || owner.as_deref() == Some(who.id.as_str()) {
+        AppError::conflict(format!(
+            "{what} overlaps {resource} already registered to site {site_id}"
+        ))
+    } else {
+        AppError::conflict(format!(
+            "{what} overlaps {resource} already registered to another organisation's site"
+        ))
+    }
+}
+
+pub fn register_number(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    site_id: &str,
+    new: NewNumber,
+) -> Result<PhoneRangeRow, AppError> {
+    let site = open_site(conn, who, site_id)?;
+    let region = organisations::store::address_country(&site.address);
+    let (kind, first, last, purpose) = match new {
+        NewNumber::Number { e164, purpose } => {
+            let n = E164::parse(&e164, region, "e164")?;
+            ("number", n, n, purpose)
+        }
+        NewNumber::Range { first, last, purpose } => {
+            let a = E164::parse(&first, region, "first")?;
+            let b = E164::parse(&last, region, "last")?;
+            if a.digits() != b.digits() {
+                return Err(AppError::invalid("last", "must have as many digits as first"));
+            }
+            if b < a {
+                return Err(AppError::invalid("last", "must not come before first"));
+            }
+            if b.value() - a.value() + 1 > MAX_RANGE {
+                return Err(AppError::invalid(
+                    "last",
+                    format!("a range holds at most {MAX_RANGE} numbers"),
+                ));
+            }
+            ("range", a, b, purpose)
+        }
+    };
+    store::lock(conn, "phone_ranges")?;
+    if let Some(existing) = store::number_overlapping(conn, first.value(), last.value())? {
+        let resource = PhoneNumberResource::from(existing.clone());
+        let shown = match (&resource.e164, &resource.first, &resource.last) {
+            (Some(n), _, _) => format!("number {n}"),
+            (_, Some(a), Some(b)) => format!("range {a}..{b}"),
+            _ => "a number".into(),
+        };
+        let what = if kind == "number" { first.to_string() } else { format!("{first}..{last}") };
+        return Err(conflict(conn, who, what, &existing.site_id, &shown));
+    }
+    let row = PhoneRangeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        site_id: site.id,
+        kind: kind.into(),
+        first_number: first.value(),
+        last_number: last.value(),
+        purpose: serde_json::to_value(purpose)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        created_at: now,
+    };
+    store::insert_number(conn, &row)?;
+    let shown = if kind == "number" { first.to_string() } else { format!("{first}..{last}") };
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "number.registered",
+            entity_type: "phone_number",
+            entity_id: &row.id,
+            summary: format!("{shown} ({}) registered to site {}", row.purpose, row.site_id),
+        },
+    )?;
+    Ok(row)
+}
+
+pub fn register_ip_range(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    site_id: &str,
+    new: NewIpRange,
+) -> Result<IpRangeRow, AppError> {
+    let site = open_site(conn, who, site_id)?;
+    let range = IpRange::try_new(&new.cidr).map_err(|m| AppError::invalid("cidr", m))?;
+    let (first, last) = range.bounds();
+    store::lock(conn, "ip_ranges")?;
+    if let Some(existing) = store::ip_overlapping(conn, range.family(), &first, &last)? {
+        let resource = format!("range {}", existing.cidr);
+        return Err(conflict(conn, who, range.cidr(), &existing.site_id, &resource));
+    }
+    let row = IpRangeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        site_id: site.id,
+        cidr: range.cidr(),
+        family: range.family(),
+        first_addr: first,
+        last_addr: last,
+        created_at: now,
+    };
+    store::insert_ip_range(conn, &row)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "ip_range.registered",
+            entity_type: "ip_range",
+            entity_id: &row.id,
+            summary: format!("{} registered to site {}", row.cidr, row.site_id),
+        },
+    )?;
+    Ok(row)
+}
+
+/// Removes a number or IP range of a site the caller may change.
+pub fn remove(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    site_id: &str,
+    id: &str,
+    ip: bool,
+) -> Result<(), AppError> {
+    let site = sites::visible(conn, who, site_id)?;
+    let removed = if ip {
+        store::delete_ip_range(conn, &site.id, id)?
+    } else {
+        store::delete_number(conn, &site.id, id)?
+    };
+    let Some(what) = removed else {
+        return Err(AppError::not_found(if ip {
+            "no such IP range at this site"
+        } else {
+            "no such number at this site"
+        }));
+    };
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: if ip { "ip_range.removed" } else { "number.removed" },
+            entity_type: if ip { "ip_range" } else { "phone_number" },
+            entity_id: id,
+            summary: format!("{what} removed from site {}", site.id),
+        },
+    )?;
+    Ok(())
+}
