@@ -21,7 +21,10 @@ use crate::http::fallback::{self, RouteTable};
 use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
-use crate::{agency_clients, audit, auth, organisations, service, sites, telephony, users};
+use crate::{
+    agency_clients, applications, audit, auth, licences, organisations, service, sites, telephony,
+    users,
+};
 
 fn api_v1(cfg: &mut ServiceConfig) {
     cfg.service(auth::routes::signup)
@@ -55,6 +58,21 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(telephony::routes::register_ip_range)
         .service(telephony::routes::list_ip_ranges)
         .service(telephony::routes::remove_ip_range)
+        .service(applications::routes::create_application)
+        .service(applications::routes::list_applications)
+        .service(applications::routes::get_application)
+        .service(applications::routes::submit)
+        .service(applications::routes::withdraw)
+        .service(applications::routes::request_info)
+        .service(applications::routes::approve)
+        .service(applications::routes::reject)
+        .service(licences::routes::list_licences)
+        .service(licences::routes::get_licence)
+        .service(licences::routes::suspend)
+        .service(licences::routes::reinstate)
+        .service(licences::routes::revoke)
+        .service(licences::routes::surrender)
+        .service(licences::routes::list_events)
         .service(openapi_json);
 }
 

@@ -2,6 +2,7 @@
 
 pub mod agency_clients;
 pub mod app;
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod licences;
 pub mod openapi;
 pub mod organisations;
 pub mod service;

@@ -25,6 +25,8 @@ use crate::error::{FieldError, Problem};
         (name = "organisations", description = "Companies on the register and their people"),
         (name = "sites", description = "Call-centre premises"),
         (name = "telephony", description = "The numbers and IP ranges each site uses"),
+        (name = "applications", description = "Licence applications and decisions"),
+        (name = "licences", description = "Licences, their lifecycle, and the change feed"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics"),
     )

@@ -20,6 +20,9 @@ const ADMIN_REGULATOR: &[Role] = &[Admin, Regulator];
 /// Operators (their own records) and staff (all records): the registry's readers.
 const REGISTRY_READERS: &[Role] = &[Operator, Admin, Regulator, Inspector];
 const OPERATOR: &[Role] = &[Operator];
+const REGULATOR: &[Role] = &[Regulator];
+/// Who may follow the change feed.
+const FEED_READERS: &[Role] = &[Agency, Regulator, Admin];
 
 /// (method, route pattern, access).
 const RULES: &[(&str, &str, Access)] = &[
@@ -54,6 +57,21 @@ const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/sites/{id}/ip-ranges", Access::Roles(OPERATOR)),
     ("GET", "/api/v1/sites/{id}/ip-ranges", Access::Roles(REGISTRY_READERS)),
     ("DELETE", "/api/v1/sites/{id}/ip-ranges/{range_id}", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/applications", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/applications", Access::Roles(REGISTRY_READERS)),
+    ("GET", "/api/v1/applications/{id}", Access::Roles(REGISTRY_READERS)),
+    ("POST", "/api/v1/applications/{id}/submit", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/applications/{id}/withdraw", Access::Roles(OPERATOR)),
+    ("POST", "/api/v1/applications/{id}/request-info", Access::Roles(REGULATOR)),
+    ("POST", "/api/v1/applications/{id}/approve", Access::Roles(REGULATOR)),
+    ("POST", "/api/v1/applications/{id}/reject", Access::Roles(REGULATOR)),
+    ("GET", "/api/v1/licences", Access::Roles(REGISTRY_READERS)),
+    ("GET", "/api/v1/licences/{licence_number}", Access::Roles(REGISTRY_READERS)),
+    ("POST", "/api/v1/licences/{licence_number}/suspend", Access::Roles(REGULATOR)),
+    ("POST", "/api/v1/licences/{licence_number}/reinstate", Access::Roles(REGULATOR)),
+    ("POST", "/api/v1/licences/{licence_number}/revoke", Access::Roles(REGULATOR)),
+    ("POST", "/api/v1/licences/{licence_number}/surrender", Access::Roles(OPERATOR)),
+    ("GET", "/api/v1/events", Access::Roles(FEED_READERS)),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/.well-known/jwks.json", Access::Public),
     ("GET", "/healthz", Access::Public),

@@ -184,6 +184,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        organisation_id -> Text,
+        site_ids -> Text,
+        category -> Text,
+        term_months -> Integer,
+        renewal_of -> Nullable<Text>,
+        status -> Text,
+        history -> Text,
+        licence_number -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    licences (licence_number) {
+        licence_number -> Text,
+        organisation_id -> Text,
+        application_id -> Text,
+        holder -> Text,
+        site_ids -> Text,
+        category -> Text,
+        status -> Text,
+        issued_at -> Timestamp,
+        valid_from -> Timestamp,
+        expires_at -> Timestamp,
+        suspended_until -> Nullable<Text>,
+        conditions -> Text,
+        history -> Text,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    licence_events (seq) {
+        seq -> BigInt,
+        event_type -> Text,
+        licence_number -> Text,
+        status -> Text,
+        expires_at -> Timestamp,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(applications -> organisations (organisation_id));
+diesel::joinable!(licences -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(sites -> organisations (organisation_id));
 diesel::joinable!(phone_ranges -> sites (site_id));
@@ -196,4 +246,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ip_ranges,
     registry_locks,
     users,
+    applications,
+    licences,
+    licence_events,
 );

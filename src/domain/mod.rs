@@ -7,16 +7,19 @@ pub mod country;
 pub mod email;
 pub mod ids;
 pub mod ip;
+pub mod licence_number;
 pub mod phone;
 pub mod text;
+pub mod transition;
 
 pub use address::Address;
 pub use country::Country;
 pub use email::Email;
 pub use ids::{Cnic, Ntn, RegistrationNumber};
 pub use ip::IpRange;
+pub use licence_number::LicenceNumber;
 pub use phone::E164;
-pub use text::Name;
+pub use text::{Name, Reason};
 
 /// Implements `Deserialize` (through `FromStr`-like parsing) and a string `ToSchema` for a
 /// value type.

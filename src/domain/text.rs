@@ -58,3 +58,39 @@ mod tests {
         assert_eq!(serde_json::from_str::<Name>("\" Sara \"").unwrap().as_str(), "Sara");
     }
 }
+
+/// Free text giving a reason or message: trimmed, 1 to 2000 characters, no control characters
+/// but line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub fn try_new(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err("may not be empty".into());
+        }
+        if s.chars().count() > 2000 {
+            return Err("must be at most 2000 characters".into());
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            return Err("may not contain control characters".into());
+        }
+        Ok(Reason(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+crate::string_value_type!(Reason, "Reason", |s| Reason::try_new(&s), |b| b
+    .description(Some("Free text: 1 to 2000 characters"))
+    .min_length(Some(1))
+    .max_length(Some(2000))
+    .pattern(Some(r"\S"))
+    .examples(["Unlicensed outbound calling found at inspection"]));

@@ -144,6 +144,32 @@ fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
     }
 }
 
+/// A JSON body that may be left out entirely (then `T::default()`), for transitions whose
+/// fields are all optional.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = ApiJson::<T>::from_request(req, payload);
+        let empty = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+            || (!req.headers().contains_key(actix_web::http::header::CONTENT_LENGTH)
+                && !req.headers().contains_key(actix_web::http::header::TRANSFER_ENCODING));
+        Box::pin(async move {
+            if empty {
+                return Ok(OptionalJson(T::default()));
+            }
+            json.await.map(|j| OptionalJson(j.value))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

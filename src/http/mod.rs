@@ -7,7 +7,7 @@ pub mod fallback;
 pub mod idempotency;
 pub mod pagination;
 
-pub use body::ApiJson;
+pub use body::{ApiJson, OptionalJson};
 pub use etag::{etag, IfMatch};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageParams};

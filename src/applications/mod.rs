@@ -1,0 +1,386 @@
+//! Licence applications and their state machine (API.md §5):
+//!
+//! | action | who | from | to |
+//! |---|---|---|---|
+//! | submit | owner | draft, info_requested | submitted |
+//! | request-info | regulator | submitted | info_requested |
+//! | approve | regulator | submitted | approved (issues or renews the licence) |
+//! | reject | regulator | submitted | rejected |
+//! | withdraw | owner | draft, submitted, info_requested | withdrawn |
+//!
+//! Who may act is the role policy's (403); from which status is [`Action::target`]'s (409).
+
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::db::DbConn;
+use crate::domain::transition::{self, Transition};
+use crate::domain::{LicenceNumber, Reason};
+use crate::error::{AppError, FieldError};
+use crate::licences;
+use crate::organisations;
+pub use store::ApplicationRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Inbound,
+    Outbound,
+    Bpo,
+    Mixed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Submitted,
+    InfoRequested,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+pub fn name<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn parse_status(s: &str) -> Status {
+    serde_json::from_value(serde_json::Value::String(s.into())).unwrap_or(Status::Draft)
+}
+
+/// A licence term: 12, 24 or 36 months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct TermMonths(pub u32);
+
+impl<'de> Deserialize<'de> for TermMonths {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match i64::deserialize(d)? {
+            n @ (12 | 24 | 36) => Ok(TermMonths(n as u32)),
+            n => Err(serde::de::Error::custom(format!("must be 12, 24 or 36 months, not {n}"))),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for TermMonths {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .enum_values(Some([12, 24, 36]))
+            .description(Some("12, 24 or 36 months"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TermMonths {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TermMonths".into()
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApplication {
+    pub organisation_id: String,
+    /// The organisation's sites the licence is to cover.
+    pub site_ids: Vec<String>,
+    pub category: Category,
+    pub term_months: TermMonths,
+    /// For a renewal: the licence to extend.
+    pub renewal_of: Option<LicenceNumber>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Application {
+    pub id: String,
+    pub organisation_id: String,
+    pub site_ids: Vec<String>,
+    pub category: Category,
+    pub term_months: i32,
+    pub renewal_of: Option<String>,
+    pub status: Status,
+    pub history: Vec<Transition>,
+    /// Once approved.
+    pub licence_number: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ApplicationRow> for Application {
+    fn from(r: ApplicationRow) -> Self {
+        Application {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
+            category: serde_json::from_value(serde_json::Value::String(r.category))
+                .unwrap_or(Category::Mixed),
+            term_months: r.term_months,
+            renewal_of: r.renewal_of,
+            status: parse_status(&r.status),
+            history: transition::parse(&r.history),
+            licence_number: r.licence_number,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Submit,
+    RequestInfo,
+    Approve,
+    Reject,
+    Withdraw,
+}
+
+impl Action {
+    /// The status this action leads to from `from`, or 409.
+    pub fn target(self, from: Status) -> Result<Status, AppError> {
+        use Status::*;
+        let to = match (self, from) {
+            (Action::Submit, Draft | InfoRequested) => Submitted,
+            (Action::RequestInfo, Submitted) => InfoRequested,
+            (Action::Approve, Submitted) => Approved,
+            (Action::Reject, Submitted) => Rejected,
+            (Action::Withdraw, Draft | Submitted | InfoRequested) => Withdrawn,
+            _ => {
+                return Err(AppError::conflict(format!(
+                    "an application that is {} cannot be {}",
+                    name(from),
+                    self.past_tense()
+                )))
+            }
+        };
+        Ok(to)
+    }
+
+    fn past_tense(self) -> &'static str {
+        match self {
+            Action::Submit => "submitted",
+            Action::RequestInfo => "sent back for information",
+            Action::Approve => "approved",
+            Action::Reject => "rejected",
+            Action::Withdraw => "withdrawn",
+        }
+    }
+
+    fn audit_action(self) -> &'static str {
+        match self {
+            Action::Submit => "application.submitted",
+            Action::RequestInfo => "application.info_requested",
+            Action::Approve => "application.approved",
+            Action::Reject => "application.rejected",
+            Action::Withdraw => "application.withdrawn",
+        }
+    }
+}
+
+/// What an approval may set.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// Conditions the licence is issued under.
+    pub conditions: Option<Vec<Reason>>,
+    /// Overrides the term applied for.
+    pub term_months: Option<TermMonths>,
+}
+
+/// The application if the caller may see it: operators only their organisations' (404).
+pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<ApplicationRow, AppError> {
+    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such application"))?;
+    if who.is(Role::Operator) {
+        organisations::visible(conn, who, &row.organisation_id)
+            .map_err(|_| AppError::not_found("no such application"))?;
+    }
+    Ok(row)
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    new: NewApplication,
+) -> Result<ApplicationRow, AppError> {
+    let org = organisations::visible(conn, who, &new.organisation_id)
+        .map_err(|_| AppError::invalid("organisation_id", "no such organisation of yours"))?;
+    if let Some(number) = &new.renewal_of {
+        let licence = licences::store::find(conn, number.as_str())?
+            .filter(|l| l.organisation_id == org.id)
+            .ok_or_else(|| {
+                AppError::invalid("renewal_of", "no such licence of this organisation")
+            })?;
+        if ["revoked", "surrendered"].contains(&licence.status.as_str()) {
+            return Err(AppError::invalid(
+                "renewal_of",
+                format!("a {} licence cannot be renewed", licence.status),
+            ));
+        }
+    }
+    let mut site_ids = new.site_ids;
+    site_ids.sort();
+    site_ids.dedup();
+    let row = ApplicationRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        organisation_id: org.id,
+        site_ids: serde_json::to_string(&site_ids)
+            .map_err(|e| AppError::internal(e.to_string()))?,
+        category: name(new.category),
+        term_months: new.term_months.0 as i32,
+        renewal_of: new.renewal_of.map(|n| n.as_str().to_string()),
+        status: name(Status::Draft),
+        history: transition::push("[]", None, "draft", now, &who.id, None),
+        licence_number: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(conn, &row)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "application.created",
+            entity_type: "application",
+            entity_id: &row.id,
+            summary: format!(
+                "{} application for organisation {}{}",
+                row.category,
+                row.organisation_id,
+                row.renewal_of.as_deref().map(|n| format!(", renewing {n}")).unwrap_or_default()
+            ),
+        },
+    )?;
+    Ok(row)
+}
+
+/// Submitting needs at least one site, at least one person, and every listed site to be an
+/// active site of the organisation; each missing thing is named.
+fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
+    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids).unwrap_or_default();
+    let mut errors = Vec::new();
+    if site_ids.is_empty() {
+        errors.push(FieldError::new("site_ids", "name at least one site"));
+    }
+    for (i, id) in site_ids.iter().enumerate() {
+        match crate::sites::store::find(conn, id)? {
+            Some(s) if s.organisation_id == row.organisation_id && s.status == "active" => {}
+            Some(s) if s.organisation_id == row.organisation_id => errors
+                .push(FieldError::new(format!("site_ids[{i}]"), format!("site {id} is closed"))),
+            _ => errors.push(FieldError::new(
+                format!("site_ids[{i}]"),
+                format!("site {id} is not a site of this organisation"),
+            )),
+        }
+    }
+    if organisations::store::count_people(conn, &row.organisation_id)? == 0 {
+        errors.push(FieldError::new(
+            "people",
+            "record at least one director, owner or signatory first",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+/// Applies `action` (call inside a write transaction). Approving issues the licence, or
+/// extends the one being renewed; of two concurrent approvals exactly one wins.
+#[allow(clippy::too_many_arguments)]
+pub fn act(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    action: Action,
+    reason: Option<Reason>,
+    approval: Approval,
+) -> Result<ApplicationRow, AppError> {
+    let mut row = visible(conn, who, id)?;
+    check_version(row.version)?;
+    let from = parse_status(&row.status);
+    let to = action.target(from)?;
+    if action == Action::Submit {
+        check_prerequisites(conn, &row)?;
+    }
+    let reason = reason.map(Reason::into_string);
+    row.history =
+        transition::push(&row.history, Some(&row.status), &name(to), now, &who.id, reason.clone());
+    row.status = name(to);
+    row.version += 1;
+    row.updated_at = now;
+    // Conditional on the version read: a concurrent transition makes this one lose here.
+    if store::update(conn, &row)? == 0 {
+        return Err(AppError::conflict("the application was changed concurrently; read it again"));
+    }
+    if action == Action::Approve {
+        let term = approval.term_months.map(|t| t.0).unwrap_or(row.term_months as u32);
+        let conditions: Vec<String> =
+            approval.conditions.unwrap_or_default().into_iter().map(Reason::into_string).collect();
+        let number = match &row.renewal_of {
+            Some(n) => licences::renew(conn, now, &who.id, n, term)?,
+            None => licences::issue(conn, now, &who.id, &row, term, conditions)?,
+        };
+        row.licence_number = Some(number);
+        store::set_licence_number(conn, &row)?;
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: action.audit_action(),
+            entity_type: "application",
+            entity_id: &row.id,
+            summary: format!(
+                "{} -> {}{}",
+                name(from),
+                row.status,
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+        },
+    )?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_of_transitions() {
+        use Status::*;
+        let all = [Draft, Submitted, InfoRequested, Approved, Rejected, Withdrawn];
+        let table = [
+            (Action::Submit, vec![Draft, InfoRequested], Submitted),
+            (Action::RequestInfo, vec![Submitted], InfoRequested),
+            (Action::Approve, vec![Submitted], Approved),
+            (Action::Reject, vec![Submitted], Rejected),
+            (Action::Withdraw, vec![Draft, Submitted, InfoRequested], Withdrawn),
+        ];
+        for (action, froms, to) in table {
+            for from in all {
+                match action.target(from) {
+                    Ok(t) => assert!(froms.contains(&from) && t == to, "{action:?} from {from:?}"),
+                    Err(e) => assert!(
+                        !froms.contains(&from) && matches!(e, AppError::Conflict(_)),
+                        "{action:?} from {from:?}"
+                    ),
+                }
+            }
+        }
+    }
+}

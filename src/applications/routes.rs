@@ -1,0 +1,279 @@
+//! `/api/v1/applications` and their transitions.
+
+use actix_web::{get, http::header, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{store, Action, Application, Approval, NewApplication, Status};
+use crate::auth::{Principal, Role};
+use crate::domain::Reason;
+use crate::error::AppError;
+use crate::http::idempotency::{self, Created};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, OptionalJson, Page, PageParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationFilter {
+    pub organisation_id: Option<String>,
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InfoRequest {
+    /// What the operator must supply.
+    pub message: Reason,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    pub reason: Reason,
+}
+
+fn respond(row: super::ApplicationRow) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Application::from(row))
+}
+
+/// Start an application (a draft) for one of the caller's organisations.
+#[utoipa::path(
+    tag = "applications",
+    request_body = NewApplication,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
+    responses((status = 201, description = "A draft application", body = Application,
+        headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The application")))),
+    security(("bearer" = []))
+)]
+#[post("/applications")]
+pub async fn create_application(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<NewApplication>,
+) -> Result<HttpResponse, AppError> {
+    let fingerprint = body.fingerprint.clone();
+    let (new, now) = (body.into_inner(), state.now());
+    let scope = format!("{} POST /api/v1/applications", who.id);
+    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+        let row = super::create(conn, now, &who, new)?;
+        Ok(Created {
+            location: format!("/api/v1/applications/{}", row.id),
+            version: row.version,
+            body: serde_json::to_value(Application::from(row)).unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+/// List applications: an operator's own, or all for staff.
+#[utoipa::path(
+    tag = "applications",
+    params(PageParams, ApplicationFilter),
+    responses((status = 200, description = "A page of applications", body = Page<Application>)),
+    security(("bearer" = []))
+)]
+#[get("/applications")]
+pub async fn list_applications(
+    state: web::Data<AppState>,
+    who: Principal,
+    page: web::Query<PageParams>,
+    filter: web::Query<ApplicationFilter>,
+) -> Result<web::Json<Page<Application>>, AppError> {
+    let (limit, after) = (page.limit()?, page.after()?);
+    let f = filter.into_inner();
+    let filter = store::Filter {
+        owner_id: who.is(Role::Operator).then(|| who.id.clone()),
+        organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
+        status: f.status.map(super::name),
+    };
+    let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Application::from)))
+}
+
+/// Read an application, with its history.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path, description = "The application's id")),
+    responses(
+        (status = 200, description = "The application", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such application, or not the caller's"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/applications/{id}")]
+pub async fn get_application(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    Ok(respond(state.db.read(move |conn| super::visible(conn, &who, &id)).await?))
+}
+
+async fn transition(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    if_match: IfMatch,
+    action: Action,
+    reason: Option<Reason>,
+    approval: Approval,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let row = state
+        .db
+        .write(move |conn| {
+            super::act(conn, now, &who, &id, |v| if_match.check(v), action, reason, approval)
+        })
+        .await?;
+    Ok(respond(row))
+}
+
+/// Submit a draft (or an application sent back for information). The owner; needs `If-Match`.
+///
+/// Needs at least one site, at least one person, and every listed site to be an active site
+/// of the organisation: 422 names each missing one.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    responses(
+        (status = 200, description = "Submitted", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such application, or not the caller's"),
+        (status = 409, description = "Not allowed from the current status"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 422, description = "A prerequisite is missing"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/submit")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    transition(state, who, id.into_inner(), if_match, Action::Submit, None, Approval::default())
+        .await
+}
+
+/// Withdraw an application. The owner; needs `If-Match`.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    responses(
+        (status = 200, description = "Withdrawn", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such application, or not the caller's"),
+        (status = 409, description = "Not allowed from the current status"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/withdraw")]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, AppError> {
+    transition(state, who, id.into_inner(), if_match, Action::Withdraw, None, Approval::default())
+        .await
+}
+
+/// Send a submitted application back for information. Regulators; needs `If-Match`.
+#[utoipa::path(
+    tag = "applications",
+    request_body = InfoRequest,
+    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    responses(
+        (status = 200, description = "Sent back", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "Not allowed from the current status"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/request-info")]
+pub async fn request_info(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<InfoRequest>,
+) -> Result<HttpResponse, AppError> {
+    let message = body.into_inner().message;
+    transition(
+        state,
+        who,
+        id.into_inner(),
+        if_match,
+        Action::RequestInfo,
+        Some(message),
+        Approval::default(),
+    )
+    .await
+}
+
+/// Approve a submitted application, issuing its licence (or extending the licence it renews).
+/// Regulators; needs `If-Match`. Of two concurrent approvals exactly one issues a licence.
+#[utoipa::path(
+    tag = "applications",
+    request_body(content = Approval, description = "Optional: conditions and a term overriding the one applied for"),
+    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    responses(
+        (status = 200, description = "Approved; licence_number is set", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "Not allowed from the current status, or approved concurrently"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: OptionalJson<Approval>,
+) -> Result<HttpResponse, AppError> {
+    transition(state, who, id.into_inner(), if_match, Action::Approve, None, body.0).await
+}
+
+/// Reject a submitted application. Regulators; needs `If-Match`.
+#[utoipa::path(
+    tag = "applications",
+    request_body = Rejection,
+    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    responses(
+        (status = 200, description = "Rejected", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "Not allowed from the current status"),
+        (status = 412, description = "If-Match does not match the current ETag"),
+        (status = 428, description = "If-Match is missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<Rejection>,
+) -> Result<HttpResponse, AppError> {
+    let reason = body.into_inner().reason;
+    transition(
+        state,
+        who,
+        id.into_inner(),
+        if_match,
+        Action::Reject,
+        Some(reason),
+        Approval::default(),
+    )
+    .await
+}

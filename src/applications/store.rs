@@ -1,0 +1,89 @@
+//! Diesel queries on `applications`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{applications, organisations};
+use crate::db::DbConn;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub site_ids: String,
+    pub category: String,
+    pub term_months: i32,
+    pub renewal_of: Option<String>,
+    pub status: String,
+    pub history: String,
+    pub licence_number: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
+    diesel::insert_into(applications::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ApplicationRow>, AppError> {
+    Ok(applications::table.find(id).select(ApplicationRow::as_select()).first(conn).optional()?)
+}
+
+/// Writes the new status and history if the stored version is still `row.version - 1`.
+pub fn update(conn: &mut DbConn, row: &ApplicationRow) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        applications::table
+            .filter(applications::id.eq(&row.id))
+            .filter(applications::version.eq(row.version - 1)),
+    )
+    .set((
+        applications::status.eq(&row.status),
+        applications::history.eq(&row.history),
+        applications::version.eq(row.version),
+        applications::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?)
+}
+
+pub fn set_licence_number(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
+    diesel::update(applications::table.find(&row.id))
+        .set(applications::licence_number.eq(&row.licence_number))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub owner_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub status: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>, AppError> {
+    let mut q = applications::table.select(ApplicationRow::as_select()).into_boxed();
+    if let Some(owner) = &f.owner_id {
+        let owned = organisations::table
+            .filter(organisations::owner_id.eq(owner.clone()))
+            .select(organisations::id);
+        q = q.filter(applications::organisation_id.eq_any(owned));
+    }
+    if let Some(v) = &f.organisation_id {
+        q = q.filter(applications::organisation_id.eq(v));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(applications::status.eq(v));
+    }
+    if let Some(after) = after {
+        q = q.filter(applications::id.gt(after));
+    }
+    Ok(q.order(applications::id.asc()).limit(limit).load(conn)?)
+}

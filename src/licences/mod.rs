@@ -1,0 +1,330 @@
+//! Licences: issued on approval, then suspended, reinstated, revoked or surrendered. `expired`
+//! is never stored: a licence past `expires_at` reads `expired` at once, in every response.
+//! Every issue and status change appends to the change feed in the same transaction.
+
+pub mod events;
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::applications::ApplicationRow;
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::db::DbConn;
+use crate::domain::transition::{self, Transition};
+use crate::domain::{LicenceNumber, Reason};
+use crate::error::AppError;
+use crate::organisations;
+pub use store::LicenceRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceStatus {
+    Active,
+    Suspended,
+    Revoked,
+    Expired,
+    Surrendered,
+}
+
+impl LicenceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LicenceStatus::Active => "active",
+            LicenceStatus::Suspended => "suspended",
+            LicenceStatus::Revoked => "revoked",
+            LicenceStatus::Expired => "expired",
+            LicenceStatus::Surrendered => "surrendered",
+        }
+    }
+}
+
+/// The status as of `now`: a live licence past its expiry reads `expired`.
+pub fn effective_status(
+    stored: &str,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> LicenceStatus {
+    match stored {
+        "revoked" => LicenceStatus::Revoked,
+        "surrendered" => LicenceStatus::Surrendered,
+        _ if now >= expires_at => LicenceStatus::Expired,
+        "suspended" => LicenceStatus::Suspended,
+        _ => LicenceStatus::Active,
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Licence {
+    #[schema(example = "CCL-2026-000001-16")]
+    pub licence_number: String,
+    pub organisation_id: String,
+    /// The organisation's legal name when issued.
+    pub holder: String,
+    pub site_ids: Vec<String>,
+    pub category: String,
+    pub status: LicenceStatus,
+    pub issued_at: DateTime<Utc>,
+    pub valid_from: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// While suspended with an expected end date (informational: reinstating is explicit).
+    pub suspended_until: Option<String>,
+    pub conditions: Vec<String>,
+    pub version: i64,
+    pub history: Vec<Transition>,
+}
+
+impl Licence {
+    pub fn view(r: LicenceRow, now: NaiveDateTime) -> Self {
+        Licence {
+            status: effective_status(&r.status, r.expires_at, now),
+            licence_number: r.licence_number,
+            organisation_id: r.organisation_id,
+            holder: r.holder,
+            site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
+            category: r.category,
+            issued_at: r.issued_at.and_utc(),
+            valid_from: r.valid_from.and_utc(),
+            expires_at: r.expires_at.and_utc(),
+            suspended_until: r.suspended_until,
+            conditions: serde_json::from_str(&r.conditions).unwrap_or_default(),
+            version: r.version,
+            history: transition::parse(&r.history),
+        }
+    }
+}
+
+/// The licence if the caller may see it: operators only their organisations' (404).
+pub fn visible(
+    conn: &mut DbConn,
+    who: &Principal,
+    number: &LicenceNumber,
+) -> Result<LicenceRow, AppError> {
+    let row = store::find(conn, number.as_str())?
+        .ok_or_else(|| AppError::not_found("no such licence"))?;
+    if who.is(Role::Operator) {
+        organisations::visible(conn, who, &row.organisation_id)
+            .map_err(|_| AppError::not_found("no such licence"))?;
+    }
+    Ok(row)
+}
+
+fn add_months(t: NaiveDateTime, months: u32) -> Result<NaiveDateTime, AppError> {
+    t.checked_add_months(Months::new(months)).ok_or_else(|| AppError::internal("date out of range"))
+}
+
+/// Issues a licence for an approved application (inside its transaction); returns the number.
+pub fn issue(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    application: &ApplicationRow,
+    term_months: u32,
+    conditions: Vec<String>,
+) -> Result<String, AppError> {
+    let org = organisations::store::find(conn, &application.organisation_id)?
+        .ok_or_else(|| AppError::internal("application without organisation"))?;
+    let serial = store::next_serial(conn)?;
+    if serial > 999_999 {
+        return Err(AppError::internal("licence serials are exhausted"));
+    }
+    let number = LicenceNumber::new(now.year() as u32, serial as u32);
+    let expires_at = add_months(now, term_months)?;
+    let reason =
+        format!("issued on approval of application {} for {term_months} months", application.id);
+    let row = LicenceRow {
+        licence_number: number.as_str().to_string(),
+        organisation_id: org.id.clone(),
+        application_id: application.id.clone(),
+        holder: org.legal_name.clone(),
+        site_ids: application.site_ids.clone(),
+        category: application.category.clone(),
+        status: "active".into(),
+        issued_at: now,
+        valid_from: now,
+        expires_at,
+        suspended_until: None,
+        conditions: serde_json::to_string(&conditions)
+            .map_err(|e| AppError::internal(e.to_string()))?,
+        history: transition::push("[]", None, "active", now, by, Some(reason)),
+        version: 1,
+        updated_at: now,
+    };
+    store::insert(conn, &row)?;
+    events::append(conn, now, "issued", &row.licence_number, "active", expires_at)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(by),
+            action: "licence.issued",
+            entity_type: "licence",
+            entity_id: &row.licence_number,
+            summary: format!(
+                "issued to {} until {}",
+                row.holder,
+                expires_at.and_utc().to_rfc3339()
+            ),
+        },
+    )?;
+    Ok(row.licence_number)
+}
+
+/// Extends a licence by `term_months` on approval of its renewal; returns the same number.
+pub fn renew(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    number: &str,
+    term_months: u32,
+) -> Result<String, AppError> {
+    let mut row = store::find(conn, number)?
+        .ok_or_else(|| AppError::conflict("the licence to renew no longer exists"))?;
+    if ["revoked", "surrendered"].contains(&row.status.as_str()) {
+        return Err(AppError::conflict(format!("a {} licence cannot be renewed", row.status)));
+    }
+    row.expires_at = add_months(row.expires_at, term_months)?;
+    let status = effective_status(&row.status, row.expires_at, now).as_str();
+    row.history = transition::push(
+        &row.history,
+        Some(status),
+        status,
+        now,
+        by,
+        Some(format!("renewed for {term_months} months")),
+    );
+    row.version += 1;
+    row.updated_at = now;
+    store::update(conn, &row)?;
+    events::append(conn, now, "renewed", number, status, row.expires_at)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(by),
+            action: "licence.renewed",
+            entity_type: "licence",
+            entity_id: number,
+            summary: format!("renewed until {}", row.expires_at.and_utc().to_rfc3339()),
+        },
+    )?;
+    Ok(number.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Suspend,
+    Reinstate,
+    Revoke,
+    Surrender,
+}
+
+impl Action {
+    /// The status this action leads to from `from`, or 409.
+    pub fn target(self, from: LicenceStatus) -> Result<LicenceStatus, AppError> {
+        use LicenceStatus::*;
+        match (self, from) {
+            (Action::Suspend, Active) => Ok(Suspended),
+            (Action::Reinstate, Suspended) => Ok(Active),
+            (Action::Revoke, Active | Suspended) => Ok(Revoked),
+            (Action::Surrender, Active | Suspended) => Ok(Surrendered),
+            _ => Err(AppError::conflict(format!(
+                "a licence that is {} cannot be {}",
+                from.as_str(),
+                self.event()
+            ))),
+        }
+    }
+
+    /// The change-feed event type (and the past tense).
+    pub fn event(self) -> &'static str {
+        match self {
+            Action::Suspend => "suspended",
+            Action::Reinstate => "reinstated",
+            Action::Revoke => "revoked",
+            Action::Surrender => "surrendered",
+        }
+    }
+}
+
+/// A transition's body: the reason, and for a suspension an optional expected end.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceChange {
+    pub reason: Reason,
+    /// Suspensions only: the date the suspension is expected to end (informational).
+    #[schema(value_type = Option<String>, format = Date, example = "2026-12-31")]
+    pub until: Option<NaiveDate>,
+}
+
+/// Applies a lifecycle transition (inside a write transaction).
+pub fn act(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    number: &LicenceNumber,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    action: Action,
+    change: LicenceChange,
+) -> Result<LicenceRow, AppError> {
+    let mut row = visible(conn, who, number)?;
+    check_version(row.version)?;
+    let from = effective_status(&row.status, row.expires_at, now);
+    let to = action.target(from)?;
+    if change.until.is_some() && action != Action::Suspend {
+        return Err(AppError::invalid("until", "only a suspension takes an until date"));
+    }
+    if change.until.is_some_and(|d| d <= now.date()) {
+        return Err(AppError::invalid("until", "must be a date after today"));
+    }
+    let reason = change.reason.into_string();
+    row.history = transition::push(
+        &row.history,
+        Some(from.as_str()),
+        to.as_str(),
+        now,
+        &who.id,
+        Some(reason.clone()),
+    );
+    row.status = to.as_str().to_string();
+    row.suspended_until = change.until.map(|d| d.to_string());
+    row.version += 1;
+    row.updated_at = now;
+    if store::update(conn, &row)? == 0 {
+        return Err(AppError::conflict("the licence was changed concurrently; read it again"));
+    }
+    events::append(conn, now, action.event(), &row.licence_number, to.as_str(), row.expires_at)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: &format!("licence.{}", action.event()),
+            entity_type: "licence",
+            entity_id: &row.licence_number,
+            summary: format!("{} -> {}: {reason}", from.as_str(), to.as_str()),
+        },
+    )?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_derived_at_read_time() {
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let exp = t("2027-01-01 00:00:00");
+        assert_eq!(
+            effective_status("active", exp, t("2026-12-31 23:59:59")),
+            LicenceStatus::Active
+        );
+        assert_eq!(effective_status("active", exp, exp), LicenceStatus::Expired);
+        assert_eq!(effective_status("suspended", exp, exp), LicenceStatus::Expired);
+        assert_eq!(effective_status("revoked", exp, exp), LicenceStatus::Revoked);
+    }
+}

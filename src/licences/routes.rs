@@ -1,0 +1,191 @@
+//! `/api/v1/licences`, their lifecycle, and `/api/v1/events`.
+
+use actix_web::{get, http::header, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::events::{self, EventPage};
+use super::{store, Action, Licence, LicenceChange, LicenceStatus};
+use crate::auth::{Principal, Role};
+use crate::domain::LicenceNumber;
+use crate::error::AppError;
+use crate::http::{etag, ApiJson, IfMatch, Page, PageParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LicenceFilter {
+    pub organisation_id: Option<String>,
+    /// As read now: `expired` finds live licences past their expiry.
+    pub status: Option<LicenceStatus>,
+}
+
+/// List licences: an operator's own, or all for staff.
+#[utoipa::path(
+    tag = "licences",
+    params(PageParams, LicenceFilter),
+    responses((status = 200, description = "A page of licences", body = Page<Licence>)),
+    security(("bearer" = []))
+)]
+#[get("/licences")]
+pub async fn list_licences(
+    state: web::Data<AppState>,
+    who: Principal,
+    page: web::Query<PageParams>,
+    filter: web::Query<LicenceFilter>,
+) -> Result<web::Json<Page<Licence>>, AppError> {
+    let (limit, after, now) = (page.limit()?, page.after()?, state.now());
+    let f = filter.into_inner();
+    let filter = store::Filter {
+        owner_id: who.is(Role::Operator).then(|| who.id.clone()),
+        organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
+        status: f.status,
+    };
+    let rows = state.db.read(move |conn| store::list(conn, &filter, now, after, limit + 1)).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.licence_number.clone(),
+        |r| Licence::view(r, now),
+    )))
+}
+
+/// Read a licence. A malformed number or wrong check digits is 400, before any look-up.
+#[utoipa::path(
+    tag = "licences",
+    params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
+    responses(
+        (status = 200, description = "The licence", body = Licence, headers(("ETag" = String, description = "The strong ETag"))),
+        (status = 404, description = "No such licence, or not the caller's"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/licences/{licence_number}")]
+pub async fn get_licence(
+    state: web::Data<AppState>,
+    who: Principal,
+    number: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let number = LicenceNumber::from_path(&number)?;
+    let now = state.now();
+    let row = state.db.read(move |conn| super::visible(conn, &who, &number)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(Licence::view(row, now)))
+}
+
+async fn transition(
+    state: web::Data<AppState>,
+    who: Principal,
+    number: String,
+    if_match: IfMatch,
+    action: Action,
+    change: LicenceChange,
+) -> Result<HttpResponse, AppError> {
+    let number = LicenceNumber::from_path(&number)?;
+    let now = state.now();
+    let row = state
+        .db
+        .write(move |conn| {
+            super::act(conn, now, &who, &number, |v| if_match.check(v), action, change)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(Licence::view(row, now)))
+}
+
+macro_rules! licence_transition {
+    ($fn:ident, $path:literal, $action:expr, $summary:literal, $from:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            tag = "licences",
+            request_body = LicenceChange,
+            params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC"), ("If-Match" = String, Header, description = "The ETag last read")),
+            responses(
+                (status = 200, description = "Done", body = Licence, headers(("ETag" = String, description = "The strong ETag"))),
+                (status = 404, description = "No such licence, or not the caller's"),
+                (status = 409, description = $from),
+                (status = 412, description = "If-Match does not match the current ETag"),
+                (status = 428, description = "If-Match is missing"),
+            ),
+            security(("bearer" = []))
+        )]
+        #[post($path)]
+        pub async fn $fn(
+            state: web::Data<AppState>,
+            who: Principal,
+            number: web::Path<String>,
+            if_match: IfMatch,
+            body: ApiJson<LicenceChange>,
+        ) -> Result<HttpResponse, AppError> {
+            transition(state, who, number.into_inner(), if_match, $action, body.into_inner()).await
+        }
+    };
+}
+
+licence_transition!(
+    suspend,
+    "/licences/{licence_number}/suspend",
+    Action::Suspend,
+    "Suspend an active licence, optionally until a date. Regulators; needs `If-Match`.",
+    "Only an active licence can be suspended"
+);
+licence_transition!(
+    reinstate,
+    "/licences/{licence_number}/reinstate",
+    Action::Reinstate,
+    "Reinstate a suspended licence. Regulators; needs `If-Match`.",
+    "Only a suspended licence can be reinstated"
+);
+licence_transition!(
+    revoke,
+    "/licences/{licence_number}/revoke",
+    Action::Revoke,
+    "Revoke an active or suspended licence, finally. Regulators; needs `If-Match`.",
+    "Only an active or suspended licence can be revoked"
+);
+licence_transition!(
+    surrender,
+    "/licences/{licence_number}/surrender",
+    Action::Surrender,
+    "Surrender an active or suspended licence, finally. The holder; needs `If-Match`.",
+    "Only an active or suspended licence can be surrendered"
+);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// The last seq already seen (0 or absent: from the start).
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// The change feed: licence events in commit order, to keep a mirror of licence status.
+#[utoipa::path(
+    tag = "licences",
+    params(EventQuery),
+    responses((status = 200, description = "Events after `after`", body = EventPage)),
+    security(("bearer" = []))
+)]
+#[get("/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    q: web::Query<EventQuery>,
+) -> Result<web::Json<EventPage>, AppError> {
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(AppError::bad_request("after must be 0 or more"));
+    }
+    let limit = match q.limit {
+        None => 100,
+        Some(n) if (1..=500).contains(&n) => n,
+        Some(n) => {
+            return Err(AppError::bad_request(format!("limit must be from 1 to 500, not {n}")))
+        }
+    };
+    Ok(web::Json(state.db.read(move |conn| events::list(conn, after, limit)).await?))
+}

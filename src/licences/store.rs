@@ -1,0 +1,108 @@
+//! Diesel queries on `licences` and the licence serial.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{licences, organisations, registry_locks};
+use crate::db::DbConn;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = licences)]
+pub struct LicenceRow {
+    pub licence_number: String,
+    pub organisation_id: String,
+    pub application_id: String,
+    pub holder: String,
+    pub site_ids: String,
+    pub category: String,
+    pub status: String,
+    pub issued_at: NaiveDateTime,
+    pub valid_from: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub suspended_until: Option<String>,
+    pub conditions: String,
+    pub history: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The next licence serial. The counter row is locked until commit, so serials are unique
+/// across processes; a rolled-back transaction gives its number back unissued.
+pub fn next_serial(conn: &mut DbConn) -> Result<i64, AppError> {
+    diesel::update(registry_locks::table.find("licence_serial"))
+        .set(registry_locks::counter.eq(registry_locks::counter + 1))
+        .execute(conn)?;
+    Ok(registry_locks::table.find("licence_serial").select(registry_locks::counter).first(conn)?)
+}
+
+pub fn insert(conn: &mut DbConn, row: &LicenceRow) -> Result<(), AppError> {
+    diesel::insert_into(licences::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, number: &str) -> Result<Option<LicenceRow>, AppError> {
+    Ok(licences::table.find(number).select(LicenceRow::as_select()).first(conn).optional()?)
+}
+
+/// Writes the row if its stored version is still `row.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, row: &LicenceRow) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        licences::table
+            .filter(licences::licence_number.eq(&row.licence_number))
+            .filter(licences::version.eq(row.version - 1)),
+    )
+    .set((
+        licences::status.eq(&row.status),
+        licences::expires_at.eq(row.expires_at),
+        licences::suspended_until.eq(&row.suspended_until),
+        licences::history.eq(&row.history),
+        licences::version.eq(row.version),
+        licences::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?)
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub owner_id: Option<String>,
+    pub organisation_id: Option<String>,
+    /// An effective status (`expired` included), evaluated at `now`.
+    pub status: Option<super::LicenceStatus>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    now: NaiveDateTime,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<LicenceRow>, AppError> {
+    use super::LicenceStatus::*;
+    let mut q = licences::table.select(LicenceRow::as_select()).into_boxed();
+    if let Some(owner) = &f.owner_id {
+        let owned = organisations::table
+            .filter(organisations::owner_id.eq(owner.clone()))
+            .select(organisations::id);
+        q = q.filter(licences::organisation_id.eq_any(owned));
+    }
+    if let Some(v) = &f.organisation_id {
+        q = q.filter(licences::organisation_id.eq(v));
+    }
+    q = match f.status {
+        None => q,
+        Some(Active) => q.filter(licences::status.eq("active").and(licences::expires_at.gt(now))),
+        Some(Suspended) => {
+            q.filter(licences::status.eq("suspended").and(licences::expires_at.gt(now)))
+        }
+        Some(Expired) => q.filter(
+            licences::status.eq_any(["active", "suspended"]).and(licences::expires_at.le(now)),
+        ),
+        Some(Revoked) => q.filter(licences::status.eq("revoked")),
+        Some(Surrendered) => q.filter(licences::status.eq("surrendered")),
+    };
+    if let Some(after) = after {
+        q = q.filter(licences::licence_number.gt(after));
+    }
+    Ok(q.order(licences::licence_number.asc()).limit(limit).load(conn)?)
+}
