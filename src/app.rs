@@ -22,8 +22,8 @@ use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
-    agency_clients, applications, audit, auth, licences, organisations, service, sites, telephony,
-    users,
+    agency_clients, applications, audit, auth, inspections, licences, organisations, service,
+    sites, telephony, users,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -73,6 +73,13 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(licences::routes::revoke)
         .service(licences::routes::surrender)
         .service(licences::routes::list_events)
+        .service(inspections::routes::schedule)
+        .service(inspections::routes::list_inspections)
+        .service(inspections::routes::get_inspection)
+        .service(inspections::routes::record)
+        .service(inspections::routes::cancel)
+        .service(inspections::routes::list_queue)
+        .service(inspections::routes::dismiss)
         .service(openapi_json);
 }
 

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod inspections;
 pub mod licences;
 pub mod openapi;
 pub mod organisations;

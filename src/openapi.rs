@@ -27,6 +27,7 @@ use crate::error::{FieldError, Problem};
         (name = "telephony", description = "The numbers and IP ranges each site uses"),
         (name = "applications", description = "Licence applications and decisions"),
         (name = "licences", description = "Licences, their lifecycle, and the change feed"),
+        (name = "inspections", description = "Site visits and the enforcement queue"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics"),
     )

@@ -21,6 +21,9 @@ const ADMIN_REGULATOR: &[Role] = &[Admin, Regulator];
 const REGISTRY_READERS: &[Role] = &[Operator, Admin, Regulator, Inspector];
 const OPERATOR: &[Role] = &[Operator];
 const REGULATOR: &[Role] = &[Regulator];
+const SCHEDULERS: &[Role] = &[Regulator, Inspector];
+const INSPECTION_READERS: &[Role] = &[Regulator, Inspector, Operator, Admin];
+const INSPECTOR: &[Role] = &[Inspector];
 /// Who may follow the change feed.
 const FEED_READERS: &[Role] = &[Agency, Regulator, Admin];
 
@@ -72,6 +75,13 @@ const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/licences/{licence_number}/revoke", Access::Roles(REGULATOR)),
     ("POST", "/api/v1/licences/{licence_number}/surrender", Access::Roles(OPERATOR)),
     ("GET", "/api/v1/events", Access::Roles(FEED_READERS)),
+    ("POST", "/api/v1/inspections", Access::Roles(SCHEDULERS)),
+    ("GET", "/api/v1/inspections", Access::Roles(INSPECTION_READERS)),
+    ("GET", "/api/v1/inspections/{id}", Access::Roles(INSPECTION_READERS)),
+    ("POST", "/api/v1/inspections/{id}/record", Access::Roles(INSPECTOR)),
+    ("POST", "/api/v1/inspections/{id}/cancel", Access::Roles(REGULATOR)),
+    ("GET", "/api/v1/enforcement-queue", Access::Roles(ADMIN_REGULATOR)),
+    ("POST", "/api/v1/enforcement-queue/{id}/dismiss", Access::Roles(REGULATOR)),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/.well-known/jwks.json", Access::Public),
     ("GET", "/healthz", Access::Public),

@@ -232,6 +232,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    inspections (id) {
+        id -> Text,
+        site_id -> Text,
+        inspector_id -> Text,
+        created_by -> Text,
+        kind -> Text,
+        scheduled_for -> Timestamp,
+        status -> Text,
+        visited_at -> Nullable<Timestamp>,
+        seats_declared -> Nullable<Integer>,
+        seats_observed -> Nullable<Integer>,
+        staff_present -> Nullable<Integer>,
+        foreign_nationals_present -> Nullable<Integer>,
+        findings -> Text,
+        outcome -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        evidence -> Text,
+        cancel_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enforcement_items (id) {
+        id -> Text,
+        licence_number -> Text,
+        site_id -> Text,
+        inspection_id -> Text,
+        status -> Text,
+        raised_because -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(applications -> organisations (organisation_id));
 diesel::joinable!(licences -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
@@ -249,4 +290,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     licences,
     licence_events,
+    inspections,
+    enforcement_items,
 );

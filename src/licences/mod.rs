@@ -297,6 +297,15 @@ pub fn act(
         return Err(AppError::conflict("the licence was changed concurrently; read it again"));
     }
     events::append(conn, now, action.event(), &row.licence_number, to.as_str(), row.expires_at)?;
+    if matches!(action, Action::Suspend | Action::Revoke) {
+        crate::inspections::enforcement::resolve_for_licence(
+            conn,
+            now,
+            &who.id,
+            &row.licence_number,
+            action.event(),
+        )?;
+    }
     audit::append(
         conn,
         now,

@@ -6,13 +6,13 @@ use serde_json::{json, Value};
 use crate::helpers::{Resp, TestApp, PASSWORD};
 
 /// An operator with an organisation that has a person and a site.
-struct Operator {
-    token: String,
-    org: String,
-    site: String,
+pub struct Operator {
+    pub token: String,
+    pub org: String,
+    pub site: String,
 }
 
-async fn operator(app: &TestApp, n: usize) -> Operator {
+pub async fn operator(app: &TestApp, n: usize) -> Operator {
     let token = app.operator_token(&format!("op{n}@example.pk")).await;
     let org = app.organisation(&token, &format!("00000{n:02}"), &format!("10000{n:02}-1")).await;
     app.post(&format!("/api/v1/organisations/{org}/people"))
@@ -38,12 +38,18 @@ async fn draft(app: &TestApp, op: &Operator) -> String {
     r.body["id"].as_str().unwrap().to_string()
 }
 
-async fn version(app: &TestApp, token: &str, path: &str) -> String {
+pub async fn version(app: &TestApp, token: &str, path: &str) -> String {
     app.get(path).token(token).send().await.expect(200).header("etag").unwrap()
 }
 
 /// POSTs a transition with the current ETag.
-async fn act(app: &TestApp, token: &str, path: &str, action: &str, body: Option<Value>) -> Resp {
+pub async fn act(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    action: &str,
+    body: Option<Value>,
+) -> Resp {
     let etag = version(app, token, path).await;
     let mut req = app.post(&format!("{path}/{action}")).token(token).header("if-match", &etag);
     if let Some(b) = body {
@@ -61,7 +67,7 @@ fn body_for(action: &str) -> Option<Value> {
 }
 
 /// An application brought to `status` through the API.
-async fn in_status(app: &TestApp, op: &Operator, regulator: &str, status: &str) -> String {
+pub async fn in_status(app: &TestApp, op: &Operator, regulator: &str, status: &str) -> String {
     let id = draft(app, op).await;
     let path = format!("/api/v1/applications/{id}");
     let steps: &[(&str, bool)] = match status {

@@ -1,0 +1,2 @@
+DROP TABLE enforcement_items;
+DROP TABLE inspections;

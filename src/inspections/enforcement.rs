@@ -1,0 +1,222 @@
+//! The regulator's enforcement queue: an inspection recorded as critical puts the site's
+//! licence on it; suspending or revoking that licence, or a regulator's dismissal, takes the
+//! item off.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::InspectionRow;
+use crate::audit::{self, Change};
+use crate::db::schema::{enforcement_items, licences};
+use crate::db::DbConn;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enforcement_items)]
+pub struct ItemRow {
+    pub id: String,
+    pub licence_number: String,
+    pub site_id: String,
+    pub inspection_id: String,
+    pub status: String,
+    pub raised_because: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EnforcementItem {
+    pub id: String,
+    pub licence_number: String,
+    pub site_id: String,
+    /// The inspection that raised it.
+    pub inspection_id: String,
+    /// `open`, `dismissed`, or `resolved` (the licence was suspended or revoked).
+    pub status: String,
+    pub raised_because: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ItemRow> for EnforcementItem {
+    fn from(r: ItemRow) -> Self {
+        EnforcementItem {
+            id: r.id,
+            licence_number: r.licence_number,
+            site_id: r.site_id,
+            inspection_id: r.inspection_id,
+            status: r.status,
+            raised_because: r.raised_because,
+            resolution: r.resolution,
+            resolved_by: r.resolved_by,
+            resolved_at: r.resolved_at.map(|t| t.and_utc()),
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// The live (active or suspended) licence covering a site, if any.
+fn licence_of_site(conn: &mut DbConn, site_id: &str) -> Result<Option<String>, AppError> {
+    Ok(licences::table
+        .filter(licences::site_ids.like(format!("%\"{site_id}\"%")))
+        .filter(licences::status.eq_any(["active", "suspended"]))
+        .order(licences::issued_at.desc())
+        .select(licences::licence_number)
+        .first(conn)
+        .optional()?)
+}
+
+/// Puts the site's licence on the queue for a critical inspection (no licence: nothing to do).
+pub fn raise(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    inspection: &InspectionRow,
+) -> Result<(), AppError> {
+    let Some(licence_number) = licence_of_site(conn, &inspection.site_id)? else { return Ok(()) };
+    let row = ItemRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        licence_number,
+        site_id: inspection.site_id.clone(),
+        inspection_id: inspection.id.clone(),
+        status: "open".into(),
+        raised_because: format!(
+            "inspection {} recorded outcome {}",
+            inspection.id,
+            inspection.outcome.as_deref().unwrap_or("?")
+        ),
+        resolution: None,
+        resolved_by: None,
+        resolved_at: None,
+        version: 1,
+        created_at: now,
+    };
+    diesel::insert_into(enforcement_items::table).values(&row).execute(conn)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(actor),
+            action: "enforcement.raised",
+            entity_type: "enforcement_item",
+            entity_id: &row.id,
+            summary: format!("licence {} queued: {}", row.licence_number, row.raised_because),
+        },
+    )?;
+    Ok(())
+}
+
+/// Takes a licence's open items off the queue when it is suspended or revoked.
+pub fn resolve_for_licence(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    licence_number: &str,
+    how: &str,
+) -> Result<(), AppError> {
+    let open: Vec<String> = enforcement_items::table
+        .filter(enforcement_items::licence_number.eq(licence_number))
+        .filter(enforcement_items::status.eq("open"))
+        .select(enforcement_items::id)
+        .load(conn)?;
+    for id in open {
+        diesel::update(enforcement_items::table.find(&id))
+            .set((
+                enforcement_items::status.eq("resolved"),
+                enforcement_items::resolution.eq(Some(format!("licence {how}"))),
+                enforcement_items::resolved_by.eq(Some(actor)),
+                enforcement_items::resolved_at.eq(Some(now)),
+                enforcement_items::version.eq(enforcement_items::version + 1),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            now,
+            Change {
+                actor_id: Some(actor),
+                action: "enforcement.resolved",
+                entity_type: "enforcement_item",
+                entity_id: &id,
+                summary: format!("licence {licence_number} {how}"),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ItemRow>, AppError> {
+    Ok(enforcement_items::table.find(id).select(ItemRow::as_select()).first(conn).optional()?)
+}
+
+pub fn dismiss(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    reason: String,
+) -> Result<ItemRow, AppError> {
+    let mut row = find(conn, id)?.ok_or_else(|| AppError::not_found("no such enforcement item"))?;
+    check_version(row.version)?;
+    if row.status != "open" {
+        return Err(AppError::conflict(format!("the item is {} already", row.status)));
+    }
+    let updated = diesel::update(
+        enforcement_items::table
+            .filter(enforcement_items::id.eq(id))
+            .filter(enforcement_items::version.eq(row.version)),
+    )
+    .set((
+        enforcement_items::status.eq("dismissed"),
+        enforcement_items::resolution.eq(Some(&reason)),
+        enforcement_items::resolved_by.eq(Some(actor)),
+        enforcement_items::resolved_at.eq(Some(now)),
+        enforcement_items::version.eq(row.version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(AppError::conflict("the item was changed concurrently; read it again"));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(actor),
+            action: "enforcement.dismissed",
+            entity_type: "enforcement_item",
+            entity_id: id,
+            summary: reason.clone(),
+        },
+    )?;
+    row.status = "dismissed".into();
+    row.resolution = Some(reason);
+    row.resolved_by = Some(actor.to_string());
+    row.resolved_at = Some(now);
+    row.version += 1;
+    Ok(row)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    status: Option<String>,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<ItemRow>, AppError> {
+    let mut q = enforcement_items::table.select(ItemRow::as_select()).into_boxed();
+    if let Some(s) = status {
+        q = q.filter(enforcement_items::status.eq(s));
+    }
+    if let Some(after) = after {
+        q = q.filter(enforcement_items::id.gt(after));
+    }
+    Ok(q.order(enforcement_items::id.asc()).limit(limit).load(conn)?)
+}

@@ -1,0 +1,391 @@
+//! Inspections: scheduled by a regulator (or an inspector for itself), recorded once by the
+//! assigned inspector, or cancelled. Who sees what: regulators and admins all; inspectors the
+//! ones assigned to or opened by them; an operator only *recorded* inspections of its own
+//! sites, never a scheduled one (an unannounced visit stays unannounced) and never the notes.
+//! A critical outcome or finding puts the site's licence on the enforcement queue.
+
+pub mod enforcement;
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::applications::name;
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::db::DbConn;
+use crate::domain::Reason;
+use crate::error::AppError;
+use crate::{organisations, sites, users};
+pub use store::InspectionRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    PreLicence,
+    Routine,
+    Complaint,
+    FollowUp,
+    Unannounced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Scheduled,
+    Recorded,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Minor,
+    Major,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Compliant,
+    MinorIssues,
+    MajorIssues,
+    Critical,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInspection {
+    pub site_id: String,
+    /// An active inspector account.
+    pub inspector_id: String,
+    #[schema(example = "2026-12-01T09:00:00Z")]
+    pub scheduled_for: DateTime<Utc>,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// A short code: 1 to 50 letters, digits, `-`, `_` or `.`.
+    #[schema(example = "UNDECLARED-SEATS", pattern = r"^[A-Za-z0-9._-]{1,50}$")]
+    pub code: String,
+    pub severity: Severity,
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    pub description: Reason,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_by: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The SHA-256 of the evidence file, 64 hex digits.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    pub sha256: String,
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    pub description: Reason,
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub visited_at: DateTime<Utc>,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub seats_observed: i64,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub staff_present: i64,
+    /// At most `staff_present`.
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub foreign_nationals_present: i64,
+    pub findings: Vec<Finding>,
+    pub outcome: Outcome,
+    /// The inspector's private notes: never shown to the operator.
+    pub notes: Option<Reason>,
+    pub evidence: Option<Vec<Evidence>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancellation {
+    pub reason: Reason,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Inspection {
+    pub id: String,
+    pub site_id: String,
+    pub inspector_id: String,
+    pub created_by: String,
+    pub kind: Kind,
+    pub scheduled_for: DateTime<Utc>,
+    pub status: Status,
+    pub visited_at: Option<DateTime<Utc>>,
+    /// The site's declared seats when the visit was recorded.
+    pub seats_declared: Option<i32>,
+    pub seats_observed: Option<i32>,
+    pub staff_present: Option<i32>,
+    pub foreign_nationals_present: Option<i32>,
+    pub findings: Vec<Finding>,
+    pub outcome: Option<Outcome>,
+    /// Absent for operators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub cancel_reason: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+}
+
+impl Inspection {
+    /// The view of `who`: operators never get the notes.
+    pub fn view(r: InspectionRow, who: &Principal) -> Self {
+        Inspection {
+            id: r.id,
+            site_id: r.site_id,
+            inspector_id: r.inspector_id,
+            created_by: r.created_by,
+            kind: parse_enum(&r.kind).unwrap_or(Kind::Routine),
+            scheduled_for: r.scheduled_for.and_utc(),
+            status: parse_enum(&r.status).unwrap_or(Status::Scheduled),
+            visited_at: r.visited_at.map(|t| t.and_utc()),
+            seats_declared: r.seats_declared,
+            seats_observed: r.seats_observed,
+            staff_present: r.staff_present,
+            foreign_nationals_present: r.foreign_nationals_present,
+            findings: serde_json::from_str(&r.findings).unwrap_or_default(),
+            outcome: r.outcome.as_deref().and_then(parse_enum),
+            notes: if who.is(Role::Operator) { None } else { r.notes },
+            evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+            cancel_reason: r.cancel_reason,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+/// Whether `who` may see this inspection at all.
+pub fn can_see(conn: &mut DbConn, who: &Principal, row: &InspectionRow) -> Result<bool, AppError> {
+    Ok(match who.role {
+        Role::Regulator | Role::Admin => true,
+        Role::Inspector => row.inspector_id == who.id || row.created_by == who.id,
+        Role::Operator => {
+            row.status == "recorded"
+                && sites::store::find(conn, &row.site_id)?
+                    .is_some_and(|s| organisations::visible(conn, who, &s.organisation_id).is_ok())
+        }
+        Role::Agency => false,
+    })
+}
+
+pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<InspectionRow, AppError> {
+    match store::find(conn, id)? {
+        Some(row) if can_see(conn, who, &row)? => Ok(row),
+        _ => Err(AppError::not_found("no such inspection")),
+    }
+}
+
+pub fn schedule(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    new: NewInspection,
+) -> Result<InspectionRow, AppError> {
+    if who.is(Role::Inspector) && new.inspector_id != who.id {
+        return Err(AppError::forbidden("an inspector may open inspections only for itself"));
+    }
+    let inspector = users::store::find(conn, &new.inspector_id)?
+        .filter(|u| u.role == "inspector" && u.active)
+        .ok_or_else(|| AppError::invalid("inspector_id", "is not an active inspector account"))?;
+    let site = sites::store::find(conn, &new.site_id)?
+        .ok_or_else(|| AppError::invalid("site_id", "no such site"))?;
+    if site.status == "closed" {
+        return Err(AppError::invalid("site_id", "the site is closed"));
+    }
+    let row = InspectionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        site_id: site.id,
+        inspector_id: inspector.id,
+        created_by: who.id.clone(),
+        kind: name(new.kind),
+        scheduled_for: new.scheduled_for.naive_utc(),
+        status: "scheduled".into(),
+        visited_at: None,
+        seats_declared: None,
+        seats_observed: None,
+        staff_present: None,
+        foreign_nationals_present: None,
+        findings: "[]".into(),
+        outcome: None,
+        notes: None,
+        evidence: "[]".into(),
+        cancel_reason: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(conn, &row)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "inspection.scheduled",
+            entity_type: "inspection",
+            entity_id: &row.id,
+            summary: format!(
+                "{} inspection of site {} by {} for {}",
+                row.kind,
+                row.site_id,
+                row.inspector_id,
+                row.scheduled_for.and_utc().to_rfc3339()
+            ),
+        },
+    )?;
+    Ok(row)
+}
+
+fn count(v: i64, field: &str) -> Result<i32, AppError> {
+    if (0..=1_000_000).contains(&v) {
+        Ok(v as i32)
+    } else {
+        Err(AppError::invalid(field, "must be from 0 to 1000000"))
+    }
+}
+
+fn check_record(r: &Record) -> Result<(), AppError> {
+    for (i, f) in r.findings.iter().enumerate() {
+        let ok = (1..=50).contains(&f.code.len())
+            && f.code.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !ok {
+            return Err(AppError::invalid(
+                format!("findings[{i}].code"),
+                "must be 1 to 50 letters, digits, '.', '_' or '-'",
+            ));
+        }
+    }
+    for (i, e) in r.evidence.iter().flatten().enumerate() {
+        if e.sha256.len() != 64 || !e.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(AppError::invalid(
+                format!("evidence[{i}].sha256"),
+                "must be a SHA-256 in 64 hex digits",
+            ));
+        }
+    }
+    if r.foreign_nationals_present > r.staff_present {
+        return Err(AppError::invalid("foreign_nationals_present", "cannot exceed staff_present"));
+    }
+    Ok(())
+}
+
+/// Records the visit (the assigned inspector, once) and raises enforcement when critical.
+pub fn record(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    rec: Record,
+) -> Result<InspectionRow, AppError> {
+    let mut row = visible(conn, who, id)?;
+    if row.inspector_id != who.id {
+        return Err(AppError::forbidden("only the assigned inspector may record this inspection"));
+    }
+    check_version(row.version)?;
+    if row.status != "scheduled" {
+        return Err(AppError::conflict(format!("the inspection is {} already", row.status)));
+    }
+    check_record(&rec)?;
+    let site = sites::store::find(conn, &row.site_id)?
+        .ok_or_else(|| AppError::internal("inspection without site"))?;
+    let critical = rec.outcome == Outcome::Critical
+        || rec.findings.iter().any(|f| f.severity == Severity::Critical);
+    row.status = "recorded".into();
+    row.visited_at = Some(rec.visited_at.naive_utc());
+    row.seats_declared = Some(site.seat_count);
+    row.seats_observed = Some(count(rec.seats_observed, "seats_observed")?);
+    row.staff_present = Some(count(rec.staff_present, "staff_present")?);
+    row.foreign_nationals_present =
+        Some(count(rec.foreign_nationals_present, "foreign_nationals_present")?);
+    row.findings =
+        serde_json::to_string(&rec.findings).map_err(|e| AppError::internal(e.to_string()))?;
+    row.outcome = Some(name(rec.outcome));
+    row.notes = rec.notes.map(Reason::into_string);
+    row.evidence = serde_json::to_string(&rec.evidence.unwrap_or_default())
+        .map_err(|e| AppError::internal(e.to_string()))?;
+    row.version += 1;
+    row.updated_at = now;
+    if store::update(conn, &row)? == 0 {
+        return Err(AppError::conflict("the inspection was changed concurrently; read it again"));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "inspection.recorded",
+            entity_type: "inspection",
+            entity_id: &row.id,
+            summary: format!(
+                "outcome {}; {} seats seen of {} declared",
+                row.outcome.as_deref().unwrap_or(""),
+                rec.seats_observed,
+                site.seat_count
+            ),
+        },
+    )?;
+    if critical {
+        enforcement::raise(conn, now, &who.id, &row)?;
+    }
+    Ok(row)
+}
+
+pub fn cancel(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    reason: Reason,
+) -> Result<InspectionRow, AppError> {
+    let mut row = visible(conn, who, id)?;
+    check_version(row.version)?;
+    if row.status != "scheduled" {
+        return Err(AppError::conflict(format!("a {} inspection cannot be cancelled", row.status)));
+    }
+    row.status = "cancelled".into();
+    row.cancel_reason = Some(reason.into_string());
+    row.version += 1;
+    row.updated_at = now;
+    if store::update(conn, &row)? == 0 {
+        return Err(AppError::conflict("the inspection was changed concurrently; read it again"));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "inspection.cancelled",
+            entity_type: "inspection",
+            entity_id: &row.id,
+            summary: row.cancel_reason.clone().unwrap_or_default(),
+        },
+    )?;
+    Ok(row)
+}
