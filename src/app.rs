@@ -23,7 +23,7 @@ use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
     agency_clients, applications, audit, auth, inspections, licences, organisations, service,
-    sites, telephony, users,
+    sites, telephony, users, verify,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -80,6 +80,14 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(inspections::routes::cancel)
         .service(inspections::routes::list_queue)
         .service(inspections::routes::dismiss)
+        .service(verify::routes::verify_licence)
+        .service(verify::routes::verify_number)
+        .service(verify::routes::verify_ip)
+        .service(verify::routes::verify_organisation)
+        .service(verify::routes::verify_bulk)
+        .service(verify::routes::attest)
+        .service(verify::routes::public_licence)
+        .service(verify::routes::verification_log)
         .service(openapi_json);
 }
 
@@ -141,6 +149,8 @@ pub struct Parts {
     pub metrics: web::Data<Metrics>,
     pub spec: web::Data<SpecText>,
     pub table: web::Data<RouteTable>,
+    pub verification_log: web::Data<verify::log::VerificationLog>,
+    pub public_limiter: web::Data<verify::routes::PublicLimiter>,
 }
 
 pub fn build_app(
@@ -160,6 +170,8 @@ pub fn build_app(
             .app_data(parts.metrics)
             .app_data(parts.spec)
             .app_data(parts.table)
+            .app_data(parts.verification_log)
+            .app_data(parts.public_limiter)
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error)),
     );
@@ -200,7 +212,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let spec = openapi_spec();
+        let verification_log = verify::log::VerificationLog::start(db.clone());
         let parts = Parts {
+            verification_log: web::Data::new(verification_log),
+            public_limiter: web::Data::new(verify::routes::PublicLimiter::per_minute(
+                settings.public_rate_per_minute,
+            )),
             table: web::Data::new(RouteTable::from_json(&spec)),
             spec: web::Data::new(SpecText(openapi_text())),
             metrics: web::Data::new(Metrics::new()?),

@@ -48,6 +48,8 @@ pub struct Settings {
     pub refresh_token_ttl_secs: i64,
     pub db_pool_size: u32,
     pub workers: Option<usize>,
+    /// Public licence look-ups allowed per client address per minute.
+    pub public_rate_per_minute: u32,
 }
 
 impl Settings {
@@ -96,6 +98,8 @@ impl Settings {
                 90 * 86_400,
             )?,
             db_pool_size: number("CCREG_DB_POOL_SIZE", 16, 1, 256)? as u32,
+            public_rate_per_minute: number("CCREG_PUBLIC_RATE_PER_MINUTE", 60, 1, 1_000_000)?
+                as u32,
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()

@@ -20,3 +20,4 @@ pub mod sites;
 pub mod state;
 pub mod telephony;
 pub mod users;
+pub mod verify;

@@ -28,6 +28,7 @@ use crate::error::{FieldError, Problem};
         (name = "applications", description = "Licence applications and decisions"),
         (name = "licences", description = "Licences, their lifecycle, and the change feed"),
         (name = "inspections", description = "Site visits and the enforcement queue"),
+        (name = "verify", description = "Verification for agencies, signed proof, the public check"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics"),
     )

@@ -24,6 +24,8 @@ const REGULATOR: &[Role] = &[Regulator];
 const SCHEDULERS: &[Role] = &[Regulator, Inspector];
 const INSPECTION_READERS: &[Role] = &[Regulator, Inspector, Operator, Admin];
 const INSPECTOR: &[Role] = &[Inspector];
+/// Who may verify: agencies and staff.
+const VERIFIERS: &[Role] = &[Agency, Admin, Regulator, Inspector];
 /// Who may follow the change feed.
 const FEED_READERS: &[Role] = &[Agency, Regulator, Admin];
 
@@ -82,6 +84,14 @@ const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/inspections/{id}/cancel", Access::Roles(REGULATOR)),
     ("GET", "/api/v1/enforcement-queue", Access::Roles(ADMIN_REGULATOR)),
     ("POST", "/api/v1/enforcement-queue/{id}/dismiss", Access::Roles(REGULATOR)),
+    ("GET", "/api/v1/verify/licences/{licence_number}", Access::Roles(VERIFIERS)),
+    ("GET", "/api/v1/verify/numbers/{e164}", Access::Roles(VERIFIERS)),
+    ("GET", "/api/v1/verify/ips/{ip}", Access::Roles(VERIFIERS)),
+    ("GET", "/api/v1/verify/organisations", Access::Roles(VERIFIERS)),
+    ("POST", "/api/v1/verify/bulk", Access::Roles(VERIFIERS)),
+    ("GET", "/api/v1/verify/licences/{licence_number}/attestation", Access::Roles(VERIFIERS)),
+    ("GET", "/api/v1/public/licences/{licence_number}", Access::Public),
+    ("GET", "/api/v1/verification-log", Access::Roles(ADMIN_REGULATOR)),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/.well-known/jwks.json", Access::Public),
     ("GET", "/healthz", Access::Public),

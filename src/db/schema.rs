@@ -273,6 +273,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    licence_sites (licence_number, site_id) {
+        licence_number -> Text,
+        site_id -> Text,
+    }
+}
+
+diesel::table! {
+    verification_log (id) {
+        id -> Text,
+        client_id -> Text,
+        query_type -> Text,
+        query -> Text,
+        result -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(applications -> organisations (organisation_id));
 diesel::joinable!(licences -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
@@ -292,4 +310,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     licence_events,
     inspections,
     enforcement_items,
+    licence_sites,
+    verification_log,
 );

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::InspectionRow;
 use crate::audit::{self, Change};
-use crate::db::schema::{enforcement_items, licences};
+use crate::db::schema::{enforcement_items, licence_sites, licences};
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -67,7 +67,10 @@ impl From<ItemRow> for EnforcementItem {
 /// The live (active or suspended) licence covering a site, if any.
 fn licence_of_site(conn: &mut DbConn, site_id: &str) -> Result<Option<String>, AppError> {
     Ok(licences::table
-        .filter(licences::site_ids.like(format!("%\"{site_id}\"%")))
+        .inner_join(
+            licence_sites::table.on(licence_sites::licence_number.eq(licences::licence_number)),
+        )
+        .filter(licence_sites::site_id.eq(site_id))
         .filter(licences::status.eq_any(["active", "suspended"]))
         .order(licences::issued_at.desc())
         .select(licences::licence_number)

@@ -154,6 +154,8 @@ pub fn issue(
         updated_at: now,
     };
     store::insert(conn, &row)?;
+    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids).unwrap_or_default();
+    store::insert_sites(conn, &row.licence_number, &site_ids)?;
     events::append(conn, now, "issued", &row.licence_number, "active", expires_at)?;
     audit::append(
         conn,

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{licences, organisations, registry_locks};
+use crate::db::schema::{licence_sites, licences, organisations, registry_locks};
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -39,6 +39,54 @@ pub fn next_serial(conn: &mut DbConn) -> Result<i64, AppError> {
 pub fn insert(conn: &mut DbConn, row: &LicenceRow) -> Result<(), AppError> {
     diesel::insert_into(licences::table).values(row).execute(conn)?;
     Ok(())
+}
+
+pub fn insert_sites(conn: &mut DbConn, number: &str, site_ids: &[String]) -> Result<(), AppError> {
+    for site in site_ids {
+        diesel::insert_into(licence_sites::table)
+            .values((licence_sites::licence_number.eq(number), licence_sites::site_id.eq(site)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Licences covering any of `site_ids`: (site_id, licence).
+pub fn for_sites(
+    conn: &mut DbConn,
+    site_ids: &[String],
+) -> Result<Vec<(String, LicenceRow)>, AppError> {
+    if site_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(licence_sites::table
+        .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
+        .filter(licence_sites::site_id.eq_any(site_ids))
+        .select((licence_sites::site_id, LicenceRow::as_select()))
+        .load(conn)?)
+}
+
+/// Licences of any of `org_ids`.
+pub fn for_organisations(
+    conn: &mut DbConn,
+    org_ids: &[String],
+) -> Result<Vec<LicenceRow>, AppError> {
+    if org_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(licences::table
+        .filter(licences::organisation_id.eq_any(org_ids))
+        .select(LicenceRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find_many(conn: &mut DbConn, numbers: &[String]) -> Result<Vec<LicenceRow>, AppError> {
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(licences::table
+        .filter(licences::licence_number.eq_any(numbers))
+        .select(LicenceRow::as_select())
+        .load(conn)?)
 }
 
 pub fn find(conn: &mut DbConn, number: &str) -> Result<Option<LicenceRow>, AppError> {

@@ -14,3 +14,4 @@ mod service;
 mod telephony;
 mod tokens;
 mod users;
+mod verify;

@@ -1,0 +1,3 @@
+DROP INDEX organisations_registration;
+DROP TABLE verification_log;
+DROP TABLE licence_sites;

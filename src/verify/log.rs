@@ -1,0 +1,146 @@
+//! The log of agencies' verifications. Entries are written in batches by one background task,
+//! so a verification never waits on a disk flush; the list endpoint flushes first, so what an
+//! admin reads includes everything this process has answered. A crash can lose at most the
+//! entries of the last moments not yet written (a batch is written as soon as the writer is
+//! free).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use utoipa::ToSchema;
+
+use crate::db::schema::verification_log;
+use crate::db::{Db, DbConn};
+use crate::error::AppError;
+
+const BATCH: usize = 5_000;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = verification_log)]
+pub struct LogRow {
+    pub id: String,
+    pub client_id: String,
+    pub query_type: String,
+    pub query: String,
+    pub result: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogEntry {
+    pub id: String,
+    /// The agency client's id.
+    pub client_id: String,
+    #[serde(rename = "type")]
+    pub query_type: String,
+    pub query: String,
+    /// `licensed`, `not_licensed`, `unknown`, or `error` for a malformed bulk item.
+    pub result: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<LogRow> for LogEntry {
+    fn from(r: LogRow) -> Self {
+        LogEntry {
+            id: r.id,
+            client_id: r.client_id,
+            query_type: r.query_type,
+            query: r.query,
+            result: r.result,
+            at: r.at.and_utc(),
+        }
+    }
+}
+
+enum Msg {
+    Entries(Vec<LogRow>),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct VerificationLog {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl VerificationLog {
+    /// Starts the writer on the current (actix) runtime.
+    pub fn start(db: Db) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Msg>(10_000);
+        actix_web::rt::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut rows = Vec::new();
+                let mut acks = Vec::new();
+                let mut next = Some(first);
+                while let Some(m) = next.take() {
+                    match m {
+                        Msg::Entries(e) => rows.extend(e),
+                        Msg::Flush(ack) => acks.push(ack),
+                    }
+                    if rows.len() < BATCH {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if !rows.is_empty() {
+                    if let Err(e) = db.write(move |conn| insert(conn, &rows)).await {
+                        tracing::error!(error = %e, "could not write the verification log");
+                    }
+                }
+                for ack in acks {
+                    let _ = ack.send(());
+                }
+            }
+        });
+        VerificationLog { tx }
+    }
+
+    /// Queues entries; waits only if the writer is far behind.
+    pub async fn record(&self, rows: Vec<LogRow>) {
+        if self.tx.send(Msg::Entries(rows)).await.is_err() {
+            tracing::error!("the verification log writer has stopped");
+        }
+    }
+
+    /// Waits until everything queued before this call is written.
+    pub async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+/// Batch insert; MultiConnection cannot insert a Vec, so each backend does it itself.
+fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
+    for chunk in rows.chunks(1_000) {
+        match conn {
+            DbConn::Sqlite(c) => {
+                diesel::insert_into(verification_log::table).values(chunk).execute(c)?
+            }
+            DbConn::Postgresql(c) => {
+                diesel::insert_into(verification_log::table).values(chunk).execute(c)?
+            }
+        };
+    }
+    Ok(())
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    client_id: Option<String>,
+    result: Option<String>,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<LogRow>, AppError> {
+    let mut q = verification_log::table.select(LogRow::as_select()).into_boxed();
+    if let Some(c) = client_id {
+        q = q.filter(verification_log::client_id.eq(c));
+    }
+    if let Some(r) = result {
+        q = q.filter(verification_log::result.eq(r));
+    }
+    if let Some(after) = after {
+        q = q.filter(verification_log::id.gt(after));
+    }
+    Ok(q.order(verification_log::id.asc()).limit(limit).load(conn)?)
+}

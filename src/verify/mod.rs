@@ -1,0 +1,169 @@
+//! Verification: is this licence, company, number or IP address held by a validly licensed
+//! operator? One function answers any mix of questions with a fixed number of queries, so a
+//! single check and a 10,000-item bulk request take the same path.
+
+pub mod log;
+pub mod lookup;
+pub mod routes;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::ip::addr_key;
+use crate::domain::{LicenceNumber, Ntn, RegistrationNumber, E164};
+use crate::error::Problem;
+use crate::licences::LicenceStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryType {
+    Licence,
+    Number,
+    Ip,
+    RegistrationNumber,
+    TaxNumber,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyResult {
+    /// Held by an active licence.
+    Licensed,
+    /// Known, but the licence is suspended, revoked, expired or surrendered, or none was issued.
+    NotLicensed,
+    /// The registry holds no such thing.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteRef {
+    pub name: String,
+    pub city: String,
+}
+
+/// One answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Answer {
+    /// The value asked about, as sent.
+    pub query: String,
+    #[serde(rename = "type")]
+    pub query_type: QueryType,
+    pub result: VerifyResult,
+    pub checked_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<LicenceStatus>,
+    /// The organisation's legal name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// For numbers and IP addresses: the site that holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteRef>,
+}
+
+/// A question, parsed.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Licence(LicenceNumber),
+    Number(E164),
+    /// Family and the 32-hex-digit key of the address.
+    Ip(i32, String),
+    RegistrationNumber(RegistrationNumber),
+    TaxNumber(Ntn),
+}
+
+/// Parses a value of a type; the error says what is wrong with it.
+pub fn parse(query_type: QueryType, value: &str) -> Result<Parsed, String> {
+    Ok(match query_type {
+        QueryType::Licence => Parsed::Licence(LicenceNumber::try_new(value)?),
+        QueryType::Number => Parsed::Number(E164::try_new(value, None)?),
+        QueryType::Ip => {
+            let addr: std::net::IpAddr = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("{value:?} is not an IPv4 or IPv6 address"))?;
+            Parsed::Ip(if addr.is_ipv4() { 4 } else { 6 }, addr_key(addr))
+        }
+        QueryType::RegistrationNumber => {
+            Parsed::RegistrationNumber(RegistrationNumber::try_new(value)?)
+        }
+        QueryType::TaxNumber => Parsed::TaxNumber(Ntn::try_new(value)?),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem {
+    #[serde(rename = "type")]
+    pub query_type: QueryType,
+    pub value: String,
+}
+
+/// Up to 10,000 questions.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    #[schema(max_items = 10000)]
+    pub items: Vec<BulkItem>,
+}
+
+/// A malformed item's answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BulkError {
+    pub query: String,
+    #[serde(rename = "type")]
+    pub query_type: QueryType,
+    pub error: Problem,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BulkAnswer {
+    Answer(Answer),
+    Error(BulkError),
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BulkResponse {
+    /// In the order of the request's items.
+    pub results: Vec<BulkAnswer>,
+}
+
+/// What the public may see of a licence.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicAnswer {
+    pub result: VerifyResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<LicenceStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Attestation {
+    /// A compact JWS (EdDSA; the key is in /.well-known/jwks.json).
+    pub token: String,
+}
+
+/// The claims of an attestation.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttestationClaims {
+    pub iss: String,
+    /// The licence number.
+    pub sub: String,
+    pub result: VerifyResult,
+    pub status: Option<LicenceStatus>,
+    pub holder: Option<String>,
+    pub expires_at: Option<i64>,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}

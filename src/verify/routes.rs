@@ -1,0 +1,343 @@
+//! `/api/v1/verify/*`, `/api/v1/public/licences/{n}` and `/api/v1/verification-log`.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
+use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::log::{LogEntry, LogRow, VerificationLog};
+use super::{
+    lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkRequest,
+    BulkResponse, Parsed, PublicAnswer, QueryType,
+};
+use crate::auth::{Principal, Role};
+use crate::error::AppError;
+use crate::http::{ApiJson, Page, PageParams};
+use crate::state::AppState;
+
+pub const MAX_BULK: usize = 10_000;
+
+/// Per-address limiter of the public endpoint (per process; see the README).
+pub struct PublicLimiter(pub Arc<DefaultKeyedRateLimiter<IpAddr>>);
+
+impl PublicLimiter {
+    pub fn per_minute(n: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        PublicLimiter(Arc::new(RateLimiter::keyed(quota)))
+    }
+
+    fn check(&self, req: &HttpRequest) -> Result<(), AppError> {
+        let ip = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.0.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            AppError::TooManyRequests {
+                detail: "too many public look-ups from this address; slow down".into(),
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            }
+        })
+    }
+}
+
+/// Answers questions and logs them when an agency asked.
+async fn ask(
+    state: &AppState,
+    log: &VerificationLog,
+    who: &Principal,
+    queries: Vec<(String, QueryType, Parsed)>,
+) -> Result<Vec<Answer>, AppError> {
+    let now = state.now();
+    let answers = state.db.read(move |conn| lookup::answer_all(conn, &queries, now)).await?;
+    if who.is(Role::Agency) {
+        let rows = answers
+            .iter()
+            .map(|a| log_row(&who.id, a.query_type, &a.query, result_name(a), now))
+            .collect();
+        log.record(rows).await;
+    }
+    Ok(answers)
+}
+
+fn result_name(a: &Answer) -> &'static str {
+    match a.result {
+        super::VerifyResult::Licensed => "licensed",
+        super::VerifyResult::NotLicensed => "not_licensed",
+        super::VerifyResult::Unknown => "unknown",
+    }
+}
+
+fn log_row(
+    client: &str,
+    t: QueryType,
+    query: &str,
+    result: &str,
+    at: chrono::NaiveDateTime,
+) -> LogRow {
+    LogRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        client_id: client.to_string(),
+        query_type: crate::applications::name(t),
+        query: query.chars().take(200).collect(),
+        result: result.to_string(),
+        at,
+    }
+}
+
+async fn one(
+    state: &AppState,
+    log: &VerificationLog,
+    who: &Principal,
+    t: QueryType,
+    value: &str,
+) -> Result<web::Json<Answer>, AppError> {
+    let parsed = parse(t, value).map_err(AppError::bad_request)?;
+    let mut answers = ask(state, log, who, vec![(value.to_string(), t, parsed)]).await?;
+    answers.pop().map(web::Json).ok_or_else(|| AppError::internal("no answer"))
+}
+
+/// Is this licence valid? A malformed number or bad check digits is 400.
+#[utoipa::path(
+    tag = "verify",
+    params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
+    responses((status = 200, description = "The answer", body = Answer)),
+    security(("bearer" = []))
+)]
+#[get("/verify/licences/{licence_number}")]
+pub async fn verify_licence(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    who: Principal,
+    n: web::Path<String>,
+) -> Result<web::Json<Answer>, AppError> {
+    one(&state, &log, &who, QueryType::Licence, &n).await
+}
+
+/// Does this number belong to a licensed operator? Matches single numbers and ranges.
+#[utoipa::path(
+    tag = "verify",
+    params(("e164" = String, Path, description = "E.164, e.g. +922134567890")),
+    responses((status = 200, description = "The answer", body = Answer)),
+    security(("bearer" = []))
+)]
+#[get("/verify/numbers/{e164}")]
+pub async fn verify_number(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    who: Principal,
+    n: web::Path<String>,
+) -> Result<web::Json<Answer>, AppError> {
+    one(&state, &log, &who, QueryType::Number, &n).await
+}
+
+/// Does this IP address belong to a licensed operator? Matches IPv4 and IPv6 CIDR ranges.
+#[utoipa::path(
+    tag = "verify",
+    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
+    responses((status = 200, description = "The answer", body = Answer)),
+    security(("bearer" = []))
+)]
+#[get("/verify/ips/{ip}")]
+pub async fn verify_ip(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    who: Principal,
+    ip: web::Path<String>,
+) -> Result<web::Json<Answer>, AppError> {
+    one(&state, &log, &who, QueryType::Ip, &ip).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationQuery {
+    pub registration_number: Option<String>,
+    pub tax_number: Option<String>,
+}
+
+/// Is this company licensed? Give exactly one of `registration_number` or `tax_number`.
+#[utoipa::path(
+    tag = "verify",
+    params(OrganisationQuery),
+    responses((status = 200, description = "The answer", body = Answer)),
+    security(("bearer" = []))
+)]
+#[get("/verify/organisations")]
+pub async fn verify_organisation(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    who: Principal,
+    q: web::Query<OrganisationQuery>,
+) -> Result<web::Json<Answer>, AppError> {
+    match (q.registration_number.as_deref(), q.tax_number.as_deref()) {
+        (Some(r), None) => one(&state, &log, &who, QueryType::RegistrationNumber, r).await,
+        (None, Some(t)) => one(&state, &log, &who, QueryType::TaxNumber, t).await,
+        _ => Err(AppError::bad_request("give exactly one of registration_number or tax_number")),
+    }
+}
+
+/// Up to 10,000 questions of any type, answered in order; a malformed item gets its own
+/// problem in place. Answered with a fixed number of queries.
+#[utoipa::path(
+    tag = "verify",
+    request_body = BulkRequest,
+    responses((status = 200, description = "The answers, in request order", body = BulkResponse)),
+    security(("bearer" = []))
+)]
+#[post("/verify/bulk")]
+pub async fn verify_bulk(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    who: Principal,
+    body: ApiJson<BulkRequest>,
+) -> Result<web::Json<BulkResponse>, AppError> {
+    let items = body.into_inner().items;
+    if items.len() > MAX_BULK {
+        return Err(AppError::invalid(
+            "items",
+            format!("at most {MAX_BULK} items per request ({} sent); split the batch", items.len()),
+        ));
+    }
+    let mut slots: Vec<Result<usize, BulkError>> = Vec::with_capacity(items.len());
+    let mut queries = Vec::new();
+    for item in items {
+        match parse(item.query_type, &item.value) {
+            Ok(p) => {
+                slots.push(Ok(queries.len()));
+                queries.push((item.value, item.query_type, p));
+            }
+            Err(message) => slots.push(Err(BulkError {
+                error: AppError::invalid("value", message).problem(),
+                query: item.value,
+                query_type: item.query_type,
+            })),
+        }
+    }
+    let failed: Vec<LogRow> = slots
+        .iter()
+        .filter_map(|s| s.as_ref().err())
+        .map(|e| log_row(&who.id, e.query_type, &e.query, "error", state.now()))
+        .collect();
+    if who.is(Role::Agency) && !failed.is_empty() {
+        log.record(failed).await;
+    }
+    let mut answers: Vec<Option<Answer>> =
+        ask(&state, &log, &who, queries).await?.into_iter().map(Some).collect();
+    let results = slots
+        .into_iter()
+        .map(|s| match s {
+            Ok(i) => answers[i].take().map(BulkAnswer::Answer).unwrap_or_else(|| {
+                BulkAnswer::Error(BulkError {
+                    query: String::new(),
+                    query_type: QueryType::Licence,
+                    error: AppError::internal("missing answer").problem(),
+                })
+            }),
+            Err(e) => BulkAnswer::Error(e),
+        })
+        .collect();
+    Ok(web::Json(BulkResponse { results }))
+}
+
+/// Signed proof of what the registry says of a licence now: a compact JWS (EdDSA) whose claims
+/// are `iss`, `sub` (the licence number), `result`, `status`, `holder`, `expires_at`, `iat`,
+/// `exp` (24 hours on) and `jti`. Verify it with the key in /.well-known/jwks.json.
+#[utoipa::path(
+    tag = "verify",
+    params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
+    responses((status = 200, description = "The attestation", body = Attestation)),
+    security(("bearer" = []))
+)]
+#[get("/verify/licences/{licence_number}/attestation")]
+pub async fn attest(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    who: Principal,
+    n: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let answer = one(&state, &log, &who, QueryType::Licence, &n).await?.into_inner();
+    let iat = state.clock.now().timestamp();
+    let claims = AttestationClaims {
+        iss: state.keys.issuer.clone(),
+        sub: answer.licence_number.clone().unwrap_or(answer.query.trim().to_ascii_uppercase()),
+        result: answer.result,
+        status: answer.status,
+        holder: answer.holder,
+        expires_at: answer.expires_at.map(|t| t.timestamp()),
+        iat,
+        exp: iat + 24 * 3600,
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    let token = state.keys.sign(&claims)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(Attestation { token }))
+}
+
+/// Anyone may check a licence: only `result`, `status`, `holder` and `expires_at`. Rate
+/// limited per client address (429 with Retry-After).
+#[utoipa::path(
+    tag = "verify",
+    params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
+    responses(
+        (status = 200, description = "The answer", body = PublicAnswer),
+        (status = 429, description = "Too many look-ups from this address", headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
+#[get("/public/licences/{licence_number}")]
+pub async fn public_licence(
+    state: web::Data<AppState>,
+    limiter: web::Data<PublicLimiter>,
+    req: HttpRequest,
+    n: web::Path<String>,
+) -> Result<web::Json<PublicAnswer>, AppError> {
+    limiter.check(&req)?;
+    let parsed = parse(QueryType::Licence, &n).map_err(AppError::bad_request)?;
+    let now = state.now();
+    let queries = vec![(n.into_inner(), QueryType::Licence, parsed)];
+    let a = state
+        .db
+        .read(move |conn| lookup::answer_all(conn, &queries, now))
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal("no answer"))?;
+    Ok(web::Json(PublicAnswer {
+        result: a.result,
+        status: a.status,
+        holder: a.holder,
+        expires_at: a.expires_at,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogFilter {
+    pub client_id: Option<String>,
+    #[param(pattern = "^(licensed|not_licensed|unknown|error)?$")]
+    pub result: Option<String>,
+}
+
+/// Agencies' verifications: client, query, result and time.
+#[utoipa::path(
+    tag = "verify",
+    params(PageParams, LogFilter),
+    responses((status = 200, description = "A page of entries, oldest first", body = Page<LogEntry>)),
+    security(("bearer" = []))
+)]
+#[get("/verification-log")]
+pub async fn verification_log(
+    state: web::Data<AppState>,
+    log: web::Data<VerificationLog>,
+    page: web::Query<PageParams>,
+    filter: web::Query<LogFilter>,
+) -> Result<web::Json<Page<LogEntry>>, AppError> {
+    let (limit, after) = (page.limit()?, page.after()?);
+    log.flush().await;
+    let f = filter.into_inner();
+    let (client, result) =
+        (f.client_id.filter(|s| !s.is_empty()), f.result.filter(|s| !s.is_empty()));
+    let rows =
+        state.db.read(move |conn| super::log::list(conn, client, result, after, limit + 1)).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), LogEntry::from)))
+}
