@@ -15,6 +15,7 @@ pub mod inspections;
 pub mod licences;
 pub mod openapi;
 pub mod organisations;
+pub mod seed;
 pub mod service;
 pub mod sites;
 pub mod state;

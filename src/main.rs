@@ -27,6 +27,15 @@ enum Command {
     Migrate,
     /// Print the OpenAPI 3.1 document.
     Openapi,
+    /// Fill the database: `--demo` for a realistic demo registry, `--sites N` for a large one.
+    Seed {
+        /// A realistic registry across six cities, with staff credentials printed once.
+        #[arg(long, conflicts_with = "sites")]
+        demo: bool,
+        /// Add N sites (ten numbers, a 100-number range and a /28 each) in licensed organisations.
+        #[arg(long)]
+        sites: Option<usize>,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -89,6 +98,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 app.server().await?;
                 Ok(())
             })
+        }
+        Command::Seed { demo, sites } => {
+            let s = settings()?;
+            let db = Db::connect(&s.database_url, 2)?;
+            db.migrate()?;
+            let now = ccreg::clock::db_now(&SystemClock);
+            match (demo, sites) {
+                (true, _) => ccreg::seed::demo(&db, now),
+                (false, Some(n)) if n > 0 => ccreg::seed::scale(&db, now, n),
+                _ => Err(anyhow::anyhow!("say --demo or --sites N (N > 0)")),
+            }
         }
         Command::User { command: UserCommand::Create { email, role, full_name } } => {
             let s = settings()?;

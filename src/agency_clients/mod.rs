@@ -44,6 +44,47 @@ impl From<ClientRow> for AgencyClient {
     }
 }
 
+/// Creates a client and its audit entry (inside a write transaction); returns it with its
+/// secret, which is never stored.
+pub fn create(
+    conn: &mut crate::db::DbConn,
+    now: chrono::NaiveDateTime,
+    actor: &str,
+    name: crate::domain::Name,
+    agency: crate::domain::Name,
+) -> Result<(ClientRow, String), crate::error::AppError> {
+    let secret = crate::auth::store::new_refresh_secret();
+    let row = ClientRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: name.into_string(),
+        agency: agency.into_string(),
+        client_id: format!("ccreg-{}", uuid::Uuid::new_v4().simple()),
+        secret_hash: hash_secret(&secret),
+        active: true,
+        version: 1,
+        created_by: actor.to_string(),
+        created_at: now,
+        updated_at: now,
+        revoked_at: None,
+    };
+    store::insert(conn, &row)?;
+    crate::audit::append(
+        conn,
+        now,
+        crate::audit::Change {
+            actor_id: Some(actor),
+            action: "agency_client.created",
+            entity_type: "agency_client",
+            entity_id: &row.id,
+            summary: format!(
+                "client {:?} of {:?} created ({})",
+                row.name, row.agency, row.client_id
+            ),
+        },
+    )?;
+    Ok((row, secret))
+}
+
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }

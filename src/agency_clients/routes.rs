@@ -4,9 +4,8 @@ use actix_web::{delete, get, http::header, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{hash_secret, store, AgencyClient, ClientRow};
+use super::{store, AgencyClient};
 use crate::audit::{self, Change};
-use crate::auth::store::new_refresh_secret;
 use crate::auth::Principal;
 use crate::domain::Name;
 use crate::error::AppError;
@@ -63,35 +62,7 @@ pub async fn create_client(
         key,
         fingerprint,
         move |conn| {
-            let secret = new_refresh_secret();
-            let row = ClientRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                name: name.as_str().to_string(),
-                agency: agency.as_str().to_string(),
-                client_id: format!("ccreg-{}", uuid::Uuid::new_v4().simple()),
-                secret_hash: hash_secret(&secret),
-                active: true,
-                version: 1,
-                created_by: actor.clone(),
-                created_at: now,
-                updated_at: now,
-                revoked_at: None,
-            };
-            store::insert(conn, &row)?;
-            audit::append(
-                conn,
-                now,
-                Change {
-                    actor_id: Some(&actor),
-                    action: "agency_client.created",
-                    entity_type: "agency_client",
-                    entity_id: &row.id,
-                    summary: format!(
-                        "client {:?} of {:?} created ({})",
-                        row.name, row.agency, row.client_id
-                    ),
-                },
-            )?;
+            let (row, secret) = super::create(conn, now, &actor, name, agency)?;
             let location = format!("/api/v1/agency-clients/{}", row.id);
             let body = CreatedClient { client: AgencyClient::from(row), client_secret: secret };
             Ok(Created {

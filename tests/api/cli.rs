@@ -85,3 +85,67 @@ fn user_create_reads_the_password_from_stdin() {
     let (ok, out, _) = ccreg(&[], &["user", "create", "--help"], "");
     assert!(ok && out.contains("--email") && out.contains("standard input"), "{out}");
 }
+
+fn count(path: &str, sql: &str) -> i64 {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = diesel::SqliteConnection::establish(path).unwrap();
+    diesel::sql_query(sql).get_result::<N>(&mut c).unwrap().n
+}
+
+#[test]
+fn seed_demo_builds_a_realistic_registry_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}/demo.db", dir.path().display());
+    let url = format!("sqlite://{path}");
+    let (ok, out, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed", "--demo"], "");
+    assert!(ok, "{err}");
+    for expected in ["regulator@demo.ccreg.pk", "inspector@demo.ccreg.pk", "client_secret"] {
+        assert!(out.contains(expected), "{out}");
+    }
+    let cities = count(&path, "SELECT COUNT(DISTINCT city_key) AS n FROM sites");
+    assert_eq!(cities, 6);
+    for status in ["active", "suspended", "revoked", "surrendered"] {
+        let n =
+            count(&path, &format!("SELECT COUNT(*) AS n FROM licences WHERE status = '{status}'"));
+        assert!(n > 0, "no {status} licence");
+    }
+    // One was issued thirteen months ago for twelve: expired now.
+    assert!(
+        count(&path, "SELECT COUNT(*) AS n FROM licences WHERE expires_at < datetime('now')") > 0
+    );
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM organisations o WHERE NOT EXISTS (SELECT 1 FROM licences l WHERE l.organisation_id = o.id)") > 0);
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM phone_ranges WHERE kind = 'range'") > 0);
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM ip_ranges WHERE family = 6") > 0);
+    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM inspections WHERE status = 'recorded'"), 2);
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed", "--demo"], "");
+    assert!(!ok && err.contains("already"), "{err}");
+}
+
+#[test]
+fn seed_sites_builds_a_large_registry_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}/scale.db", dir.path().display());
+    let url = format!("sqlite://{path}");
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed", "--sites", "250"], "");
+    assert!(ok, "{err}");
+    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM sites"), 250);
+    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM phone_ranges"), 250 * 11);
+    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM ip_ranges"), 250);
+    assert_eq!(
+        count(&path, "SELECT COUNT(*) AS n FROM licences"),
+        23,
+        "nine in ten of 25 organisations"
+    );
+    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM licence_events"), 23);
+    // Run again: more sites, no collisions.
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed", "--sites", "30"], "");
+    assert!(ok, "{err}");
+    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM sites"), 280);
+    let (ok, _, _) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed"], "");
+    assert!(!ok);
+}

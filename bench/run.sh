@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Benchmark of the verification hot path (issue 6). Not a test: it measures and reports.
+#
+#   bench/run.sh                 # 100,000-site registry vs a 1,000-site one, SQLite
+#   SITES=20000 bench/run.sh     # a smaller large registry
+#   DURATION=20s CONNECTIONS=32 bench/run.sh
+#
+# Needs wrk (Debian package `wrk`; installed if missing and running as root). Builds the
+# release binary, seeds two registries, starts ccreg on each, and prints requests per second
+# and p50/p99 latency of /healthz, a licence verification and a number verification under the
+# same wrk settings, their ratio to /healthz, the time of a 10,000-item bulk request, and the
+# server's peak memory (VmHWM).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SITES=${SITES:-100000}
+SMALL=${SMALL:-1000}
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+WORK=$(mktemp -d)
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+cargo build --release --quiet
+BIN=./target/release/ccreg
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+start() { # $1: database file
+  CCREG_DATABASE_URL="sqlite://$1" CCREG_BIND="127.0.0.1:$PORT" CCREG_KEY_DIR="$WORK/keys" \
+    CCREG_BOOTSTRAP_ADMIN_EMAIL=bench@ccreg.pk CCREG_BOOTSTRAP_ADMIN_PASSWORD='bench admin password' \
+    CCREG_ACCESS_TOKEN_TTL_SECS=3600 RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  cat "$WORK/server.log"; exit 1
+}
+stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+
+agency_token() {
+  local admin client
+  admin=$(curl -fs "$BASE/api/v1/auth/token" -H 'content-type: application/json' \
+    -d '{"grant_type":"password","username":"bench@ccreg.pk","password":"bench admin password"}' | json '["access_token"]')
+  client=$(curl -fs "$BASE/api/v1/agency-clients" -H "authorization: Bearer $admin" -H 'content-type: application/json' \
+    -d '{"name":"bench","agency":"bench"}')
+  curl -fs "$BASE/api/v1/auth/token" -H 'content-type: application/json' \
+    -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$(echo "$client" | json '["client_id"]')\",\"client_secret\":\"$(echo "$client" | json '["client_secret"]')\"}" \
+    | json '["access_token"]'
+}
+
+# wrk with --latency; prints "rps p50 p99".
+load() { # $1 url, rest: extra wrk args
+  local url=$1; shift
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" >"$WORK/wrk.out"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.out")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
+  if grep -q "Non-2xx" "$WORK/wrk.out"; then echo "warning: non-2xx answers: $(grep Non-2xx "$WORK/wrk.out")" >&2; fi
+  echo "$rps $p50 $p99"
+}
+
+seed() { # $1 db, $2 sites
+  local t0 t1
+  t0=$(date +%s.%N)
+  CCREG_DATABASE_URL="sqlite://$1" "$BIN" seed --sites "$2" 2>/dev/null
+  t1=$(date +%s.%N)
+  python3 -c "print(f'{$t1-$t0:.1f}')"
+}
+
+echo "seeding $SMALL sites ..."
+small_seed=$(seed "$WORK/small.db" "$SMALL")
+echo "seeding $SITES sites ..."
+large_seed=$(seed "$WORK/large.db" "$SITES")
+
+start "$WORK/small.db"
+TOKEN=$(agency_token)
+read -r small_num_rps small_num_p50 small_num_p99 < <(BENCH_SITES=$SMALL load "$BASE" -s bench/numbers.lua -H "authorization: Bearer $TOKEN")
+stop
+
+start "$WORK/large.db"
+TOKEN=$(agency_token)
+LICENCE=$(curl -fs "$BASE/api/v1/public/licences/CCL-2026-000001-16" | json '["result"]' >/dev/null && echo CCL-2026-000001-16)
+read -r h_rps h_p50 h_p99 < <(load "$BASE/healthz")
+read -r l_rps l_p50 l_p99 < <(load "$BASE/api/v1/verify/licences/$LICENCE" -H "authorization: Bearer $TOKEN")
+read -r n_rps n_p50 n_p99 < <(BENCH_SITES=$SITES load "$BASE" -s bench/numbers.lua -H "authorization: Bearer $TOKEN")
+
+python3 - "$SITES" >"$WORK/bulk.json" <<'PY'
+import json, random, sys
+sites = int(sys.argv[1]); random.seed(7); items = []
+for k in range(10000):
+    i = random.randrange(sites)
+    kind = k % 4
+    if kind == 0: items.append({"type": "number", "value": f"+{925800000000 + i*1000 + random.randrange(10)}"})
+    elif kind == 1: items.append({"type": "number", "value": f"+{925800000000 + i*1000 + 100 + random.randrange(100)}"})
+    elif kind == 2: items.append({"type": "ip", "value": f"100.{64 + (i*16)//65536}.{((i*16)//256)%256}.{(i*16)%256 + 3}"})
+    else: items.append({"type": "registration_number", "value": f"SEED{i//10:07d}"})
+print(json.dumps({"items": items}))
+PY
+bulk_times=()
+for _ in 1 2 3 4 5; do
+  bulk_times+=("$(curl -fs -o "$WORK/bulk.out" -w '%{time_total}' "$BASE/api/v1/verify/bulk" \
+    -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' --data-binary @"$WORK/bulk.json")")
+done
+licensed=$(json '["results"]' <"$WORK/bulk.out" | python3 -c "import sys,ast; r=ast.literal_eval(sys.stdin.read()); print(sum(1 for x in r if x.get('result')=='licensed'))")
+peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
+stop
+
+python3 - <<PY
+h, l, n, sn = float("$h_rps"), float("$l_rps"), float("$n_rps"), float("$small_num_rps")
+bulk = sorted(float(t) for t in "${bulk_times[*]}".split())
+def ms(s):
+    s = s.strip()
+    for unit, f in (("us", 0.001), ("ms", 1), ("s", 1000)):
+        if s.endswith(unit): return float(s[:-len(unit)]) * f
+    return float(s)
+print(f"""
+ccreg verification benchmark — release build, SQLite, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores
+registry: $SITES sites (seeded in ${large_seed}s), small registry: $SMALL sites (seeded in ${small_seed}s)
+
+| endpoint                     | req/s    | vs /healthz | p50      | p99      |
+|------------------------------|----------|-------------|----------|----------|
+| /healthz                     | {h:8.0f} |      100 %  | $h_p50 | $h_p99 |
+| verify licence               | {l:8.0f} | {100*l/h:9.0f} % | $l_p50 | $l_p99 |
+| verify number ($SITES sites) | {n:8.0f} | {100*n/h:9.0f} % | $n_p50 | $n_p99 |
+| verify number ($SMALL sites)   | {sn:8.0f} |             | $small_num_p50 | $small_num_p99 |
+
+number p50 on $SITES sites / on $SMALL sites: {ms("$n_p50")/ms("$small_num_p50"):.2f}x (target <= 1.5x)
+bulk 10,000 mixed items: median {1000*bulk[len(bulk)//2]:.0f} ms, best {1000*bulk[0]:.0f} ms over {len(bulk)} runs ($licensed licensed)
+server peak memory (VmHWM): {int("$peak_kb")/1024:.0f} MiB
+""")
+PY
