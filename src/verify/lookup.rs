@@ -110,12 +110,13 @@ fn best<'a>(
     })
 }
 
-fn known_org<'a>(org: &'a OrgRow, licences: &'a [LicenceRow], now: NaiveDateTime) -> Known<'a> {
-    Known {
-        org: Some(org),
-        licence: best(licences.iter().filter(|l| l.organisation_id == org.id), now),
-        site: None,
-    }
+fn known_org<'a>(
+    org: &'a OrgRow,
+    licences: &HashMap<&str, Vec<&'a LicenceRow>>,
+    now: NaiveDateTime,
+) -> Known<'a> {
+    let licence = licences.get(org.id.as_str()).and_then(|ls| best(ls.iter().copied(), now));
+    Known { org: Some(org), licence, site: None }
 }
 
 struct Known<'a> {
@@ -206,20 +207,37 @@ pub fn answer_all(
             .map(|s| (s.id.clone(), s))
             .collect()
     };
-    let mut org_query = organisations::table.select(OrgRow::as_select()).into_boxed();
     let org_ids: Vec<String> = sites
         .values()
         .map(|s| s.organisation_id.clone())
         .chain(asked_licences.values().map(|l| l.organisation_id.clone()))
         .collect();
-    let any_org = !org_ids.is_empty() || !regs.is_empty() || !taxes.is_empty();
-    org_query = org_query.filter(
-        organisations::id
-            .eq_any(org_ids)
-            .or(organisations::registration_number.eq_any(&regs))
-            .or(organisations::tax_number.eq_any(&taxes)),
-    );
-    let orgs: Vec<OrgRow> = if any_org { org_query.load(conn)? } else { Vec::new() };
+    // One indexed query per kind of key: an OR of IN lists would make SQLite scan the table.
+    let mut orgs: Vec<OrgRow> = Vec::new();
+    if !org_ids.is_empty() {
+        orgs.extend(
+            organisations::table
+                .filter(organisations::id.eq_any(&org_ids))
+                .select(OrgRow::as_select())
+                .load(conn)?,
+        );
+    }
+    if !regs.is_empty() {
+        orgs.extend(
+            organisations::table
+                .filter(organisations::registration_number.eq_any(&regs))
+                .select(OrgRow::as_select())
+                .load(conn)?,
+        );
+    }
+    if !taxes.is_empty() {
+        orgs.extend(
+            organisations::table
+                .filter(organisations::tax_number.eq_any(&taxes))
+                .select(OrgRow::as_select())
+                .load(conn)?,
+        );
+    }
     let org_by_id: HashMap<&str, &OrgRow> = orgs.iter().map(|o| (o.id.as_str(), o)).collect();
     let org_by_reg: HashMap<&str, &OrgRow> =
         orgs.iter().map(|o| (o.registration_number.as_str(), o)).collect();
@@ -234,11 +252,20 @@ pub fn answer_all(
         .map(|o| o.id.clone())
         .collect();
     let org_licences = licences::store::for_organisations(conn, &asked_org_ids)?;
+    // Indexed once, so assembling 10,000 answers stays linear.
+    let mut by_site: HashMap<&str, Vec<&LicenceRow>> = HashMap::new();
+    for (site, l) in &site_licences {
+        by_site.entry(site.as_str()).or_default().push(l);
+    }
+    let mut by_org: HashMap<&str, Vec<&LicenceRow>> = HashMap::new();
+    for l in &org_licences {
+        by_org.entry(l.organisation_id.as_str()).or_default().push(l);
+    }
 
     let known_site = |site_id: &str| {
         sites.get(site_id).map(|site| Known {
             org: org_by_id.get(site.organisation_id.as_str()).copied(),
-            licence: best(site_licences.iter().filter(|(s, _)| s == site_id).map(|(_, l)| l), now),
+            licence: by_site.get(site_id).and_then(|ls| best(ls.iter().copied(), now)),
             site: Some(site),
         })
     };
@@ -254,10 +281,10 @@ pub fn answer_all(
                 Parsed::Number(n) => number_site.get(&n.value()).and_then(|s| known_site(s)),
                 Parsed::Ip(f, k) => ip_site.get(&(*f, k.clone())).and_then(|s| known_site(s)),
                 Parsed::RegistrationNumber(r) => {
-                    org_by_reg.get(r.as_str()).map(|o| known_org(o, &org_licences, now))
+                    org_by_reg.get(r.as_str()).map(|o| known_org(o, &by_org, now))
                 }
                 Parsed::TaxNumber(t) => {
-                    org_by_tax.get(t.as_str()).map(|o| known_org(o, &org_licences, now))
+                    org_by_tax.get(t.as_str()).map(|o| known_org(o, &by_org, now))
                 }
             };
             answer(raw, *t, known, now)
