@@ -38,6 +38,7 @@ pub enum Category {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ApplicationStatus)]
 pub enum Status {
     Draft,
     Submitted,

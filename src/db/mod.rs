@@ -81,8 +81,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             use diesel::connection::SimpleConnection;
             c.batch_execute(
                 // busy_timeout first, so the others wait for a writer instead of failing.
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                // (journal_mode = WAL is persistent; Db::connect sets it once.)
+                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -110,6 +110,16 @@ impl Db {
                         })?;
                     }
                 }
+                // WAL is a property of the file: set it once, on one connection, before the pool
+                // opens several at once (changing it cannot wait on the busy handler).
+                use diesel::connection::SimpleConnection;
+                use diesel::Connection;
+                SqliteConnection::establish(path)
+                    .and_then(|mut c| {
+                        c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+                    })
+                    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", url.redacted()))?;
                 path.clone()
             }
             DatabaseUrl::Postgres { url } => url.clone(),

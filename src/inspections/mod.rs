@@ -23,6 +23,7 @@ pub use store::InspectionRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InspectionKind)]
 pub enum Kind {
     PreLicence,
     Routine,
@@ -33,6 +34,7 @@ pub enum Kind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InspectionStatus)]
 pub enum Status {
     Scheduled,
     Recorded,
