@@ -21,7 +21,7 @@ use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
-use crate::domain::{LicenceNumber, Reason};
+use crate::domain::{from_wire, wire_name, LicenceNumber, Reason};
 use crate::error::{AppError, FieldError};
 use crate::licences;
 use crate::organisations;
@@ -48,12 +48,8 @@ pub enum Status {
     Withdrawn,
 }
 
-pub fn name<T: Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 fn parse_status(s: &str) -> Status {
-    serde_json::from_value(serde_json::Value::String(s.into())).unwrap_or(Status::Draft)
+    from_wire(s).unwrap_or(Status::Draft)
 }
 
 /// A licence term: 12, 24 or 36 months.
@@ -121,8 +117,7 @@ impl From<ApplicationRow> for Application {
             id: r.id,
             organisation_id: r.organisation_id,
             site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
-            category: serde_json::from_value(serde_json::Value::String(r.category))
-                .unwrap_or(Category::Mixed),
+            category: from_wire(&r.category).unwrap_or(Category::Mixed),
             term_months: r.term_months,
             renewal_of: r.renewal_of,
             status: parse_status(&r.status),
@@ -157,7 +152,7 @@ impl Action {
             _ => {
                 return Err(AppError::conflict(format!(
                     "an application that is {} cannot be {}",
-                    name(from),
+                    wire_name(from),
                     self.past_tense()
                 )))
             }
@@ -235,10 +230,10 @@ pub fn create(
         organisation_id: org.id,
         site_ids: serde_json::to_string(&site_ids)
             .map_err(|e| AppError::internal(e.to_string()))?,
-        category: name(new.category),
+        category: wire_name(new.category),
         term_months: new.term_months.0 as i32,
         renewal_of: new.renewal_of.map(|n| n.as_str().to_string()),
-        status: name(Status::Draft),
+        status: wire_name(Status::Draft),
         history: transition::push("[]", None, "draft", now, &who.id, None),
         licence_number: None,
         version: 1,
@@ -318,9 +313,15 @@ pub fn act(
         check_prerequisites(conn, &row)?;
     }
     let reason = reason.map(Reason::into_string);
-    row.history =
-        transition::push(&row.history, Some(&row.status), &name(to), now, &who.id, reason.clone());
-    row.status = name(to);
+    row.history = transition::push(
+        &row.history,
+        Some(&row.status),
+        &wire_name(to),
+        now,
+        &who.id,
+        reason.clone(),
+    );
+    row.status = wire_name(to);
     row.version += 1;
     row.updated_at = now;
     // Conditional on the version read: a concurrent transition makes this one lose here.
@@ -348,7 +349,7 @@ pub fn act(
             entity_id: &row.id,
             summary: format!(
                 "{} -> {}{}",
-                name(from),
+                wire_name(from),
                 row.status,
                 reason.map(|r| format!(": {r}")).unwrap_or_default()
             ),

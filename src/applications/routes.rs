@@ -85,7 +85,7 @@ pub async fn list_applications(
     let filter = store::Filter {
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
         organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
-        status: f.status.map(super::name),
+        status: f.status.map(crate::domain::wire_name),
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Application::from)))

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{applications, organisations};
+use crate::db::schema::applications;
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -71,10 +71,9 @@ pub fn list(
 ) -> Result<Vec<ApplicationRow>, AppError> {
     let mut q = applications::table.select(ApplicationRow::as_select()).into_boxed();
     if let Some(owner) = &f.owner_id {
-        let owned = organisations::table
-            .filter(organisations::owner_id.eq(owner.clone()))
-            .select(organisations::id);
-        q = q.filter(applications::organisation_id.eq_any(owned));
+        q = q.filter(
+            applications::organisation_id.eq_any(crate::organisations::store::owned_by(owner)),
+        );
     }
     if let Some(v) = &f.organisation_id {
         q = q.filter(applications::organisation_id.eq(v));

@@ -12,11 +12,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::applications::name;
 use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
-use crate::domain::Reason;
+use crate::domain::{from_wire, wire_name, Reason};
 use crate::error::AppError;
 use crate::{organisations, sites, users};
 pub use store::InspectionRow;
@@ -150,10 +149,6 @@ pub struct Inspection {
     pub updated_at: DateTime<Utc>,
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-}
-
 impl Inspection {
     /// The view of `who`: operators never get the notes.
     pub fn view(r: InspectionRow, who: &Principal) -> Self {
@@ -162,16 +157,16 @@ impl Inspection {
             site_id: r.site_id,
             inspector_id: r.inspector_id,
             created_by: r.created_by,
-            kind: parse_enum(&r.kind).unwrap_or(Kind::Routine),
+            kind: from_wire(&r.kind).unwrap_or(Kind::Routine),
             scheduled_for: r.scheduled_for.and_utc(),
-            status: parse_enum(&r.status).unwrap_or(Status::Scheduled),
+            status: from_wire(&r.status).unwrap_or(Status::Scheduled),
             visited_at: r.visited_at.map(|t| t.and_utc()),
             seats_declared: r.seats_declared,
             seats_observed: r.seats_observed,
             staff_present: r.staff_present,
             foreign_nationals_present: r.foreign_nationals_present,
             findings: serde_json::from_str(&r.findings).unwrap_or_default(),
-            outcome: r.outcome.as_deref().and_then(parse_enum),
+            outcome: r.outcome.as_deref().and_then(from_wire),
             notes: if who.is(Role::Operator) { None } else { r.notes },
             evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
             cancel_reason: r.cancel_reason,
@@ -225,7 +220,7 @@ pub fn schedule(
         site_id: site.id,
         inspector_id: inspector.id,
         created_by: who.id.clone(),
-        kind: name(new.kind),
+        kind: wire_name(new.kind),
         scheduled_for: new.scheduled_for.naive_utc(),
         status: "scheduled".into(),
         visited_at: None,
@@ -327,7 +322,7 @@ pub fn record(
         Some(count(rec.foreign_nationals_present, "foreign_nationals_present")?);
     row.findings =
         serde_json::to_string(&rec.findings).map_err(|e| AppError::internal(e.to_string()))?;
-    row.outcome = Some(name(rec.outcome));
+    row.outcome = Some(wire_name(rec.outcome));
     row.notes = rec.notes.map(Reason::into_string);
     row.evidence = serde_json::to_string(&rec.evidence.unwrap_or_default())
         .map_err(|e| AppError::internal(e.to_string()))?;

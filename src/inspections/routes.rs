@@ -6,8 +6,8 @@ use utoipa::IntoParams;
 
 use super::enforcement::{self, EnforcementItem};
 use super::{store, Cancellation, Inspection, NewInspection, Outcome, Record, Status};
-use crate::applications::name;
 use crate::auth::{Principal, Role};
+use crate::domain::wire_name;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
@@ -79,8 +79,8 @@ pub async fn list_inspections(
         owner_scope: who.is(Role::Operator).then(|| who.id.clone()),
         site_id: f.site_id.filter(|s| !s.is_empty()),
         inspector_id: f.inspector_id.filter(|s| !s.is_empty()),
-        status: f.status.map(name),
-        outcome: f.outcome.map(name),
+        status: f.status.map(wire_name),
+        outcome: f.outcome.map(wire_name),
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), |r| Inspection::view(r, &who))))

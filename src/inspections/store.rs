@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{inspections, organisations, sites};
+use crate::db::schema::{inspections, sites};
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -92,9 +92,7 @@ pub fn list(
         );
     }
     if let Some(owner) = &f.owner_scope {
-        let owned_orgs = organisations::table
-            .filter(organisations::owner_id.eq(owner.clone()))
-            .select(organisations::id);
+        let owned_orgs = crate::organisations::store::owned_by(owner);
         let owned_sites =
             sites::table.filter(sites::organisation_id.eq_any(owned_orgs)).select(sites::id);
         q = q

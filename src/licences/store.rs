@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{licence_sites, licences, organisations, registry_locks};
+use crate::db::schema::{licence_sites, licences, registry_locks};
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -129,10 +129,8 @@ pub fn list(
     use super::LicenceStatus::*;
     let mut q = licences::table.select(LicenceRow::as_select()).into_boxed();
     if let Some(owner) = &f.owner_id {
-        let owned = organisations::table
-            .filter(organisations::owner_id.eq(owner.clone()))
-            .select(organisations::id);
-        q = q.filter(licences::organisation_id.eq_any(owned));
+        q = q
+            .filter(licences::organisation_id.eq_any(crate::organisations::store::owned_by(owner)));
     }
     if let Some(v) = &f.organisation_id {
         q = q.filter(licences::organisation_id.eq(v));

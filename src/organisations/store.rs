@@ -39,6 +39,19 @@ pub struct PersonRow {
     pub created_at: NaiveDateTime,
 }
 
+/// The ids of an owner's organisations, as a subquery: `x.organisation_id.eq_any(owned_by(o))`
+/// scopes any list to what an operator owns.
+pub fn owned_by(
+    owner: &str,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<organisations::table, diesel::dsl::Eq<organisations::owner_id, String>>,
+    organisations::id,
+> {
+    organisations::table
+        .filter(organisations::owner_id.eq(owner.to_string()))
+        .select(organisations::id)
+}
+
 pub fn insert(conn: &mut DbConn, row: &OrgRow) -> Result<(), AppError> {
     diesel::insert_into(organisations::table).values(row).execute(conn)?;
     Ok(())

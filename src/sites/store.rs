@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{organisations, sites};
+use crate::db::schema::sites;
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -51,10 +51,7 @@ pub fn list(
 ) -> Result<Vec<SiteRow>, AppError> {
     let mut q = sites::table.select(SiteRow::as_select()).into_boxed();
     if let Some(owner) = &f.owner_id {
-        let owned = organisations::table
-            .filter(organisations::owner_id.eq(owner.clone()))
-            .select(organisations::id);
-        q = q.filter(sites::organisation_id.eq_any(owned));
+        q = q.filter(sites::organisation_id.eq_any(crate::organisations::store::owned_by(owner)));
     }
     if let Some(v) = &f.organisation_id {
         q = q.filter(sites::organisation_id.eq(v));

@@ -86,11 +86,7 @@ impl From<PhoneRangeRow> for PhoneNumberResource {
             e164: single.then(|| first.to_string()),
             first: (!single).then(|| first.to_string()),
             last: (!single).then(|| last.to_string()),
-            purpose: match r.purpose.as_str() {
-                "inbound" => Purpose::Inbound,
-                "outbound" => Purpose::Outbound,
-                _ => Purpose::Both,
-            },
+            purpose: crate::domain::from_wire(&r.purpose).unwrap_or(Purpose::Both),
             count: r.last_number - r.first_number + 1,
             created_at: r.created_at.and_utc(),
         }
@@ -214,10 +210,7 @@ pub fn register_number(
         kind: kind.into(),
         first_number: first.value(),
         last_number: last.value(),
-        purpose: serde_json::to_value(purpose)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        purpose: crate::domain::wire_name(purpose),
         created_at: now,
     };
     store::insert_number(conn, &row)?;

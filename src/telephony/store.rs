@@ -58,11 +58,6 @@ pub fn number_overlapping(
     Ok(candidate.filter(|r| r.last_number >= first))
 }
 
-/// The registered number or range that holds `n`, if any.
-pub fn number_holder(conn: &mut DbConn, n: E164) -> Result<Option<PhoneRangeRow>, AppError> {
-    number_overlapping(conn, n.value(), n.value())
-}
-
 pub fn ip_overlapping(
     conn: &mut DbConn,
     family: i32,

@@ -79,7 +79,7 @@ fn log_row(
     LogRow {
         id: uuid::Uuid::now_v7().to_string(),
         client_id: client.to_string(),
-        query_type: crate::applications::name(t),
+        query_type: crate::domain::wire_name(t),
         query: query.chars().take(200).collect(),
         result: result.to_string(),
         at,
