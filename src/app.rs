@@ -12,12 +12,12 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::auth::keys::Keys;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::fallback::{self, RouteTable};
+use crate::keys::Keys;
 use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
@@ -27,7 +27,7 @@ use crate::{
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
-    cfg.service(auth::routes::signup)
+    cfg.service(users::routes::signup)
         .service(auth::routes::issue_token)
         .service(auth::routes::revoke)
         .service(auth::routes::me)

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod inspections;
+pub mod keys;
 pub mod licences;
 pub mod openapi;
 pub mod organisations;

@@ -43,7 +43,7 @@ fn account(
     name: &str,
     role: Role,
 ) -> Result<Account, AppError> {
-    let password = crate::auth::store::new_refresh_secret()[..20].to_string();
+    let password = crate::auth::secrets::new_secret()[..20].to_string();
     let hash = Password::parse(password.clone(), "password")?.hash()?;
     let row = users::create_account(
         conn,
@@ -468,7 +468,7 @@ fn scale_batch(
             organisation_id: org_id.clone(),
             full_name: "Seeded Director".into(),
             roles: "[\"director\"]".into(),
-            id_type: "cnic".into(),
+            id_type: crate::organisations::IdType::Cnic,
             id_number: format!("{:05}-{:07}-1", 10_000 + o % 90_000, o),
             nationality: "PK".into(),
             ownership_bp: 10_000,
@@ -487,7 +487,7 @@ fn scale_batch(
                 seat_count: 50,
                 services: "[\"inbound\"]".into(),
                 markets: "[\"PK\"]".into(),
-                status: "active".into(),
+                status: crate::sites::SiteStatus::Active,
                 version: 1,
                 created_at: now,
                 updated_at: now,
@@ -498,20 +498,20 @@ fn scale_batch(
                 number_rows.push(telephony::PhoneRangeRow {
                     id: uuid::Uuid::now_v7().to_string(),
                     site_id: site_id.clone(),
-                    kind: "number".into(),
+                    kind: crate::telephony::NumberKind::Number,
                     first_number: base + k,
                     last_number: base + k,
-                    purpose: "both".into(),
+                    purpose: crate::telephony::Purpose::Both,
                     created_at: now,
                 });
             }
             number_rows.push(telephony::PhoneRangeRow {
                 id: uuid::Uuid::now_v7().to_string(),
                 site_id: site_id.clone(),
-                kind: "range".into(),
+                kind: crate::telephony::NumberKind::Range,
                 first_number: base + 100,
                 last_number: base + 199,
-                purpose: "both".into(),
+                purpose: crate::telephony::Purpose::Both,
                 created_at: now,
             });
             let net = std::net::Ipv4Addr::from(
@@ -542,17 +542,21 @@ fn scale_batch(
                 id: app_id.clone(),
                 organisation_id: org_id.clone(),
                 site_ids: site_json.clone(),
-                category: "inbound".into(),
+                category: licences::Category::Inbound,
                 term_months: 36,
                 renewal_of: None,
-                status: "approved".into(),
+                status: applications::Status::Approved,
                 history: "[]".into(),
                 licence_number: Some(number.clone()),
                 version: 3,
                 created_at: now,
                 updated_at: now,
             });
-            let status = if o % 10 == 8 { "suspended" } else { "active" };
+            let status = if o % 10 == 8 {
+                licences::LicenceStatus::Suspended
+            } else {
+                licences::LicenceStatus::Active
+            };
             let expires_at = now + Duration::days(3 * 365);
             licence_rows.push(licences::LicenceRow {
                 licence_number: number.clone(),
@@ -560,8 +564,8 @@ fn scale_batch(
                 application_id: app_id,
                 holder: format!("Seeded Contact Centre {o} (Private) Limited"),
                 site_ids: site_json,
-                category: "inbound".into(),
-                status: status.into(),
+                category: licences::Category::Inbound,
+                status,
                 issued_at: now,
                 valid_from: now,
                 expires_at,
@@ -579,9 +583,9 @@ fn scale_batch(
             }
             events.push((
                 licence_events::seq.eq(first_seq + pos as i64),
-                licence_events::event_type.eq("issued"),
+                licence_events::event_type.eq(licences::events::EventType::Issued),
                 licence_events::licence_number.eq(number),
-                licence_events::status.eq("active"),
+                licence_events::status.eq(status),
                 licence_events::expires_at.eq(expires_at),
                 licence_events::at.eq(now),
             ));

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::auth::keys::Keys;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::error::AppError;
+use crate::keys::Keys;
 
 pub struct AppState {
     pub db: Db,
@@ -22,11 +21,4 @@ impl AppState {
     }
 }
 
-/// Runs CPU-heavy work (argon2) on the blocking pool, off the actix workers.
-pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
-where
-    F: FnOnce() -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    actix_web::web::block(f).await.map_err(|_| AppError::internal("blocking task was cancelled"))?
-}
+pub use crate::db::blocking;

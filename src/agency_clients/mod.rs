@@ -7,8 +7,6 @@ pub mod store;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 pub use store::ClientRow;
@@ -53,13 +51,13 @@ pub fn create(
     name: crate::domain::Name,
     agency: crate::domain::Name,
 ) -> Result<(ClientRow, String), crate::error::AppError> {
-    let secret = crate::auth::store::new_refresh_secret();
+    let secret = crate::auth::secrets::new_secret();
     let row = ClientRow {
         id: uuid::Uuid::now_v7().to_string(),
         name: name.into_string(),
         agency: agency.into_string(),
         client_id: format!("ccreg-{}", uuid::Uuid::new_v4().simple()),
-        secret_hash: hash_secret(&secret),
+        secret_hash: crate::auth::secrets::hash_secret(&secret),
         active: true,
         version: 1,
         created_by: actor.to_string(),
@@ -83,17 +81,4 @@ pub fn create(
         },
     )?;
     Ok((row, secret))
-}
-
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Compares a presented secret with a stored hash in constant time; `None` still does the
-/// work, so an unknown client costs the same as a wrong secret.
-pub fn secret_matches(secret: &str, stored_hash: Option<&str>) -> bool {
-    let presented = hash_secret(secret);
-    let dummy = "0".repeat(64);
-    let stored = stored_hash.unwrap_or(&dummy);
-    bool::from(presented.as_bytes().ct_eq(stored.as_bytes())) && stored_hash.is_some()
 }

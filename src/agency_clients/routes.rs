@@ -21,12 +21,15 @@ pub struct CreateClient {
     pub agency: Name,
 }
 
-/// A new client, with its secret: shown this once only.
+/// A new client, with its secret: shown this once only. The secret is never stored, so a
+/// replay of the creation (same `Idempotency-Key`) answers without it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedClient {
     #[serde(flatten)]
     pub client: AgencyClient,
-    pub client_secret: String,
+    /// The `client_secret` of the client_credentials grant; absent on a replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -64,11 +67,12 @@ pub async fn create_client(
         move |conn| {
             let (row, secret) = super::create(conn, now, &actor, name, agency)?;
             let location = format!("/api/v1/agency-clients/{}", row.id);
-            let body = CreatedClient { client: AgencyClient::from(row), client_secret: secret };
+            let body = CreatedClient { client: AgencyClient::from(row), client_secret: None };
             Ok(Created {
                 body: serde_json::to_value(&body).unwrap_or_default(),
                 location,
                 version: 1,
+                secret: Some(("client_secret", secret)),
             })
         },
     )

@@ -21,35 +21,25 @@ use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
-use crate::domain::{from_wire, wire_name, LicenceNumber, Reason};
+use crate::domain::{LicenceNumber, Reason};
 use crate::error::{AppError, FieldError};
 use crate::licences;
 use crate::organisations;
 pub use store::ApplicationRow;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Inbound,
-    Outbound,
-    Bpo,
-    Mixed,
-}
+pub use crate::licences::Category;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = ApplicationStatus)]
-pub enum Status {
-    Draft,
-    Submitted,
-    InfoRequested,
-    Approved,
-    Rejected,
-    Withdrawn,
-}
-
-fn parse_status(s: &str) -> Status {
-    from_wire(s).unwrap_or(Status::Draft)
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    #[schema(as = ApplicationStatus)]
+    pub enum Status in "applications.status" {
+        Draft = "draft",
+        Submitted = "submitted",
+        InfoRequested = "info_requested",
+        Approved = "approved",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
 }
 
 /// A licence term: 12, 24 or 36 months.
@@ -117,10 +107,10 @@ impl From<ApplicationRow> for Application {
             id: r.id,
             organisation_id: r.organisation_id,
             site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
-            category: from_wire(&r.category).unwrap_or(Category::Mixed),
+            category: r.category,
             term_months: r.term_months,
             renewal_of: r.renewal_of,
-            status: parse_status(&r.status),
+            status: r.status,
             history: transition::parse(&r.history),
             licence_number: r.licence_number,
             version: r.version,
@@ -152,7 +142,7 @@ impl Action {
             _ => {
                 return Err(AppError::conflict(format!(
                     "an application that is {} cannot be {}",
-                    wire_name(from),
+                    from,
                     self.past_tense()
                 )))
             }
@@ -215,7 +205,7 @@ pub fn create(
             .ok_or_else(|| {
                 AppError::invalid("renewal_of", "no such licence of this organisation")
             })?;
-        if ["revoked", "surrendered"].contains(&licence.status.as_str()) {
+        if licence.status.is_final() {
             return Err(AppError::invalid(
                 "renewal_of",
                 format!("a {} licence cannot be renewed", licence.status),
@@ -230,10 +220,10 @@ pub fn create(
         organisation_id: org.id,
         site_ids: serde_json::to_string(&site_ids)
             .map_err(|e| AppError::internal(e.to_string()))?,
-        category: wire_name(new.category),
+        category: new.category,
         term_months: new.term_months.0 as i32,
         renewal_of: new.renewal_of.map(|n| n.as_str().to_string()),
-        status: wire_name(Status::Draft),
+        status: Status::Draft,
         history: transition::push("[]", None, "draft", now, &who.id, None),
         licence_number: None,
         version: 1,
@@ -270,7 +260,9 @@ fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), Ap
     }
     for (i, id) in site_ids.iter().enumerate() {
         match crate::sites::store::find(conn, id)? {
-            Some(s) if s.organisation_id == row.organisation_id && s.status == "active" => {}
+            Some(s)
+                if s.organisation_id == row.organisation_id
+                    && s.status == crate::sites::SiteStatus::Active => {}
             Some(s) if s.organisation_id == row.organisation_id => errors
                 .push(FieldError::new(format!("site_ids[{i}]"), format!("site {id} is closed"))),
             _ => errors.push(FieldError::new(
@@ -292,6 +284,23 @@ fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), Ap
     }
 }
 
+/// What an approved application grants.
+fn grant(
+    row: &ApplicationRow,
+    term_months: u32,
+    conditions: Vec<String>,
+) -> Result<licences::Grant, AppError> {
+    Ok(licences::Grant {
+        application_id: row.id.clone(),
+        organisation_id: row.organisation_id.clone(),
+        site_ids: serde_json::from_str(&row.site_ids)
+            .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?,
+        category: row.category,
+        term_months,
+        conditions,
+    })
+}
+
 /// Applies `action` (call inside a write transaction). Approving issues the licence, or
 /// extends the one being renewed; of two concurrent approvals exactly one wins.
 #[allow(clippy::too_many_arguments)]
@@ -307,37 +316,41 @@ pub fn act(
 ) -> Result<ApplicationRow, AppError> {
     let mut row = visible(conn, who, id)?;
     check_version(row.version)?;
-    let from = parse_status(&row.status);
+    let from = row.status;
     let to = action.target(from)?;
     if action == Action::Submit {
         check_prerequisites(conn, &row)?;
     }
     let reason = reason.map(Reason::into_string);
-    row.history = transition::push(
-        &row.history,
-        Some(&row.status),
-        &wire_name(to),
-        now,
-        &who.id,
-        reason.clone(),
-    );
-    row.status = wire_name(to);
-    row.version += 1;
-    row.updated_at = now;
+    let transition = store::Transition {
+        status: to,
+        history: transition::push(
+            &row.history,
+            Some(from.as_str()),
+            to.as_str(),
+            now,
+            &who.id,
+            reason.clone(),
+        ),
+        version: row.version + 1,
+        updated_at: now,
+    };
     // Conditional on the version read: a concurrent transition makes this one lose here.
-    if store::update(conn, &row)? == 0 {
+    if store::update(conn, &row.id, &transition)? == 0 {
         return Err(AppError::conflict("the application was changed concurrently; read it again"));
     }
+    (row.status, row.history, row.version, row.updated_at) =
+        (to, transition.history, transition.version, now);
     if action == Action::Approve {
         let term = approval.term_months.map(|t| t.0).unwrap_or(row.term_months as u32);
         let conditions: Vec<String> =
             approval.conditions.unwrap_or_default().into_iter().map(Reason::into_string).collect();
         let number = match &row.renewal_of {
             Some(n) => licences::renew(conn, now, &who.id, n, term)?,
-            None => licences::issue(conn, now, &who.id, &row, term, conditions)?,
+            None => licences::issue(conn, now, &who.id, grant(&row, term, conditions)?)?,
         };
+        store::set_licence_number(conn, &row.id, &number)?;
         row.licence_number = Some(number);
-        store::set_licence_number(conn, &row)?;
     }
     audit::append(
         conn,
@@ -349,7 +362,7 @@ pub fn act(
             entity_id: &row.id,
             summary: format!(
                 "{} -> {}{}",
-                wire_name(from),
+                from,
                 row.status,
                 reason.map(|r| format!(": {r}")).unwrap_or_default()
             ),

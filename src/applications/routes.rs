@@ -58,6 +58,7 @@ pub async fn create_application(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/applications/{}", row.id),
             version: row.version,
             body: serde_json::to_value(Application::from(row)).unwrap_or_default(),
@@ -85,7 +86,7 @@ pub async fn list_applications(
     let filter = store::Filter {
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
         organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
-        status: f.status.map(crate::domain::wire_name),
+        status: f.status,
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Application::from)))

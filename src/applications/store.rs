@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::{Category, Status};
 use crate::db::schema::applications;
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -13,10 +14,10 @@ pub struct ApplicationRow {
     pub id: String,
     pub organisation_id: String,
     pub site_ids: String,
-    pub category: String,
+    pub category: Category,
     pub term_months: i32,
     pub renewal_of: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub history: String,
     pub licence_number: Option<String>,
     pub version: i64,
@@ -33,25 +34,30 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ApplicationRow>, AppEr
     Ok(applications::table.find(id).select(ApplicationRow::as_select()).first(conn).optional()?)
 }
 
-/// Writes the new status and history if the stored version is still `row.version - 1`.
-pub fn update(conn: &mut DbConn, row: &ApplicationRow) -> Result<usize, AppError> {
+/// What a transition writes.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = applications)]
+pub struct Transition {
+    pub status: Status,
+    pub history: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Writes `t` if the stored version is still `t.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, id: &str, t: &Transition) -> Result<usize, AppError> {
     Ok(diesel::update(
         applications::table
-            .filter(applications::id.eq(&row.id))
-            .filter(applications::version.eq(row.version - 1)),
+            .filter(applications::id.eq(id))
+            .filter(applications::version.eq(t.version - 1)),
     )
-    .set((
-        applications::status.eq(&row.status),
-        applications::history.eq(&row.history),
-        applications::version.eq(row.version),
-        applications::updated_at.eq(row.updated_at),
-    ))
+    .set(t)
     .execute(conn)?)
 }
 
-pub fn set_licence_number(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
-    diesel::update(applications::table.find(&row.id))
-        .set(applications::licence_number.eq(&row.licence_number))
+pub fn set_licence_number(conn: &mut DbConn, id: &str, number: &str) -> Result<(), AppError> {
+    diesel::update(applications::table.find(id))
+        .set(applications::licence_number.eq(number))
         .execute(conn)?;
     Ok(())
 }
@@ -60,7 +66,7 @@ pub fn set_licence_number(conn: &mut DbConn, row: &ApplicationRow) -> Result<(),
 pub struct Filter {
     pub owner_id: Option<String>,
     pub organisation_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
 }
 
 pub fn list(

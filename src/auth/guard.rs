@@ -74,10 +74,12 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principa
         _ => return Err(AppError::unauthorized("use the Bearer authorization scheme")),
     };
     let claims = state.keys.verify_access(token, state.clock.now().timestamp())?;
-    let (sub, claimed, jti) = (claims.sub.clone(), claims.role.clone(), claims.jti.clone());
+    let claimed = Role::parse(&claims.role)
+        .ok_or_else(|| AppError::unauthorized("the access token names no known role"))?;
+    let (sub, jti) = (claims.sub.clone(), claims.jti.clone());
     let role =
-        state.db.read(move |conn| super::store::live_role(conn, &sub, &claimed, &jti)).await?;
-    let role = role.as_deref().and_then(Role::parse).ok_or_else(|| {
+        state.db.read(move |conn| super::store::live_role(conn, &sub, claimed, &jti)).await?;
+    let role = role.ok_or_else(|| {
         AppError::unauthorized("the access token has been revoked or its account deactivated")
     })?;
     Ok(Principal { id: claims.sub, role, jti: claims.jti })

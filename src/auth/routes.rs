@@ -5,60 +5,12 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::keys::AccessClaims;
-use super::passwords::{self, Password};
-use super::store::{self, Rotation};
-use super::{Principal, Role};
-use crate::agency_clients;
-use crate::audit::{self, Change};
-use crate::domain::{Email, Name};
+use super::signin::{self, SignedIn};
+use super::{store, Principal, Role};
 use crate::error::AppError;
 use crate::http::body::{parse_json, parse_value, read_body};
-use crate::http::idempotency;
-use crate::http::{ApiJson, IdempotencyKey};
-use crate::state::{blocking, AppState};
-use crate::users::{self, NewAccount, User};
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Signup {
-    pub email: Email,
-    pub password: Password,
-    pub full_name: Name,
-}
-
-/// Sign up as an operator (a call-centre company's representative).
-#[utoipa::path(
-    tag = "auth",
-    request_body = Signup,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
-    responses(
-        (status = 201, description = "The new operator account", body = User,
-         headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new user"))),
-        (status = 409, description = "An account with this e-mail address exists"),
-    )
-)]
-#[post("/auth/signup")]
-pub async fn signup(
-    state: web::Data<AppState>,
-    key: IdempotencyKey,
-    body: ApiJson<Signup>,
-) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let Signup { email, password, full_name } = body.into_inner();
-    let password_hash = blocking(move || password.hash()).await?;
-    let now = state.now();
-    let account = NewAccount { email, password_hash, full_name, role: Role::Operator };
-    idempotency::create(
-        &state.db,
-        state.clock.clone(),
-        "anonymous POST /api/v1/auth/signup".into(),
-        key,
-        fingerprint,
-        move |conn| Ok(users::routes::created(users::create_account(conn, now, None, account)?)),
-    )
-    .await
-}
+use crate::keys::AccessClaims;
+use crate::state::AppState;
 
 /// A token request (JSON or `application/x-www-form-urlencoded`).
 #[derive(Debug, Deserialize)]
@@ -177,18 +129,23 @@ pub async fn issue_token(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let body: TokenRequest = form_or_json(&req, payload).await?;
-    let response = match body.grant_type.as_str() {
+    let (db, now) = (&state.db, state.now());
+    let refresh_ttl = Duration::seconds(state.settings.refresh_token_ttl_secs);
+    let signed_in = match body.grant_type.as_str() {
         "password" => {
             let username = required(body.username, "username")?;
             let password = required(body.password, "password")?;
-            password_grant(&state, username, password).await?
+            signin::password(db, now, refresh_ttl, username, password).await?
         }
         "client_credentials" => {
             let client_id = required(body.client_id, "client_id")?;
             let secret = required(body.client_secret, "client_secret")?;
-            client_grant(&state, client_id, secret).await?
+            signin::client_credentials(db, now, client_id, secret).await?
         }
-        "refresh_token" => refresh_grant(&state, required(body.refresh_token, "refresh_token")?).await?,
+        "refresh_token" => {
+            let token = required(body.refresh_token, "refresh_token")?;
+            signin::refresh(db, now, refresh_ttl, token).await?
+        }
         other => {
             return Err(AppError::invalid(
                 "grant_type",
@@ -196,159 +153,31 @@ pub async fn issue_token(
             ))
         }
     };
+    let response = access_response(&state, signed_in)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(response))
 }
 
-fn bad_credentials() -> AppError {
-    AppError::Unauthorized {
-        detail: "the credentials are not valid".into(),
-        oauth_error: Some("invalid_grant"),
-    }
-}
-
-fn locked(secs: i64) -> AppError {
-    AppError::TooManyRequests {
-        detail: format!("too many failed sign-ins for this account; try again in {secs} s"),
-        retry_after_secs: secs.max(1) as u64,
-    }
-}
-
-async fn password_grant(
-    state: &AppState,
-    username: String,
-    password: String,
-) -> Result<TokenResponse, AppError> {
-    let email = username.trim().to_lowercase();
-    let subject = format!("user:{email}");
-    let now = state.now();
-    let (s, e) = (subject.clone(), email.clone());
-    let (lock, user) = state
-        .db
-        .read(move |conn| {
-            Ok((store::locked_for(conn, &s, now)?, users::store::find_by_email(conn, &e)?))
-        })
-        .await?;
-    if let Some(secs) = lock {
-        return Err(locked(secs));
-    }
-    let hash = user.as_ref().filter(|u| u.active).map(|u| u.password_hash.clone());
-    let ok = blocking(move || Ok(passwords::verify(&password, hash.as_deref()))).await?;
-    let (Some(user), true) = (user, ok) else {
-        state.db.write(move |conn| store::record_failure(conn, &subject, now)).await?;
-        return Err(bad_credentials());
-    };
-    let ttl = Duration::seconds(state.settings.refresh_token_ttl_secs);
-    let user_id = user.id.clone();
-    let refresh = state
-        .db
-        .write(move |conn| {
-            store::clear_failures(conn, &subject)?;
-            let family = uuid::Uuid::now_v7().to_string();
-            store::issue_refresh(conn, &user_id, &family, now, ttl)
-        })
-        .await?;
-    access_response(state, &user.id, &user.role, Some(refresh))
-}
-
-async fn client_grant(
-    state: &AppState,
-    client_id: String,
-    secret: String,
-) -> Result<TokenResponse, AppError> {
-    let subject = format!("client:{client_id}");
-    let now = state.now();
-    let s = subject.clone();
-    let (lock, client) = state
-        .db
-        .read(move |conn| {
-            Ok((
-                store::locked_for(conn, &s, now)?,
-                agency_clients::store::find_by_client_id(conn, &client_id)?,
-            ))
-        })
-        .await?;
-    if let Some(secs) = lock {
-        return Err(locked(secs));
-    }
-    let client = client.filter(|c| c.active);
-    let ok =
-        agency_clients::secret_matches(&secret, client.as_ref().map(|c| c.secret_hash.as_str()));
-    let (Some(client), true) = (client, ok) else {
-        state.db.write(move |conn| store::record_failure(conn, &subject, now)).await?;
-        return Err(bad_credentials());
-    };
-    state.db.write(move |conn| store::clear_failures(conn, &subject)).await?;
-    access_response(state, &client.id, "agency", None)
-}
-
-async fn refresh_grant(state: &AppState, token: String) -> Result<TokenResponse, AppError> {
-    let now = state.now();
-    let ttl = Duration::seconds(state.settings.refresh_token_ttl_secs);
-    let outcome = state
-        .db
-        .write(move |conn| {
-            Ok(match store::rotate(conn, &token, now)? {
-                Rotation::Rotated { user_id, family } => {
-                    match users::store::active_role(conn, &user_id)? {
-                        Some(role) => {
-                            let next = store::issue_refresh(conn, &user_id, &family, now, ttl)?;
-                            Some((user_id, role, next))
-                        }
-                        None => None,
-                    }
-                }
-                Rotation::Reused { user_id, family } => {
-                    audit::append(
-                        conn,
-                        now,
-                        Change {
-                            actor_id: Some(&user_id),
-                            action: "refresh_token.reuse_detected",
-                            entity_type: "refresh_token_family",
-                            entity_id: &family,
-                            summary:
-                                "a rotated refresh token was presented again; its family is revoked"
-                                    .into(),
-                        },
-                    )?;
-                    None
-                }
-                Rotation::Invalid => None,
-            })
-        })
-        .await?;
-    let Some((user_id, role, next)) = outcome else {
-        return Err(AppError::invalid_grant("the refresh token is not valid"));
-    };
-    access_response(state, &user_id, &role, Some(next))
-}
-
-fn access_response(
-    state: &AppState,
-    sub: &str,
-    role: &str,
-    refresh_token: Option<String>,
-) -> Result<TokenResponse, AppError> {
+fn access_response(state: &AppState, signed_in: SignedIn) -> Result<TokenResponse, AppError> {
     let now = state.clock.now().timestamp();
     let ttl = state.settings.access_token_ttl_secs;
     let claims = AccessClaims {
         iss: state.keys.issuer.clone(),
         aud: state.keys.audience.clone(),
-        sub: sub.to_string(),
+        sub: signed_in.subject,
         exp: now + ttl,
         nbf: now,
         iat: now,
         jti: uuid::Uuid::new_v4().to_string(),
-        role: role.to_string(),
+        role: signed_in.role.as_str().to_string(),
     };
     Ok(TokenResponse {
         access_token: state.keys.sign(&claims)?,
         token_type: "Bearer".into(),
         expires_in: ttl,
-        refresh_token,
+        refresh_token: signed_in.refresh_token,
     })
 }
 
@@ -387,48 +216,10 @@ pub async fn revoke(
             let expires = chrono::DateTime::from_timestamp(claims.exp, 0)
                 .map(|t| t.naive_utc())
                 .unwrap_or(now);
-            state
-                .db
-                .write(move |conn| {
-                    if store::revoke_access(conn, &claims.jti, expires)? {
-                        audit::append(
-                            conn,
-                            now,
-                            Change {
-                                actor_id: Some(&claims.sub),
-                                action: "access_token.revoked",
-                                entity_type: "access_token",
-                                entity_id: &claims.jti,
-                                summary: "access token revoked by its holder".into(),
-                            },
-                        )?;
-                    }
-                    Ok(())
-                })
-                .await?;
+            signin::revoke_access(&state.db, now, claims.sub, claims.jti, expires).await?;
         }
     } else {
-        state
-            .db
-            .write(move |conn| {
-                if let Some((user_id, family)) = store::refresh_owner(conn, &token)? {
-                    if store::revoke_family(conn, &family, now)? > 0 {
-                        audit::append(
-                            conn,
-                            now,
-                            Change {
-                                actor_id: Some(&user_id),
-                                action: "refresh_token.revoked",
-                                entity_type: "refresh_token_family",
-                                entity_id: &family,
-                                summary: "refresh token family revoked by its holder".into(),
-                            },
-                        )?;
-                    }
-                }
-                Ok(())
-            })
-            .await?;
+        signin::revoke_refresh(&state.db, now, token).await?;
     }
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish())
 }
@@ -455,22 +246,13 @@ pub async fn me(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<web::Json<Me>, AppError> {
-    let id = principal.id.clone();
-    let me = if principal.is(Role::Agency) {
-        let c = state
-            .db
-            .read(move |conn| agency_clients::store::find(conn, &id))
-            .await?
-            .ok_or_else(|| AppError::unauthorized("the client no longer exists"))?;
-        Me { id: c.id, email: None, full_name: c.name, role: Role::Agency }
-    } else {
-        let u = state
-            .db
-            .read(move |conn| users::store::find(conn, &id))
-            .await?
-            .ok_or_else(|| AppError::unauthorized("the account no longer exists"))?;
-        Me { id: u.id, email: Some(u.email), full_name: u.full_name, role: principal.role }
-    };
+    let (id, role) = (principal.id.clone(), principal.role);
+    let (email, full_name) = state
+        .db
+        .read(move |conn| store::profile(conn, &id, role))
+        .await?
+        .ok_or_else(|| AppError::unauthorized("the account no longer exists"))?;
+    let me = Me { id: principal.id, email, full_name, role: principal.role };
     Ok(web::Json(me))
 }
 

@@ -3,6 +3,8 @@
 //! pool so no query ever runs on an actix worker thread.
 
 pub mod schema;
+#[macro_use]
+pub mod stored;
 
 use std::time::Duration;
 
@@ -24,6 +26,9 @@ pub enum DbConn {
     Postgresql(PgConnection),
     Sqlite(SqliteConnection),
 }
+
+/// The backend type of [`DbConn`], for `FromSql`/`ToSql` impls that serve both databases.
+pub type Backend = <DbConn as diesel::Connection>::Backend;
 
 pub type DbPool = Pool<ConnectionManager<DbConn>>;
 pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
@@ -187,6 +192,15 @@ impl Db {
         })
         .await
     }
+}
+
+/// Runs CPU-heavy work (argon2) on the blocking pool, off the actix workers.
+pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(f).await.map_err(|_| AppError::internal("blocking task was cancelled"))?
 }
 
 /// One write transaction on `conn` (see [`Db::write`]).

@@ -8,7 +8,9 @@ pub mod email;
 pub mod ids;
 pub mod ip;
 pub mod licence_number;
+pub mod licence_status;
 pub mod phone;
+pub mod role;
 pub mod text;
 pub mod transition;
 
@@ -18,18 +20,9 @@ pub use email::Email;
 pub use ids::{Cnic, Ntn, RegistrationNumber};
 pub use ip::IpRange;
 pub use licence_number::LicenceNumber;
+pub use licence_status::LicenceStatus;
 pub use phone::E164;
 pub use text::{Name, Reason};
-
-/// The wire (and stored) name of a snake_case enum value: `Status::InfoRequested` → `info_requested`.
-pub fn wire_name<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
-/// The enum value a stored name stands for, if any (the inverse of [`wire_name`]).
-pub fn from_wire<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-}
 
 /// Implements `Deserialize` (through `FromStr`-like parsing) and a string `ToSchema` for a
 /// value type.

@@ -42,16 +42,23 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-/// What a creating handler answers: stored whole so a replay is byte-for-byte the same.
+/// What a creating handler answers. It is stored for replays, except `secret`: a secret is
+/// shown once, in the first response, and never stored, so a replay answers without it.
 #[derive(Debug, Clone)]
 pub struct Created {
     pub body: serde_json::Value,
     pub location: String,
     pub version: i64,
+    /// A top-level field of the first response only (name, value).
+    pub secret: Option<(&'static str, String)>,
 }
 
 impl Created {
     fn respond(&self, replayed: bool) -> HttpResponse {
+        let mut body = self.body.clone();
+        if let (Some((field, value)), Some(object)) = (&self.secret, body.as_object_mut()) {
+            object.insert(field.to_string(), serde_json::Value::String(value.clone()));
+        }
         let mut res = HttpResponse::build(StatusCode::CREATED);
         res.insert_header((header::LOCATION, self.location.clone()))
             .insert_header((header::ETAG, super::etag(self.version)))
@@ -59,7 +66,7 @@ impl Created {
         if replayed {
             res.insert_header(("Idempotency-Replayed", "true"));
         }
-        res.json(&self.body)
+        res.json(&body)
     }
 }
 
@@ -146,5 +153,5 @@ fn lookup(
         .optional()?;
     let Some((request_hash, body, location, version)) = row else { return Ok(None) };
     let body = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
-    Ok(Some(Stored { request_hash, created: Created { body, location, version } }))
+    Ok(Some(Stored { request_hash, created: Created { body, location, version, secret: None } }))
 }

@@ -11,7 +11,20 @@ use super::InspectionRow;
 use crate::audit::{self, Change};
 use crate::db::schema::{enforcement_items, licence_sites, licences};
 use crate::db::DbConn;
+use crate::domain::LicenceStatus;
 use crate::error::AppError;
+
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    #[schema(as = EnforcementStatus)]
+    pub enum ItemStatus in "enforcement_items.status" {
+        Open = "open",
+        /// A regulator took it off with a reason.
+        Dismissed = "dismissed",
+        /// The licence was suspended or revoked.
+        Resolved = "resolved",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = enforcement_items)]
@@ -20,7 +33,7 @@ pub struct ItemRow {
     pub licence_number: String,
     pub site_id: String,
     pub inspection_id: String,
-    pub status: String,
+    pub status: ItemStatus,
     pub raised_because: String,
     pub resolution: Option<String>,
     pub resolved_by: Option<String>,
@@ -37,7 +50,7 @@ pub struct EnforcementItem {
     /// The inspection that raised it.
     pub inspection_id: String,
     /// `open`, `dismissed`, or `resolved` (the licence was suspended or revoked).
-    pub status: String,
+    pub status: ItemStatus,
     pub raised_because: String,
     pub resolution: Option<String>,
     pub resolved_by: Option<String>,
@@ -64,18 +77,25 @@ impl From<ItemRow> for EnforcementItem {
     }
 }
 
-/// The live (active or suspended) licence covering a site, if any.
-fn licence_of_site(conn: &mut DbConn, site_id: &str) -> Result<Option<String>, AppError> {
-    Ok(licences::table
+/// The licence covering a site that is still held (in force or suspended, not expired), if
+/// any; the newest when several are.
+fn licence_of_site(
+    conn: &mut DbConn,
+    site_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<String>, AppError> {
+    let candidates: Vec<(String, LicenceStatus, NaiveDateTime)> = licences::table
         .inner_join(
             licence_sites::table.on(licence_sites::licence_number.eq(licences::licence_number)),
         )
         .filter(licence_sites::site_id.eq(site_id))
-        .filter(licences::status.eq_any(["active", "suspended"]))
         .order(licences::issued_at.desc())
-        .select(licences::licence_number)
-        .first(conn)
-        .optional()?)
+        .select((licences::licence_number, licences::status, licences::expires_at))
+        .load(conn)?;
+    Ok(candidates
+        .into_iter()
+        .find(|(_, status, expires_at)| status.as_of(*expires_at, now).is_held())
+        .map(|(number, _, _)| number))
 }
 
 /// Puts the site's licence on the queue for a critical inspection (no licence: nothing to do).
@@ -85,17 +105,19 @@ pub fn raise(
     actor: &str,
     inspection: &InspectionRow,
 ) -> Result<(), AppError> {
-    let Some(licence_number) = licence_of_site(conn, &inspection.site_id)? else { return Ok(()) };
+    let Some(licence_number) = licence_of_site(conn, &inspection.site_id, now)? else {
+        return Ok(());
+    };
     let row = ItemRow {
         id: uuid::Uuid::now_v7().to_string(),
         licence_number,
         site_id: inspection.site_id.clone(),
         inspection_id: inspection.id.clone(),
-        status: "open".into(),
+        status: ItemStatus::Open,
         raised_because: format!(
             "inspection {} recorded outcome {}",
             inspection.id,
-            inspection.outcome.as_deref().unwrap_or("?")
+            inspection.outcome.map(|o| o.as_str()).unwrap_or("?")
         ),
         resolution: None,
         resolved_by: None,
@@ -128,13 +150,13 @@ pub fn resolve_for_licence(
 ) -> Result<(), AppError> {
     let open: Vec<String> = enforcement_items::table
         .filter(enforcement_items::licence_number.eq(licence_number))
-        .filter(enforcement_items::status.eq("open"))
+        .filter(enforcement_items::status.eq(ItemStatus::Open))
         .select(enforcement_items::id)
         .load(conn)?;
     for id in open {
         diesel::update(enforcement_items::table.find(&id))
             .set((
-                enforcement_items::status.eq("resolved"),
+                enforcement_items::status.eq(ItemStatus::Resolved),
                 enforcement_items::resolution.eq(Some(format!("licence {how}"))),
                 enforcement_items::resolved_by.eq(Some(actor)),
                 enforcement_items::resolved_at.eq(Some(now)),
@@ -170,7 +192,7 @@ pub fn dismiss(
 ) -> Result<ItemRow, AppError> {
     let mut row = find(conn, id)?.ok_or_else(|| AppError::not_found("no such enforcement item"))?;
     check_version(row.version)?;
-    if row.status != "open" {
+    if row.status != ItemStatus::Open {
         return Err(AppError::conflict(format!("the item is {} already", row.status)));
     }
     let updated = diesel::update(
@@ -179,7 +201,7 @@ pub fn dismiss(
             .filter(enforcement_items::version.eq(row.version)),
     )
     .set((
-        enforcement_items::status.eq("dismissed"),
+        enforcement_items::status.eq(ItemStatus::Dismissed),
         enforcement_items::resolution.eq(Some(&reason)),
         enforcement_items::resolved_by.eq(Some(actor)),
         enforcement_items::resolved_at.eq(Some(now)),
@@ -200,7 +222,7 @@ pub fn dismiss(
             summary: reason.clone(),
         },
     )?;
-    row.status = "dismissed".into();
+    row.status = ItemStatus::Dismissed;
     row.resolution = Some(reason);
     row.resolved_by = Some(actor.to_string());
     row.resolved_at = Some(now);
@@ -210,7 +232,7 @@ pub fn dismiss(
 
 pub fn list(
     conn: &mut DbConn,
-    status: Option<String>,
+    status: Option<ItemStatus>,
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<ItemRow>, AppError> {

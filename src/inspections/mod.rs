@@ -15,29 +15,31 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
-use crate::domain::{from_wire, wire_name, Reason};
+use crate::domain::Reason;
 use crate::error::AppError;
 use crate::{organisations, sites, users};
 pub use store::InspectionRow;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = InspectionKind)]
-pub enum Kind {
-    PreLicence,
-    Routine,
-    Complaint,
-    FollowUp,
-    Unannounced,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    #[schema(as = InspectionKind)]
+    pub enum Kind in "inspections.kind" {
+        PreLicence = "pre_licence",
+        Routine = "routine",
+        Complaint = "complaint",
+        FollowUp = "follow_up",
+        Unannounced = "unannounced",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[schema(as = InspectionStatus)]
-pub enum Status {
-    Scheduled,
-    Recorded,
-    Cancelled,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    #[schema(as = InspectionStatus)]
+    pub enum Status in "inspections.status" {
+        Scheduled = "scheduled",
+        Recorded = "recorded",
+        Cancelled = "cancelled",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -49,13 +51,14 @@ pub enum Severity {
     Critical,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Compliant,
-    MinorIssues,
-    MajorIssues,
-    Critical,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum Outcome in "inspections.outcome" {
+        Compliant = "compliant",
+        MinorIssues = "minor_issues",
+        MajorIssues = "major_issues",
+        Critical = "critical",
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -157,16 +160,16 @@ impl Inspection {
             site_id: r.site_id,
             inspector_id: r.inspector_id,
             created_by: r.created_by,
-            kind: from_wire(&r.kind).unwrap_or(Kind::Routine),
+            kind: r.kind,
             scheduled_for: r.scheduled_for.and_utc(),
-            status: from_wire(&r.status).unwrap_or(Status::Scheduled),
+            status: r.status,
             visited_at: r.visited_at.map(|t| t.and_utc()),
             seats_declared: r.seats_declared,
             seats_observed: r.seats_observed,
             staff_present: r.staff_present,
             foreign_nationals_present: r.foreign_nationals_present,
             findings: serde_json::from_str(&r.findings).unwrap_or_default(),
-            outcome: r.outcome.as_deref().and_then(from_wire),
+            outcome: r.outcome,
             notes: if who.is(Role::Operator) { None } else { r.notes },
             evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
             cancel_reason: r.cancel_reason,
@@ -183,7 +186,7 @@ pub fn can_see(conn: &mut DbConn, who: &Principal, row: &InspectionRow) -> Resul
         Role::Regulator | Role::Admin => true,
         Role::Inspector => row.inspector_id == who.id || row.created_by == who.id,
         Role::Operator => {
-            row.status == "recorded"
+            row.status == Status::Recorded
                 && sites::store::find(conn, &row.site_id)?
                     .is_some_and(|s| organisations::visible(conn, who, &s.organisation_id).is_ok())
         }
@@ -208,11 +211,11 @@ pub fn schedule(
         return Err(AppError::forbidden("an inspector may open inspections only for itself"));
     }
     let inspector = users::store::find(conn, &new.inspector_id)?
-        .filter(|u| u.role == "inspector" && u.active)
+        .filter(|u| u.role == Role::Inspector && u.active)
         .ok_or_else(|| AppError::invalid("inspector_id", "is not an active inspector account"))?;
     let site = sites::store::find(conn, &new.site_id)?
         .ok_or_else(|| AppError::invalid("site_id", "no such site"))?;
-    if site.status == "closed" {
+    if site.status == crate::sites::SiteStatus::Closed {
         return Err(AppError::invalid("site_id", "the site is closed"));
     }
     let row = InspectionRow {
@@ -220,9 +223,9 @@ pub fn schedule(
         site_id: site.id,
         inspector_id: inspector.id,
         created_by: who.id.clone(),
-        kind: wire_name(new.kind),
+        kind: new.kind,
         scheduled_for: new.scheduled_for.naive_utc(),
-        status: "scheduled".into(),
+        status: Status::Scheduled,
         visited_at: None,
         seats_declared: None,
         seats_observed: None,
@@ -300,12 +303,12 @@ pub fn record(
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     rec: Record,
 ) -> Result<InspectionRow, AppError> {
-    let mut row = visible(conn, who, id)?;
+    let row = visible(conn, who, id)?;
     if row.inspector_id != who.id {
         return Err(AppError::forbidden("only the assigned inspector may record this inspection"));
     }
     check_version(row.version)?;
-    if row.status != "scheduled" {
+    if row.status != Status::Scheduled {
         return Err(AppError::conflict(format!("the inspection is {} already", row.status)));
     }
     check_record(&rec)?;
@@ -313,24 +316,30 @@ pub fn record(
         .ok_or_else(|| AppError::internal("inspection without site"))?;
     let critical = rec.outcome == Outcome::Critical
         || rec.findings.iter().any(|f| f.severity == Severity::Critical);
-    row.status = "recorded".into();
-    row.visited_at = Some(rec.visited_at.naive_utc());
-    row.seats_declared = Some(site.seat_count);
-    row.seats_observed = Some(count(rec.seats_observed, "seats_observed")?);
-    row.staff_present = Some(count(rec.staff_present, "staff_present")?);
-    row.foreign_nationals_present =
-        Some(count(rec.foreign_nationals_present, "foreign_nationals_present")?);
-    row.findings =
-        serde_json::to_string(&rec.findings).map_err(|e| AppError::internal(e.to_string()))?;
-    row.outcome = Some(wire_name(rec.outcome));
-    row.notes = rec.notes.map(Reason::into_string);
-    row.evidence = serde_json::to_string(&rec.evidence.unwrap_or_default())
-        .map_err(|e| AppError::internal(e.to_string()))?;
-    row.version += 1;
-    row.updated_at = now;
-    if store::update(conn, &row)? == 0 {
+    let recording = store::Recording {
+        status: Status::Recorded,
+        visited_at: rec.visited_at.naive_utc(),
+        seats_declared: site.seat_count,
+        seats_observed: count(rec.seats_observed, "seats_observed")?,
+        staff_present: count(rec.staff_present, "staff_present")?,
+        foreign_nationals_present: count(
+            rec.foreign_nationals_present,
+            "foreign_nationals_present",
+        )?,
+        findings: serde_json::to_string(&rec.findings)
+            .map_err(|e| AppError::internal(e.to_string()))?,
+        outcome: rec.outcome,
+        notes: rec.notes.map(Reason::into_string),
+        evidence: serde_json::to_string(&rec.evidence.unwrap_or_default())
+            .map_err(|e| AppError::internal(e.to_string()))?,
+        version: row.version + 1,
+        updated_at: now,
+    };
+    if store::update(conn, &row.id, recording.version, &recording)? == 0 {
         return Err(AppError::conflict("the inspection was changed concurrently; read it again"));
     }
+    let row =
+        store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such inspection"))?;
     audit::append(
         conn,
         now,
@@ -341,9 +350,7 @@ pub fn record(
             entity_id: &row.id,
             summary: format!(
                 "outcome {}; {} seats seen of {} declared",
-                row.outcome.as_deref().unwrap_or(""),
-                rec.seats_observed,
-                site.seat_count
+                rec.outcome, rec.seats_observed, site.seat_count
             ),
         },
     )?;
@@ -361,18 +368,22 @@ pub fn cancel(
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     reason: Reason,
 ) -> Result<InspectionRow, AppError> {
-    let mut row = visible(conn, who, id)?;
+    let row = visible(conn, who, id)?;
     check_version(row.version)?;
-    if row.status != "scheduled" {
+    if row.status != Status::Scheduled {
         return Err(AppError::conflict(format!("a {} inspection cannot be cancelled", row.status)));
     }
-    row.status = "cancelled".into();
-    row.cancel_reason = Some(reason.into_string());
-    row.version += 1;
-    row.updated_at = now;
-    if store::update(conn, &row)? == 0 {
+    let cancellation = store::Cancellation {
+        status: Status::Cancelled,
+        cancel_reason: reason.into_string(),
+        version: row.version + 1,
+        updated_at: now,
+    };
+    if store::update(conn, &row.id, cancellation.version, &cancellation)? == 0 {
         return Err(AppError::conflict("the inspection was changed concurrently; read it again"));
     }
+    let row =
+        store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such inspection"))?;
     audit::append(
         conn,
         now,

@@ -7,7 +7,6 @@ use utoipa::IntoParams;
 use super::enforcement::{self, EnforcementItem};
 use super::{store, Cancellation, Inspection, NewInspection, Outcome, Record, Status};
 use crate::auth::{Principal, Role};
-use crate::domain::wire_name;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
@@ -50,6 +49,7 @@ pub async fn schedule(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::schedule(conn, now, &who, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/inspections/{}", row.id),
             version: row.version,
             body: serde_json::to_value(Inspection::view(row, &who)).unwrap_or_default(),
@@ -79,8 +79,8 @@ pub async fn list_inspections(
         owner_scope: who.is(Role::Operator).then(|| who.id.clone()),
         site_id: f.site_id.filter(|s| !s.is_empty()),
         inspector_id: f.inspector_id.filter(|s| !s.is_empty()),
-        status: f.status.map(wire_name),
-        outcome: f.outcome.map(wire_name),
+        status: f.status,
+        outcome: f.outcome,
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), |r| Inspection::view(r, &who))))
@@ -192,9 +192,9 @@ pub async fn list_queue(
 ) -> Result<web::Json<Page<EnforcementItem>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let status = match filter.status.as_deref() {
-        None | Some("") | Some("open") => Some("open".to_string()),
+        None | Some("") => Some(enforcement::ItemStatus::Open),
         Some("all") => None,
-        Some(s @ ("dismissed" | "resolved")) => Some(s.to_string()),
+        Some(s @ ("open" | "dismissed" | "resolved")) => enforcement::ItemStatus::parse(s),
         Some(other) => {
             return Err(AppError::bad_request(format!(
                 "status must be open, dismissed, resolved or all, not {other:?}"

@@ -14,16 +14,16 @@ pub struct InspectionRow {
     pub site_id: String,
     pub inspector_id: String,
     pub created_by: String,
-    pub kind: String,
+    pub kind: super::Kind,
     pub scheduled_for: NaiveDateTime,
-    pub status: String,
+    pub status: super::Status,
     pub visited_at: Option<NaiveDateTime>,
     pub seats_declared: Option<i32>,
     pub seats_observed: Option<i32>,
     pub staff_present: Option<i32>,
     pub foreign_nationals_present: Option<i32>,
     pub findings: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<super::Outcome>,
     pub notes: Option<String>,
     pub evidence: String,
     pub cancel_reason: Option<String>,
@@ -41,28 +41,48 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<InspectionRow>, AppErr
     Ok(inspections::table.find(id).select(InspectionRow::as_select()).first(conn).optional()?)
 }
 
-/// Writes the row if its stored version is still `row.version - 1`; returns rows changed.
-pub fn update(conn: &mut DbConn, row: &InspectionRow) -> Result<usize, AppError> {
+/// What recording a visit writes.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = inspections)]
+pub struct Recording {
+    pub status: super::Status,
+    pub visited_at: NaiveDateTime,
+    pub seats_declared: i32,
+    pub seats_observed: i32,
+    pub staff_present: i32,
+    pub foreign_nationals_present: i32,
+    pub findings: String,
+    pub outcome: super::Outcome,
+    pub notes: Option<String>,
+    pub evidence: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What cancelling writes.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = inspections)]
+pub struct Cancellation {
+    pub status: super::Status,
+    pub cancel_reason: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Writes `changes` to a scheduled inspection whose stored version is still `version - 1`;
+/// returns rows changed.
+pub fn update<C>(conn: &mut DbConn, id: &str, version: i64, changes: C) -> Result<usize, AppError>
+where
+    C: AsChangeset<Target = inspections::table>,
+    C::Changeset: diesel::query_builder::QueryFragment<crate::db::Backend>,
+{
     Ok(diesel::update(
         inspections::table
-            .filter(inspections::id.eq(&row.id))
-            .filter(inspections::version.eq(row.version - 1)),
+            .filter(inspections::id.eq(id))
+            .filter(inspections::version.eq(version - 1))
+            .filter(inspections::status.eq(super::Status::Scheduled)),
     )
-    .set((
-        inspections::status.eq(&row.status),
-        inspections::visited_at.eq(row.visited_at),
-        inspections::seats_declared.eq(row.seats_declared),
-        inspections::seats_observed.eq(row.seats_observed),
-        inspections::staff_present.eq(row.staff_present),
-        inspections::foreign_nationals_present.eq(row.foreign_nationals_present),
-        inspections::findings.eq(&row.findings),
-        inspections::outcome.eq(&row.outcome),
-        inspections::notes.eq(&row.notes),
-        inspections::evidence.eq(&row.evidence),
-        inspections::cancel_reason.eq(&row.cancel_reason),
-        inspections::version.eq(row.version),
-        inspections::updated_at.eq(row.updated_at),
-    ))
+    .set(changes)
     .execute(conn)?)
 }
 
@@ -75,8 +95,8 @@ pub struct Filter {
     pub owner_scope: Option<String>,
     pub site_id: Option<String>,
     pub inspector_id: Option<String>,
-    pub status: Option<String>,
-    pub outcome: Option<String>,
+    pub status: Option<super::Status>,
+    pub outcome: Option<super::Outcome>,
 }
 
 pub fn list(
@@ -97,7 +117,7 @@ pub fn list(
             sites::table.filter(sites::organisation_id.eq_any(owned_orgs)).select(sites::id);
         q = q
             .filter(inspections::site_id.eq_any(owned_sites))
-            .filter(inspections::status.eq("recorded"));
+            .filter(inspections::status.eq(super::Status::Recorded));
     }
     if let Some(v) = &f.site_id {
         q = q.filter(inspections::site_id.eq(v));

@@ -11,17 +11,30 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{licence_events, registry_locks};
 use crate::db::DbConn;
+use crate::domain::LicenceStatus;
 use crate::error::AppError;
+
+crate::stored_enum! {
+    /// What happened to a licence, named in the past tense.
+    #[derive(ToSchema)]
+    pub enum EventType in "licence_events.event_type" {
+        Issued = "issued",
+        Suspended = "suspended",
+        Reinstated = "reinstated",
+        Revoked = "revoked",
+        Surrendered = "surrendered",
+        Renewed = "renewed",
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub seq: i64,
-    /// `issued`, `suspended`, `reinstated`, `revoked`, `surrendered` or `renewed`.
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     pub licence_number: String,
     /// The licence's status after the event.
-    pub status: String,
+    pub status: LicenceStatus,
     pub expires_at: DateTime<Utc>,
     pub at: DateTime<Utc>,
 }
@@ -36,9 +49,9 @@ pub struct EventPage {
 pub fn append(
     conn: &mut DbConn,
     at: NaiveDateTime,
-    event_type: &str,
+    event_type: EventType,
     licence_number: &str,
-    status: &str,
+    status: LicenceStatus,
     expires_at: NaiveDateTime,
 ) -> Result<i64, AppError> {
     diesel::update(registry_locks::table.find("events"))
@@ -60,7 +73,7 @@ pub fn append(
 }
 
 pub fn list(conn: &mut DbConn, after: i64, limit: i64) -> Result<EventPage, AppError> {
-    let rows: Vec<(i64, String, String, String, NaiveDateTime, NaiveDateTime)> =
+    let rows: Vec<(i64, EventType, String, LicenceStatus, NaiveDateTime, NaiveDateTime)> =
         licence_events::table
             .filter(licence_events::seq.gt(after))
             .order(licence_events::seq.asc())

@@ -10,7 +10,6 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::applications::ApplicationRow;
 use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
@@ -18,43 +17,37 @@ use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
 use crate::error::AppError;
 use crate::organisations;
+use events::EventType;
 pub use store::LicenceRow;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LicenceStatus {
-    Active,
-    Suspended,
-    Revoked,
-    Expired,
-    Surrendered,
-}
+pub use crate::domain::licence_status::{in_force, LicenceStatus};
 
-impl LicenceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LicenceStatus::Active => "active",
-            LicenceStatus::Suspended => "suspended",
-            LicenceStatus::Revoked => "revoked",
-            LicenceStatus::Expired => "expired",
-            LicenceStatus::Surrendered => "surrendered",
-        }
+crate::stored_enum! {
+    /// What a licence (and its application) is for.
+    #[derive(ToSchema)]
+    pub enum Category in "applications.category or licences.category" {
+        Inbound = "inbound",
+        Outbound = "outbound",
+        Bpo = "bpo",
+        Mixed = "mixed",
     }
 }
 
-/// The status as of `now`: a live licence past its expiry reads `expired`.
-pub fn effective_status(
-    stored: &str,
-    expires_at: NaiveDateTime,
-    now: NaiveDateTime,
-) -> LicenceStatus {
-    match stored {
-        "revoked" => LicenceStatus::Revoked,
-        "surrendered" => LicenceStatus::Surrendered,
-        _ if now >= expires_at => LicenceStatus::Expired,
-        "suspended" => LicenceStatus::Suspended,
-        _ => LicenceStatus::Active,
-    }
+/// The status of a stored licence as of `now` (see [`LicenceStatus::as_of`]).
+pub fn effective_status(row: &LicenceRow, now: NaiveDateTime) -> LicenceStatus {
+    row.status.as_of(row.expires_at, now)
+}
+
+/// What an approved application grants: everything a new licence is issued from. Built by
+/// the applications module, so licences never read an application.
+#[derive(Debug)]
+pub struct Grant {
+    pub application_id: String,
+    pub organisation_id: String,
+    pub site_ids: Vec<String>,
+    pub category: Category,
+    pub term_months: u32,
+    pub conditions: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -65,7 +58,7 @@ pub struct Licence {
     /// The organisation's legal name when issued.
     pub holder: String,
     pub site_ids: Vec<String>,
-    pub category: String,
+    pub category: Category,
     pub status: LicenceStatus,
     pub issued_at: DateTime<Utc>,
     pub valid_from: DateTime<Utc>,
@@ -80,7 +73,7 @@ pub struct Licence {
 impl Licence {
     pub fn view(r: LicenceRow, now: NaiveDateTime) -> Self {
         Licence {
-            status: effective_status(&r.status, r.expires_at, now),
+            status: effective_status(&r, now),
             licence_number: r.licence_number,
             organisation_id: r.organisation_id,
             holder: r.holder,
@@ -116,47 +109,47 @@ fn add_months(t: NaiveDateTime, months: u32) -> Result<NaiveDateTime, AppError> 
     t.checked_add_months(Months::new(months)).ok_or_else(|| AppError::internal("date out of range"))
 }
 
-/// Issues a licence for an approved application (inside its transaction); returns the number.
+/// Issues a licence under `grant` (inside the approving transaction); returns the number.
 pub fn issue(
     conn: &mut DbConn,
     now: NaiveDateTime,
     by: &str,
-    application: &ApplicationRow,
-    term_months: u32,
-    conditions: Vec<String>,
+    grant: Grant,
 ) -> Result<String, AppError> {
-    let org = organisations::store::find(conn, &application.organisation_id)?
+    let org = organisations::store::find(conn, &grant.organisation_id)?
         .ok_or_else(|| AppError::internal("application without organisation"))?;
     let serial = store::next_serial(conn)?;
     if serial > 999_999 {
         return Err(AppError::internal("licence serials are exhausted"));
     }
     let number = LicenceNumber::new(now.year() as u32, serial as u32);
-    let expires_at = add_months(now, term_months)?;
-    let reason =
-        format!("issued on approval of application {} for {term_months} months", application.id);
+    let expires_at = add_months(now, grant.term_months)?;
+    let reason = format!(
+        "issued on approval of application {} for {} months",
+        grant.application_id, grant.term_months
+    );
     let row = LicenceRow {
         licence_number: number.as_str().to_string(),
         organisation_id: org.id.clone(),
-        application_id: application.id.clone(),
+        application_id: grant.application_id,
         holder: org.legal_name.clone(),
-        site_ids: application.site_ids.clone(),
-        category: application.category.clone(),
-        status: "active".into(),
+        site_ids: serde_json::to_string(&grant.site_ids)
+            .map_err(|e| AppError::internal(e.to_string()))?,
+        category: grant.category,
+        status: LicenceStatus::Active,
         issued_at: now,
         valid_from: now,
         expires_at,
         suspended_until: None,
-        conditions: serde_json::to_string(&conditions)
+        conditions: serde_json::to_string(&grant.conditions)
             .map_err(|e| AppError::internal(e.to_string()))?,
         history: transition::push("[]", None, "active", now, by, Some(reason)),
         version: 1,
         updated_at: now,
     };
     store::insert(conn, &row)?;
-    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids).unwrap_or_default();
-    store::insert_sites(conn, &row.licence_number, &site_ids)?;
-    events::append(conn, now, "issued", &row.licence_number, "active", expires_at)?;
+    store::insert_sites(conn, &row.licence_number, &grant.site_ids)?;
+    events::append(conn, now, EventType::Issued, &row.licence_number, row.status, expires_at)?;
     audit::append(
         conn,
         now,
@@ -183,25 +176,32 @@ pub fn renew(
     number: &str,
     term_months: u32,
 ) -> Result<String, AppError> {
-    let mut row = store::find(conn, number)?
+    let row = store::find(conn, number)?
         .ok_or_else(|| AppError::conflict("the licence to renew no longer exists"))?;
-    if ["revoked", "surrendered"].contains(&row.status.as_str()) {
+    if row.status.is_final() {
         return Err(AppError::conflict(format!("a {} licence cannot be renewed", row.status)));
     }
-    row.expires_at = add_months(row.expires_at, term_months)?;
-    let status = effective_status(&row.status, row.expires_at, now).as_str();
-    row.history = transition::push(
-        &row.history,
-        Some(status),
-        status,
-        now,
-        by,
-        Some(format!("renewed for {term_months} months")),
-    );
-    row.version += 1;
-    row.updated_at = now;
-    store::update(conn, &row)?;
-    events::append(conn, now, "renewed", number, status, row.expires_at)?;
+    let expires_at = add_months(row.expires_at, term_months)?;
+    let status = row.status.as_of(expires_at, now);
+    let changes = store::LicenceChanges {
+        status: None,
+        expires_at: Some(expires_at),
+        suspended_until: None,
+        history: transition::push(
+            &row.history,
+            Some(status.as_str()),
+            status.as_str(),
+            now,
+            by,
+            Some(format!("renewed for {term_months} months")),
+        ),
+        version: row.version + 1,
+        updated_at: now,
+    };
+    if store::update(conn, number, &changes)? == 0 {
+        return Err(AppError::conflict("the licence was changed concurrently; try again"));
+    }
+    events::append(conn, now, EventType::Renewed, number, status, expires_at)?;
     audit::append(
         conn,
         now,
@@ -210,7 +210,7 @@ pub fn renew(
             action: "licence.renewed",
             entity_type: "licence",
             entity_id: number,
-            summary: format!("renewed until {}", row.expires_at.and_utc().to_rfc3339()),
+            summary: format!("renewed until {}", expires_at.and_utc().to_rfc3339()),
         },
     )?;
     Ok(number.to_string())
@@ -236,18 +236,18 @@ impl Action {
             _ => Err(AppError::conflict(format!(
                 "a licence that is {} cannot be {}",
                 from.as_str(),
-                self.event()
+                self.event().as_str()
             ))),
         }
     }
 
-    /// The change-feed event type (and the past tense).
-    pub fn event(self) -> &'static str {
+    /// The change-feed event type (its name is the past tense).
+    pub fn event(self) -> EventType {
         match self {
-            Action::Suspend => "suspended",
-            Action::Reinstate => "reinstated",
-            Action::Revoke => "revoked",
-            Action::Surrender => "surrendered",
+            Action::Suspend => EventType::Suspended,
+            Action::Reinstate => EventType::Reinstated,
+            Action::Revoke => EventType::Revoked,
+            Action::Surrender => EventType::Surrendered,
         }
     }
 }
@@ -272,9 +272,9 @@ pub fn act(
     action: Action,
     change: LicenceChange,
 ) -> Result<LicenceRow, AppError> {
-    let mut row = visible(conn, who, number)?;
+    let row = visible(conn, who, number)?;
     check_version(row.version)?;
-    let from = effective_status(&row.status, row.expires_at, now);
+    let from = effective_status(&row, now);
     let to = action.target(from)?;
     if change.until.is_some() && action != Action::Suspend {
         return Err(AppError::invalid("until", "only a suspension takes an until date"));
@@ -283,29 +283,32 @@ pub fn act(
         return Err(AppError::invalid("until", "must be a date after today"));
     }
     let reason = change.reason.into_string();
-    row.history = transition::push(
-        &row.history,
-        Some(from.as_str()),
-        to.as_str(),
-        now,
-        &who.id,
-        Some(reason.clone()),
-    );
-    row.status = to.as_str().to_string();
-    row.suspended_until = change.until.map(|d| d.to_string());
-    row.version += 1;
-    row.updated_at = now;
-    if store::update(conn, &row)? == 0 {
+    let changes = store::LicenceChanges {
+        status: Some(to),
+        expires_at: None,
+        suspended_until: Some(change.until.map(|d| d.to_string())),
+        history: transition::push(
+            &row.history,
+            Some(from.as_str()),
+            to.as_str(),
+            now,
+            &who.id,
+            Some(reason.clone()),
+        ),
+        version: row.version + 1,
+        updated_at: now,
+    };
+    if store::update(conn, &row.licence_number, &changes)? == 0 {
         return Err(AppError::conflict("the licence was changed concurrently; read it again"));
     }
-    events::append(conn, now, action.event(), &row.licence_number, to.as_str(), row.expires_at)?;
+    events::append(conn, now, action.event(), &row.licence_number, to, row.expires_at)?;
     if matches!(action, Action::Suspend | Action::Revoke) {
         crate::inspections::enforcement::resolve_for_licence(
             conn,
             now,
             &who.id,
             &row.licence_number,
-            action.event(),
+            action.event().as_str(),
         )?;
     }
     audit::append(
@@ -319,23 +322,5 @@ pub fn act(
             summary: format!("{} -> {}: {reason}", from.as_str(), to.as_str()),
         },
     )?;
-    Ok(row)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expiry_is_derived_at_read_time() {
-        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
-        let exp = t("2027-01-01 00:00:00");
-        assert_eq!(
-            effective_status("active", exp, t("2026-12-31 23:59:59")),
-            LicenceStatus::Active
-        );
-        assert_eq!(effective_status("active", exp, exp), LicenceStatus::Expired);
-        assert_eq!(effective_status("suspended", exp, exp), LicenceStatus::Expired);
-        assert_eq!(effective_status("revoked", exp, exp), LicenceStatus::Revoked);
-    }
+    store::find(conn, &row.licence_number)?.ok_or_else(|| AppError::not_found("no such licence"))
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::{Category, LicenceStatus};
 use crate::db::schema::{licence_sites, licences, registry_locks};
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -15,8 +16,8 @@ pub struct LicenceRow {
     pub application_id: String,
     pub holder: String,
     pub site_ids: String,
-    pub category: String,
-    pub status: String,
+    pub category: Category,
+    pub status: LicenceStatus,
     pub issued_at: NaiveDateTime,
     pub valid_from: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -93,21 +94,30 @@ pub fn find(conn: &mut DbConn, number: &str) -> Result<Option<LicenceRow>, AppEr
     Ok(licences::table.find(number).select(LicenceRow::as_select()).first(conn).optional()?)
 }
 
-/// Writes the row if its stored version is still `row.version - 1`; returns rows changed.
-pub fn update(conn: &mut DbConn, row: &LicenceRow) -> Result<usize, AppError> {
+/// What a licence change writes: exactly these columns (`None` leaves one as it is).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = licences)]
+pub struct LicenceChanges {
+    pub status: Option<LicenceStatus>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub suspended_until: Option<Option<String>>,
+    pub history: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
+pub fn update(
+    conn: &mut DbConn,
+    number: &str,
+    changes: &LicenceChanges,
+) -> Result<usize, AppError> {
     Ok(diesel::update(
         licences::table
-            .filter(licences::licence_number.eq(&row.licence_number))
-            .filter(licences::version.eq(row.version - 1)),
+            .filter(licences::licence_number.eq(number))
+            .filter(licences::version.eq(changes.version - 1)),
     )
-    .set((
-        licences::status.eq(&row.status),
-        licences::expires_at.eq(row.expires_at),
-        licences::suspended_until.eq(&row.suspended_until),
-        licences::history.eq(&row.history),
-        licences::version.eq(row.version),
-        licences::updated_at.eq(row.updated_at),
-    ))
+    .set(changes)
     .execute(conn)?)
 }
 
@@ -126,7 +136,7 @@ pub fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<LicenceRow>, AppError> {
-    use super::LicenceStatus::*;
+    use LicenceStatus::*;
     let mut q = licences::table.select(LicenceRow::as_select()).into_boxed();
     if let Some(owner) = &f.owner_id {
         q = q
@@ -137,15 +147,15 @@ pub fn list(
     }
     q = match f.status {
         None => q,
-        Some(Active) => q.filter(licences::status.eq("active").and(licences::expires_at.gt(now))),
+        Some(Active) => q.filter(licences::status.eq(Active).and(licences::expires_at.gt(now))),
         Some(Suspended) => {
-            q.filter(licences::status.eq("suspended").and(licences::expires_at.gt(now)))
+            q.filter(licences::status.eq(Suspended).and(licences::expires_at.gt(now)))
         }
-        Some(Expired) => q.filter(
-            licences::status.eq_any(["active", "suspended"]).and(licences::expires_at.le(now)),
-        ),
-        Some(Revoked) => q.filter(licences::status.eq("revoked")),
-        Some(Surrendered) => q.filter(licences::status.eq("surrendered")),
+        Some(Expired) => {
+            q.filter(licences::status.eq_any([Active, Suspended]).and(licences::expires_at.le(now)))
+        }
+        Some(Revoked) => q.filter(licences::status.eq(Revoked)),
+        Some(Surrendered) => q.filter(licences::status.eq(Surrendered)),
     };
     if let Some(after) = after {
         q = q.filter(licences::licence_number.gt(after));

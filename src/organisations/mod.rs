@@ -242,19 +242,11 @@ pub enum PersonRole {
     AuthorisedSignatory,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IdType {
-    Cnic,
-    Passport,
-}
-
-impl IdType {
-    fn as_str(self) -> &'static str {
-        match self {
-            IdType::Cnic => "cnic",
-            IdType::Passport => "passport",
-        }
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum IdType in "people.id_type" {
+        Cnic = "cnic",
+        Passport = "passport",
     }
 }
 
@@ -296,7 +288,7 @@ impl From<PersonRow> for Person {
             organisation_id: r.organisation_id,
             full_name: r.full_name,
             roles: serde_json::from_str(&r.roles).unwrap_or_default(),
-            id_type: if r.id_type == "cnic" { IdType::Cnic } else { IdType::Passport },
+            id_type: r.id_type,
             id_number: r.id_number,
             nationality: r.nationality,
             ownership_percent: r.ownership_bp as f64 / 100.0,
@@ -351,7 +343,7 @@ pub fn add_person(
             ),
         ));
     }
-    if store::person_exists(conn, &org.id, new.id_type.as_str(), &id_number)? {
+    if store::person_exists(conn, &org.id, new.id_type, &id_number)? {
         return Err(AppError::conflict(format!(
             "{} {id_number} is already recorded for this organisation",
             new.id_type.as_str()
@@ -362,7 +354,7 @@ pub fn add_person(
         organisation_id: org.id.clone(),
         full_name: new.full_name.into_string(),
         roles: serde_json::to_string(&roles).map_err(|e| AppError::internal(e.to_string()))?,
-        id_type: new.id_type.as_str().to_string(),
+        id_type: new.id_type,
         id_number,
         nationality: new.nationality.alpha2().to_string(),
         ownership_bp: bp,

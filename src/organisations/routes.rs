@@ -47,6 +47,7 @@ pub async fn create_organisation(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/organisations/{}", row.id),
             version: row.version,
             body: to_json(&Organisation::from(row)),
@@ -171,6 +172,7 @@ pub async fn add_person(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::add_person(conn, now, &who, &org_id, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/organisations/{org_id}/people/{}", row.id),
             version: 1,
             body: to_json(&Person::from(row)),

@@ -32,7 +32,7 @@ pub struct PersonRow {
     pub organisation_id: String,
     pub full_name: String,
     pub roles: String,
-    pub id_type: String,
+    pub id_type: super::IdType,
     pub id_number: String,
     pub nationality: String,
     pub ownership_bp: i32,
@@ -152,7 +152,7 @@ pub fn ownership_total(conn: &mut DbConn, org_id: &str) -> Result<i64, AppError>
 pub fn person_exists(
     conn: &mut DbConn,
     org_id: &str,
-    id_type: &str,
+    id_type: super::IdType,
     id_number: &str,
 ) -> Result<bool, AppError> {
     let n: i64 = people::table

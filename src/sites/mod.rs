@@ -27,11 +27,13 @@ pub enum Service {
     TechnicalSupport,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SiteStatus {
-    Active,
-    Closed,
+crate::stored_enum! {
+    /// `active` when registered; `closed` for good once closed.
+    #[derive(ToSchema)]
+    pub enum SiteStatus in "sites.status" {
+        Active = "active",
+        Closed = "closed",
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -61,7 +63,7 @@ impl From<SiteRow> for Site {
             seat_count: r.seat_count,
             services: serde_json::from_str(&r.services).unwrap_or_default(),
             markets: serde_json::from_str(&r.markets).unwrap_or_default(),
-            status: if r.status == "closed" { SiteStatus::Closed } else { SiteStatus::Active },
+            status: r.status,
             version: r.version,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
@@ -157,7 +159,7 @@ pub fn create(
         seat_count: seats(new.seat_count)?,
         services: services_json(new.services)?,
         markets: markets_json(new.markets)?,
-        status: "active".into(),
+        status: SiteStatus::Active,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -188,44 +190,45 @@ pub fn update(
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     patch: SitePatch,
 ) -> Result<SiteRow, AppError> {
-    let mut row = visible(conn, who, id)?;
+    let row = visible(conn, who, id)?;
     check_version(row.version)?;
     let mut changed = Vec::new();
+    let mut changes = store::SiteChanges::new(row.version + 1, now);
     if let Some(v) = patch.name {
-        row.name = v.into_string();
+        changes.name = Some(v.into_string());
         changed.push("name".to_string());
     }
     if let Some(v) = patch.address {
-        (row.address, row.city_key) = address_json(&v)?;
+        let (address, city_key) = address_json(&v)?;
+        (changes.address, changes.city_key) = (Some(address), Some(city_key));
         changed.push("address".into());
     }
     if let Some(v) = patch.seat_count {
-        row.seat_count = seats(v)?;
+        changes.seat_count = Some(seats(v)?);
         changed.push(format!("seat_count={v}"));
     }
     if let Some(v) = patch.services {
-        row.services = services_json(v)?;
+        changes.services = Some(services_json(v)?);
         changed.push("services".into());
     }
     if let Some(v) = patch.markets {
-        row.markets = markets_json(v)?;
+        changes.markets = Some(markets_json(v)?);
         changed.push("markets".into());
     }
-    match (patch.status, row.status.as_str()) {
-        (Some(SiteStatus::Closed), "active") => {
-            row.status = "closed".into();
+    match (patch.status, row.status) {
+        (Some(SiteStatus::Closed), SiteStatus::Active) => {
+            changes.status = Some(SiteStatus::Closed);
             changed.push("status=closed".into());
         }
-        (Some(SiteStatus::Active), "closed") => {
+        (Some(SiteStatus::Active), SiteStatus::Closed) => {
             return Err(AppError::conflict("a closed site does not reopen; register a new site"));
         }
         _ => {}
     }
-    row.version += 1;
-    row.updated_at = now;
-    if store::update(conn, &row)? == 0 {
+    if store::update(conn, &row.id, &changes)? == 0 {
         return Err(AppError::PreconditionFailed("the site was changed concurrently".into()));
     }
+    let row = store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such site"))?;
     audit::append(
         conn,
         now,

@@ -49,6 +49,7 @@ pub async fn create_site(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, &org_id, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/sites/{}", row.id),
             version: row.version,
             body: serde_json::to_value(Site::from(row)).unwrap_or_default(),
@@ -77,9 +78,7 @@ pub async fn list_sites(
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
         organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
         city: f.city.map(|c| c.trim().to_lowercase()).filter(|s| !s.is_empty()),
-        status: f
-            .status
-            .map(|s| if s == SiteStatus::Closed { "closed" } else { "active" }.to_string()),
+        status: f.status,
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Site::from)))

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::SiteStatus;
 use crate::db::schema::sites;
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -18,7 +19,7 @@ pub struct SiteRow {
     pub seat_count: i32,
     pub services: String,
     pub markets: String,
-    pub status: String,
+    pub status: SiteStatus,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -40,7 +41,7 @@ pub struct Filter {
     pub organisation_id: Option<String>,
     /// Lower-case city.
     pub city: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<SiteStatus>,
 }
 
 pub fn list(
@@ -68,21 +69,43 @@ pub fn list(
     Ok(q.order(sites::id.asc()).limit(limit).load(conn)?)
 }
 
-/// Writes `row` if its stored version is still `row.version - 1`; returns rows changed.
-pub fn update(conn: &mut DbConn, row: &SiteRow) -> Result<usize, AppError> {
+/// What a site update writes: exactly the columns set here (`None` leaves one as it is).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = sites)]
+pub struct SiteChanges {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub city_key: Option<String>,
+    pub seat_count: Option<i32>,
+    pub services: Option<String>,
+    pub markets: Option<String>,
+    pub status: Option<SiteStatus>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+impl SiteChanges {
+    /// Changes nothing yet but the version (to `version`) and `updated_at`.
+    pub fn new(version: i64, updated_at: NaiveDateTime) -> Self {
+        SiteChanges {
+            name: None,
+            address: None,
+            city_key: None,
+            seat_count: None,
+            services: None,
+            markets: None,
+            status: None,
+            version,
+            updated_at,
+        }
+    }
+}
+
+/// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, id: &str, changes: &SiteChanges) -> Result<usize, AppError> {
     Ok(diesel::update(
-        sites::table.filter(sites::id.eq(&row.id)).filter(sites::version.eq(row.version - 1)),
+        sites::table.filter(sites::id.eq(id)).filter(sites::version.eq(changes.version - 1)),
     )
-    .set((
-        sites::name.eq(&row.name),
-        sites::address.eq(&row.address),
-        sites::city_key.eq(&row.city_key),
-        sites::seat_count.eq(row.seat_count),
-        sites::services.eq(&row.services),
-        sites::markets.eq(&row.markets),
-        sites::status.eq(&row.status),
-        sites::version.eq(row.version),
-        sites::updated_at.eq(row.updated_at),
-    ))
+    .set(changes)
     .execute(conn)?)
 }

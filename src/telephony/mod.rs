@@ -21,19 +21,21 @@ pub use store::{IpRangeRow, PhoneRangeRow};
 /// The most numbers one range may hold.
 pub const MAX_RANGE: i64 = 100_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Purpose {
-    Inbound,
-    Outbound,
-    Both,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum Purpose in "phone_ranges.purpose" {
+        Inbound = "inbound",
+        Outbound = "outbound",
+        Both = "both",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NumberKind {
-    Number,
-    Range,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum NumberKind in "phone_ranges.kind" {
+        Number = "number",
+        Range = "range",
+    }
 }
 
 /// A number or a range to register. Numbers may be E.164 or in the national form of the
@@ -77,16 +79,16 @@ pub struct PhoneNumberResource {
 
 impl From<PhoneRangeRow> for PhoneNumberResource {
     fn from(r: PhoneRangeRow) -> Self {
-        let single = r.kind == "number";
+        let single = r.kind == NumberKind::Number;
         let (first, last) = (E164::from_i64(r.first_number), E164::from_i64(r.last_number));
         PhoneNumberResource {
             id: r.id,
             site_id: r.site_id,
-            kind: if single { NumberKind::Number } else { NumberKind::Range },
+            kind: r.kind,
             e164: single.then(|| first.to_string()),
             first: (!single).then(|| first.to_string()),
             last: (!single).then(|| last.to_string()),
-            purpose: crate::domain::from_wire(&r.purpose).unwrap_or(Purpose::Both),
+            purpose: r.purpose,
             count: r.last_number - r.first_number + 1,
             created_at: r.created_at.and_utc(),
         }
@@ -130,7 +132,7 @@ fn open_site(
     site_id: &str,
 ) -> Result<sites::SiteRow, AppError> {
     let site = sites::visible(conn, who, site_id)?;
-    if site.status == "closed" {
+    if site.status == crate::sites::SiteStatus::Closed {
         return Err(AppError::conflict("the site is closed; nothing more can be registered to it"));
     }
     Ok(site)
@@ -173,7 +175,7 @@ pub fn register_number(
     let (kind, first, last, purpose) = match new {
         NewNumber::Number { e164, purpose } => {
             let n = E164::parse(&e164, region, "e164")?;
-            ("number", n, n, purpose)
+            (NumberKind::Number, n, n, purpose)
         }
         NewNumber::Range { first, last, purpose } => {
             let a = E164::parse(&first, region, "first")?;
@@ -190,7 +192,7 @@ pub fn register_number(
                     format!("a range holds at most {MAX_RANGE} numbers"),
                 ));
             }
-            ("range", a, b, purpose)
+            (NumberKind::Range, a, b, purpose)
         }
     };
     store::lock(conn, "phone_ranges")?;
@@ -201,20 +203,22 @@ pub fn register_number(
             (_, Some(a), Some(b)) => format!("range {a}..{b}"),
             _ => "a number".into(),
         };
-        let what = if kind == "number" { first.to_string() } else { format!("{first}..{last}") };
+        let what =
+            if kind == NumberKind::Number { first.to_string() } else { format!("{first}..{last}") };
         return Err(conflict(conn, who, what, &existing.site_id, &shown));
     }
     let row = PhoneRangeRow {
         id: uuid::Uuid::now_v7().to_string(),
         site_id: site.id,
-        kind: kind.into(),
+        kind,
         first_number: first.value(),
         last_number: last.value(),
-        purpose: crate::domain::wire_name(purpose),
+        purpose,
         created_at: now,
     };
     store::insert_number(conn, &row)?;
-    let shown = if kind == "number" { first.to_string() } else { format!("{first}..{last}") };
+    let shown =
+        if kind == NumberKind::Number { first.to_string() } else { format!("{first}..{last}") };
     audit::append(
         conn,
         now,

@@ -40,6 +40,7 @@ pub async fn register_number(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::register_number(conn, now, &who, &site_id, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/sites/{site_id}/numbers/{}", row.id),
             version: 1,
             body: serde_json::to_value(PhoneNumberResource::from(row)).unwrap_or_default(),
@@ -130,6 +131,7 @@ pub async fn register_ip_range(
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::register_ip_range(conn, now, &who, &site_id, new)?;
         Ok(Created {
+            secret: None,
             location: format!("/api/v1/sites/{site_id}/ip-ranges/{}", row.id),
             version: 1,
             body: serde_json::to_value(IpRangeResource::from(row)).unwrap_or_default(),

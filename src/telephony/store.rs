@@ -15,10 +15,10 @@ use crate::error::AppError;
 pub struct PhoneRangeRow {
     pub id: String,
     pub site_id: String,
-    pub kind: String,
+    pub kind: super::NumberKind,
     pub first_number: i64,
     pub last_number: i64,
-    pub purpose: String,
+    pub purpose: super::Purpose,
     pub created_at: NaiveDateTime,
 }
 

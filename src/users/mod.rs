@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::{Role, StaffRole};
 use crate::db::DbConn;
+use crate::domain::role::{Role, StaffRole};
 use crate::domain::{Email, Name};
 use crate::error::AppError;
 pub use store::UserRow;
@@ -32,7 +32,7 @@ pub struct User {
 impl From<UserRow> for User {
     fn from(r: UserRow) -> Self {
         User {
-            role: Role::parse(&r.role).unwrap_or(Role::Operator),
+            role: r.role,
             id: r.id,
             email: r.email,
             full_name: r.full_name,
@@ -71,7 +71,7 @@ pub fn create_account(
         email: account.email.as_str().to_string(),
         password_hash: account.password_hash,
         full_name: account.full_name.as_str().to_string(),
-        role: account.role.as_str().to_string(),
+        role: account.role,
         active: true,
         version: 1,
         created_at: now,
@@ -124,33 +124,40 @@ pub fn update_account(
 ) -> Result<UserRow, AppError> {
     let mut row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such user"))?;
     check_version(row.version)?;
-    let was_active_admin = row.role == "admin" && row.active;
+    let was_active_admin = row.role == Role::Admin && row.active;
     let mut changed = Vec::new();
-    if let Some(name) = patch.full_name {
-        row.full_name = name.into_string();
+    if let Some(name) = &patch.full_name {
+        row.full_name = name.as_str().to_string();
         changed.push("full_name".to_string());
     }
-    if let Some(role) = patch.role.map(Role::from) {
-        let current = Role::parse(&row.role).unwrap_or(Role::Operator);
-        if !current.is_staff() {
+    let role = patch.role.map(Role::from);
+    if let Some(role) = role {
+        if !row.role.is_staff() {
             return Err(AppError::invalid("role", "an operator account's role cannot be changed"));
         }
-        row.role = role.as_str().to_string();
-        changed.push(format!("role={}", role.as_str()));
+        row.role = role;
+        changed.push(format!("role={role}"));
     }
     if let Some(active) = patch.active {
         row.active = active;
         changed.push(format!("active={active}"));
     }
     if was_active_admin
-        && (row.role != "admin" || !row.active)
+        && (row.role != Role::Admin || !row.active)
         && store::count_active_admins(conn)? <= 1
     {
         return Err(AppError::conflict("this is the last active admin; appoint another first"));
     }
     row.version += 1;
     row.updated_at = now;
-    if store::update(conn, &row)? == 0 {
+    let changes = store::UserChanges {
+        full_name: patch.full_name.map(Name::into_string),
+        role,
+        active: patch.active,
+        version: row.version,
+        updated_at: now,
+    };
+    if store::update(conn, &row.id, &changes)? == 0 {
         return Err(AppError::PreconditionFailed("the user was changed concurrently".into()));
     }
     if !row.active {

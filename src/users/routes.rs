@@ -72,7 +72,12 @@ pub async fn create_user(
 pub(crate) fn created(row: store::UserRow) -> Created {
     let location = format!("/api/v1/users/{}", row.id);
     let version = row.version;
-    Created { body: serde_json::to_value(User::from(row)).unwrap_or_default(), location, version }
+    Created {
+        body: serde_json::to_value(User::from(row)).unwrap_or_default(),
+        location,
+        version,
+        secret: None,
+    }
 }
 
 /// List user accounts.
@@ -91,7 +96,7 @@ pub async fn list_users(
     let limit = page.limit()?;
     let after = page.after()?;
     let filter = store::Filter {
-        role: filter.role.map(|r| r.as_str().to_string()),
+        role: filter.role,
         active: filter.active,
         email: filter.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
     };
@@ -160,4 +165,45 @@ pub async fn patch_user(
         })
         .await?;
     Ok(with_etag(row))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signup {
+    pub email: Email,
+    pub password: Password,
+    pub full_name: Name,
+}
+
+/// Sign up as an operator (a call-centre company's representative).
+#[utoipa::path(
+    tag = "auth",
+    request_body = Signup,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
+    responses(
+        (status = 201, description = "The new operator account", body = User,
+         headers(("ETag" = String, description = "The strong ETag"), ("Location" = String, description = "The new user"))),
+        (status = 409, description = "An account with this e-mail address exists"),
+    )
+)]
+#[post("/auth/signup")]
+pub async fn signup(
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: ApiJson<Signup>,
+) -> Result<HttpResponse, AppError> {
+    let fingerprint = body.fingerprint.clone();
+    let Signup { email, password, full_name } = body.into_inner();
+    let password_hash = blocking(move || password.hash()).await?;
+    let now = state.now();
+    let account = NewAccount { email, password_hash, full_name, role: Role::Operator };
+    idempotency::create(
+        &state.db,
+        state.clock.clone(),
+        "anonymous POST /api/v1/auth/signup".into(),
+        key,
+        fingerprint,
+        move |conn| Ok(created(create_account(conn, now, None, account)?)),
+    )
+    .await
 }

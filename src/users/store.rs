@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::auth::Role;
 use crate::db::schema::users;
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -14,7 +15,7 @@ pub struct UserRow {
     pub email: String,
     pub password_hash: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -39,7 +40,7 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, 
 
 #[derive(Debug, Default)]
 pub struct Filter {
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
     pub email: Option<String>,
 }
@@ -66,33 +67,29 @@ pub fn list(
     Ok(q.order(users::id.asc()).limit(limit).load(conn)?)
 }
 
-/// Writes `row` if its stored version is still `row.version - 1`; returns rows changed.
-pub fn update(conn: &mut DbConn, row: &UserRow) -> Result<usize, AppError> {
+/// What an account update writes: exactly these columns (`None` leaves one as it is).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
+pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> Result<usize, AppError> {
     Ok(diesel::update(
-        users::table.filter(users::id.eq(&row.id)).filter(users::version.eq(row.version - 1)),
+        users::table.filter(users::id.eq(id)).filter(users::version.eq(changes.version - 1)),
     )
-    .set((
-        users::full_name.eq(&row.full_name),
-        users::role.eq(&row.role),
-        users::active.eq(row.active),
-        users::version.eq(row.version),
-        users::updated_at.eq(row.updated_at),
-    ))
+    .set(changes)
     .execute(conn)?)
 }
 
 pub fn count_active_admins(conn: &mut DbConn) -> Result<i64, AppError> {
     Ok(users::table
-        .filter(users::role.eq("admin").and(users::active.eq(true)))
+        .filter(users::role.eq(Role::Admin).and(users::active.eq(true)))
         .count()
         .get_result(conn)?)
-}
-
-/// The current role of an active user, `None` if the user is gone or deactivated.
-pub fn active_role(conn: &mut DbConn, id: &str) -> Result<Option<String>, AppError> {
-    Ok(users::table
-        .filter(users::id.eq(id).and(users::active.eq(true)))
-        .select(users::role)
-        .first(conn)
-        .optional()?)
 }

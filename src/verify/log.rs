@@ -10,9 +10,31 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use utoipa::ToSchema;
 
+use super::QueryType;
 use crate::db::schema::verification_log;
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
+
+crate::stored_enum! {
+    /// A logged verification's result: an answer's, or `error` for a malformed bulk item.
+    #[derive(ToSchema)]
+    pub enum LogResult in "verification_log.result" {
+        Licensed = "licensed",
+        NotLicensed = "not_licensed",
+        Unknown = "unknown",
+        Error = "error",
+    }
+}
+
+impl From<super::VerifyResult> for LogResult {
+    fn from(r: super::VerifyResult) -> Self {
+        match r {
+            super::VerifyResult::Licensed => LogResult::Licensed,
+            super::VerifyResult::NotLicensed => LogResult::NotLicensed,
+            super::VerifyResult::Unknown => LogResult::Unknown,
+        }
+    }
+}
 
 const BATCH: usize = 5_000;
 
@@ -21,9 +43,9 @@ const BATCH: usize = 5_000;
 pub struct LogRow {
     pub id: String,
     pub client_id: String,
-    pub query_type: String,
+    pub query_type: QueryType,
     pub query: String,
-    pub result: String,
+    pub result: LogResult,
     pub at: NaiveDateTime,
 }
 
@@ -33,10 +55,9 @@ pub struct LogEntry {
     /// The agency client's id.
     pub client_id: String,
     #[serde(rename = "type")]
-    pub query_type: String,
+    pub query_type: QueryType,
     pub query: String,
-    /// `licensed`, `not_licensed`, `unknown`, or `error` for a malformed bulk item.
-    pub result: String,
+    pub result: LogResult,
     pub at: DateTime<Utc>,
 }
 
@@ -128,7 +149,7 @@ fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
 pub fn list(
     conn: &mut DbConn,
     client_id: Option<String>,
-    result: Option<String>,
+    result: Option<LogResult>,
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<LogRow>, AppError> {

@@ -105,9 +105,7 @@ fn best<'a>(
     candidates: impl Iterator<Item = &'a LicenceRow>,
     now: NaiveDateTime,
 ) -> Option<&'a LicenceRow> {
-    candidates.max_by_key(|l| {
-        (effective_status(&l.status, l.expires_at, now) == LicenceStatus::Active, l.issued_at)
-    })
+    candidates.max_by_key(|l| (effective_status(l, now).in_force(), l.issued_at))
 }
 
 fn known_org<'a>(
@@ -144,9 +142,9 @@ fn answer(
         site: None,
     };
     let Some(k) = known else { return a };
-    let status = k.licence.map(|l| effective_status(&l.status, l.expires_at, now));
-    let site_open = k.site.is_none_or(|s| s.status == "active");
-    a.result = if status == Some(LicenceStatus::Active) && site_open {
+    let status = k.licence.map(|l| effective_status(l, now));
+    let site_open = k.site.is_none_or(|s| s.status == crate::sites::SiteStatus::Active);
+    a.result = if status.is_some_and(LicenceStatus::in_force) && site_open {
         VerifyResult::Licensed
     } else {
         VerifyResult::NotLicensed

@@ -15,25 +15,28 @@ use crate::domain::{LicenceNumber, Ntn, RegistrationNumber, E164};
 use crate::error::Problem;
 use crate::licences::LicenceStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QueryType {
-    Licence,
-    Number,
-    Ip,
-    RegistrationNumber,
-    TaxNumber,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum QueryType in "verification_log.query_type" {
+        Licence = "licence",
+        Number = "number",
+        Ip = "ip",
+        RegistrationNumber = "registration_number",
+        TaxNumber = "tax_number",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyResult {
-    /// Held by an active licence.
-    Licensed,
-    /// Known, but the licence is suspended, revoked, expired or surrendered, or none was issued.
-    NotLicensed,
-    /// The registry holds no such thing.
-    Unknown,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum VerifyResult in "verification_log.result" {
+        /// Held by a licence in force.
+        Licensed = "licensed",
+        /// Known, but the licence is suspended, revoked, expired or surrendered, or none was
+        /// issued.
+        NotLicensed = "not_licensed",
+        /// The registry holds no such thing.
+        Unknown = "unknown",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

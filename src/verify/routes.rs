@@ -9,7 +9,7 @@ use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::log::{LogEntry, LogRow, VerificationLog};
+use super::log::{LogEntry, LogResult, LogRow, VerificationLog};
 use super::{
     lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkRequest,
     BulkResponse, Parsed, PublicAnswer, QueryType,
@@ -54,34 +54,26 @@ async fn ask(
     if who.is(Role::Agency) {
         let rows = answers
             .iter()
-            .map(|a| log_row(&who.id, a.query_type, &a.query, result_name(a), now))
+            .map(|a| log_row(&who.id, a.query_type, &a.query, a.result.into(), now))
             .collect();
         log.record(rows).await;
     }
     Ok(answers)
 }
 
-fn result_name(a: &Answer) -> &'static str {
-    match a.result {
-        super::VerifyResult::Licensed => "licensed",
-        super::VerifyResult::NotLicensed => "not_licensed",
-        super::VerifyResult::Unknown => "unknown",
-    }
-}
-
 fn log_row(
     client: &str,
     t: QueryType,
     query: &str,
-    result: &str,
+    result: LogResult,
     at: chrono::NaiveDateTime,
 ) -> LogRow {
     LogRow {
         id: uuid::Uuid::now_v7().to_string(),
         client_id: client.to_string(),
-        query_type: crate::domain::wire_name(t),
+        query_type: t,
         query: query.chars().take(200).collect(),
-        result: result.to_string(),
+        result,
         at,
     }
 }
@@ -217,7 +209,7 @@ pub async fn verify_bulk(
     let failed: Vec<LogRow> = slots
         .iter()
         .filter_map(|s| s.as_ref().err())
-        .map(|e| log_row(&who.id, e.query_type, &e.query, "error", state.now()))
+        .map(|e| log_row(&who.id, e.query_type, &e.query, LogResult::Error, state.now()))
         .collect();
     if who.is(Role::Agency) && !failed.is_empty() {
         log.record(failed).await;
@@ -335,8 +327,15 @@ pub async fn verification_log(
     let (limit, after) = (page.limit()?, page.after()?);
     log.flush().await;
     let f = filter.into_inner();
-    let (client, result) =
-        (f.client_id.filter(|s| !s.is_empty()), f.result.filter(|s| !s.is_empty()));
+    let client = f.client_id.filter(|s| !s.is_empty());
+    let result = match f.result.as_deref() {
+        None | Some("") => None,
+        Some(r) => Some(LogResult::parse(r).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "result must be licensed, not_licensed, unknown or error, not {r:?}"
+            ))
+        })?),
+    };
     let rows =
         state.db.read(move |conn| super::log::list(conn, client, result, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), LogEntry::from)))

@@ -49,15 +49,87 @@ impl TestDb {
 
     /// Runs raw SQL against the test database (for tampering and inspection).
     pub fn execute(&self, sql: &str) -> usize {
+        self.try_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs raw SQL, answering the database's refusal as an error.
+    pub fn try_execute(&self, sql: &str) -> Result<usize, String> {
         match &self.url {
             DatabaseUrl::Postgres { url } => {
                 let mut c = diesel::PgConnection::establish(url).unwrap();
-                diesel::sql_query(sql).execute(&mut c).unwrap()
+                diesel::sql_query(sql).execute(&mut c).map_err(|e| e.to_string())
             }
             DatabaseUrl::Sqlite { path } => {
                 let mut c = diesel::SqliteConnection::establish(path).unwrap();
-                diesel::sql_query(sql).execute(&mut c).unwrap()
+                diesel::sql_query(sql).execute(&mut c).map_err(|e| e.to_string())
             }
+        }
+    }
+
+    /// The URL a `ccreg` process is given to reach this database.
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Postgres { url } => url.clone(),
+            DatabaseUrl::Sqlite { path } => format!("sqlite://{path}"),
+        }
+    }
+
+    /// Every value of every column of every table, as text (for looking for secrets at rest).
+    pub fn every_value(&self) -> Vec<(String, String)> {
+        use diesel::sql_types::{Nullable, Text};
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = Text)]
+            name: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Cell {
+            #[diesel(sql_type = Nullable<Text>)]
+            v: Option<String>,
+        }
+        fn scan<C: Connection<Backend = B> + diesel::connection::LoadConnection, B>(
+            c: &mut C,
+            tables_sql: &str,
+            columns_sql: impl Fn(&str) -> String,
+        ) -> Vec<(String, String)>
+        where
+            B: diesel::backend::Backend + diesel::sql_types::HasSqlType<Text> + 'static,
+            String: diesel::deserialize::FromSql<Text, B>,
+            Name: diesel::deserialize::QueryableByName<B>,
+            Cell: diesel::deserialize::QueryableByName<B>,
+            diesel::query_builder::SqlQuery: diesel::query_builder::QueryFragment<B>,
+        {
+            let mut out = Vec::new();
+            let tables: Vec<Name> = diesel::sql_query(tables_sql).load(c).unwrap();
+            for t in tables {
+                let columns: Vec<Name> = diesel::sql_query(columns_sql(&t.name)).load(c).unwrap();
+                for col in columns {
+                    let sql =
+                        format!("SELECT CAST(\"{}\" AS TEXT) AS v FROM \"{}\"", col.name, t.name);
+                    let cells: Vec<Cell> = diesel::sql_query(sql).load(c).unwrap();
+                    let place = format!("{}.{}", t.name, col.name);
+                    out.extend(cells.into_iter().filter_map(|c| c.v).map(|v| (place.clone(), v)));
+                }
+            }
+            out
+        }
+        match &self.url {
+            DatabaseUrl::Postgres { url } => scan(
+                &mut diesel::PgConnection::establish(url).unwrap(),
+                "SELECT table_name::text AS name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                |t| {
+                    format!(
+                        "SELECT column_name::text AS name FROM information_schema.columns \
+                             WHERE table_schema = current_schema() AND table_name = '{t}'"
+                    )
+                },
+            ),
+            DatabaseUrl::Sqlite { path } => scan(
+                &mut diesel::SqliteConnection::establish(path).unwrap(),
+                "SELECT name FROM sqlite_master WHERE type = 'table'",
+                |t| format!("SELECT name FROM pragma_table_info('{t}')"),
+            ),
         }
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod http_rules;
 mod inspections;
+mod integrity;
 mod licensing;
 mod registry;
 mod service;

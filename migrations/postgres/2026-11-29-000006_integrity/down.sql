@@ -1,0 +1,17 @@
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE people DROP CONSTRAINT people_id_type_check;
+ALTER TABLE sites DROP CONSTRAINT sites_status_check;
+ALTER TABLE phone_ranges DROP CONSTRAINT phone_ranges_kind_check;
+ALTER TABLE phone_ranges DROP CONSTRAINT phone_ranges_purpose_check;
+ALTER TABLE applications DROP CONSTRAINT applications_category_check;
+ALTER TABLE applications DROP CONSTRAINT applications_status_check;
+ALTER TABLE licences DROP CONSTRAINT licences_category_check;
+ALTER TABLE licences DROP CONSTRAINT licences_status_check;
+ALTER TABLE licence_events DROP CONSTRAINT licence_events_event_type_check;
+ALTER TABLE licence_events DROP CONSTRAINT licence_events_status_check;
+ALTER TABLE inspections DROP CONSTRAINT inspections_kind_check;
+ALTER TABLE inspections DROP CONSTRAINT inspections_status_check;
+ALTER TABLE inspections DROP CONSTRAINT inspections_outcome_check;
+ALTER TABLE enforcement_items DROP CONSTRAINT enforcement_items_status_check;
+ALTER TABLE verification_log DROP CONSTRAINT verification_log_query_type_check;
+ALTER TABLE verification_log DROP CONSTRAINT verification_log_result_check;
