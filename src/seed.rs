@@ -574,6 +574,7 @@ fn scale_batch(
                 history: "[]".into(),
                 version: 1,
                 updated_at: now,
+                provisional_until: None,
             });
             for s in &ids {
                 licence_site_rows.push((

@@ -27,6 +27,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        clears -> Nullable<Text>,
     }
 }
 
@@ -198,6 +199,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        invoice_id -> Nullable<Text>,
     }
 }
 
@@ -218,6 +220,7 @@ diesel::table! {
         history -> Text,
         version -> BigInt,
         updated_at -> Timestamp,
+        provisional_until -> Nullable<Timestamp>,
     }
 }
 
@@ -229,6 +232,7 @@ diesel::table! {
         status -> Text,
         expires_at -> Timestamp,
         at -> Timestamp,
+        provisional_until -> Nullable<Timestamp>,
     }
 }
 
@@ -291,6 +295,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        organisation_id -> Text,
+        kind -> Text,
+        person_id -> Nullable<Text>,
+        site_id -> Nullable<Text>,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        uploaded_at -> Timestamp,
+        uploaded_by -> Text,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Text,
+        application_id -> Text,
+        organisation_id -> Text,
+        status -> Text,
+        currency -> Text,
+        lines -> Text,
+        total_minor -> BigInt,
+        paid_minor -> BigInt,
+        issued_at -> Timestamp,
+        due_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        invoice_id -> Text,
+        amount_minor -> BigInt,
+        paid_at -> Timestamp,
+        channel -> Text,
+        reference -> Text,
+        receipt_document_id -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clearances (id) {
+        id -> Text,
+        application_id -> Text,
+        organisation_id -> Text,
+        agency -> Text,
+        status -> Text,
+        requested_at -> Timestamp,
+        due_by -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(applications -> organisations (organisation_id));
 diesel::joinable!(licences -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
@@ -312,4 +380,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     enforcement_items,
     licence_sites,
     verification_log,
+    documents,
+    invoices,
+    payments,
+    clearances,
 );

@@ -84,18 +84,25 @@ fn licence_of_site(
     site_id: &str,
     now: NaiveDateTime,
 ) -> Result<Option<String>, AppError> {
-    let candidates: Vec<(String, LicenceStatus, NaiveDateTime)> = licences::table
-        .inner_join(
-            licence_sites::table.on(licence_sites::licence_number.eq(licences::licence_number)),
-        )
-        .filter(licence_sites::site_id.eq(site_id))
-        .order(licences::issued_at.desc())
-        .select((licences::licence_number, licences::status, licences::expires_at))
-        .load(conn)?;
+    #[allow(clippy::type_complexity)]
+    let candidates: Vec<(String, LicenceStatus, NaiveDateTime, Option<NaiveDateTime>)> =
+        licences::table
+            .inner_join(
+                licence_sites::table.on(licence_sites::licence_number.eq(licences::licence_number)),
+            )
+            .filter(licence_sites::site_id.eq(site_id))
+            .order(licences::issued_at.desc())
+            .select((
+                licences::licence_number,
+                licences::status,
+                licences::expires_at,
+                licences::provisional_until,
+            ))
+            .load(conn)?;
     Ok(candidates
         .into_iter()
-        .find(|(_, status, expires_at)| status.as_of(*expires_at, now).is_held())
-        .map(|(number, _, _)| number))
+        .find(|(_, status, expires_at, until)| status.as_of(*expires_at, *until, now).is_held())
+        .map(|(number, ..)| number))
 }
 
 /// Puts the site's licence on the queue for a critical inspection (no licence: nothing to do).

@@ -133,7 +133,11 @@ pub async fn record(
     let (id, rec, now, w) = (id.into_inner(), body.into_inner(), state.now(), who.clone());
     let row = state
         .db
-        .write(move |conn| super::record(conn, now, &w, &id, |v| if_match.check(v), rec))
+        .write(move |conn| {
+            let row = super::record(conn, now, &w, &id, |v| if_match.check(v), rec)?;
+            crate::licences::confirm_after_inspection(conn, now, &w.id, &row)?;
+            Ok(row)
+        })
         .await?;
     Ok(respond(row, &who))
 }

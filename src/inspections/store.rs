@@ -41,6 +41,25 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<InspectionRow>, AppErr
     Ok(inspections::table.find(id).select(InspectionRow::as_select()).first(conn).optional()?)
 }
 
+/// Of `site_ids`, those with a recorded `pre_licence` inspection that passed (`compliant` or
+/// `minor_issues`) visited at or after `since`.
+pub fn passed_pre_licence(
+    conn: &mut DbConn,
+    site_ids: &[String],
+    since: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    use super::{Kind, Outcome, Status};
+    Ok(inspections::table
+        .filter(inspections::site_id.eq_any(site_ids))
+        .filter(inspections::kind.eq(Kind::PreLicence))
+        .filter(inspections::status.eq(Status::Recorded))
+        .filter(inspections::outcome.eq_any([Outcome::Compliant, Outcome::MinorIssues]))
+        .filter(inspections::visited_at.ge(since))
+        .select(inspections::site_id)
+        .distinct()
+        .load(conn)?)
+}
+
 /// What recording a visit writes.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = inspections)]

@@ -19,6 +19,8 @@ crate::stored_enum! {
     #[derive(ToSchema)]
     pub enum EventType in "licence_events.event_type" {
         Issued = "issued",
+        /// A provisional licence passed its pre-licence inspection and is now active.
+        Confirmed = "confirmed",
         Suspended = "suspended",
         Reinstated = "reinstated",
         Revoked = "revoked",
@@ -37,6 +39,9 @@ pub struct Event {
     pub status: LicenceStatus,
     pub expires_at: DateTime<Utc>,
     pub at: DateTime<Utc>,
+    /// While provisional: when the licence lapses unless confirmed (mirrors derive `lapsed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisional_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -53,6 +58,7 @@ pub fn append(
     licence_number: &str,
     status: LicenceStatus,
     expires_at: NaiveDateTime,
+    provisional_until: Option<NaiveDateTime>,
 ) -> Result<i64, AppError> {
     diesel::update(registry_locks::table.find("events"))
         .set(registry_locks::counter.eq(registry_locks::counter + 1))
@@ -67,18 +73,27 @@ pub fn append(
             licence_events::status.eq(status),
             licence_events::expires_at.eq(expires_at),
             licence_events::at.eq(at),
+            licence_events::provisional_until.eq(provisional_until),
         ))
         .execute(conn)?;
     Ok(seq)
 }
 
 pub fn list(conn: &mut DbConn, after: i64, limit: i64) -> Result<EventPage, AppError> {
-    let rows: Vec<(i64, EventType, String, LicenceStatus, NaiveDateTime, NaiveDateTime)> =
-        licence_events::table
-            .filter(licence_events::seq.gt(after))
-            .order(licence_events::seq.asc())
-            .limit(limit)
-            .load(conn)?;
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        i64,
+        EventType,
+        String,
+        LicenceStatus,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    )> = licence_events::table
+        .filter(licence_events::seq.gt(after))
+        .order(licence_events::seq.asc())
+        .limit(limit)
+        .load(conn)?;
     let next_after = rows.last().map(|r| r.0).unwrap_or(after);
     let items = rows
         .into_iter()
@@ -89,6 +104,7 @@ pub fn list(conn: &mut DbConn, after: i64, limit: i64) -> Result<EventPage, AppE
             status: r.3,
             expires_at: r.4.and_utc(),
             at: r.5.and_utc(),
+            provisional_until: r.6.map(|t| t.and_utc()),
         })
         .collect();
     Ok(EventPage { items, next_after })

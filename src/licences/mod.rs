@@ -35,7 +35,23 @@ crate::stored_enum! {
 
 /// The status of a stored licence as of `now` (see [`LicenceStatus::as_of`]).
 pub fn effective_status(row: &LicenceRow, now: NaiveDateTime) -> LicenceStatus {
-    row.status.as_of(row.expires_at, now)
+    row.status.as_of(row.expires_at, row.provisional_until, now)
+}
+
+/// How long a provisional licence has to pass its pre-licence inspection (API.md §10).
+pub const PROVISIONAL_DAYS: i64 = 90;
+/// How recent a passing pre-licence inspection must be to count.
+pub const PRE_LICENCE_VALID_DAYS: i64 = 180;
+
+/// Whether every site in `site_ids` passed a pre-licence inspection in the last 180 days.
+fn all_sites_passed(
+    conn: &mut DbConn,
+    site_ids: &[String],
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let since = now - chrono::Duration::days(PRE_LICENCE_VALID_DAYS);
+    let passed = crate::inspections::store::passed_pre_licence(conn, site_ids, since)?;
+    Ok(!site_ids.is_empty() && site_ids.iter().all(|s| passed.contains(s)))
 }
 
 /// What an approved application grants: everything a new licence is issued from. Built by
@@ -63,6 +79,9 @@ pub struct Licence {
     pub issued_at: DateTime<Utc>,
     pub valid_from: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// While provisional: the licence lapses at this time unless every site passes a
+    /// pre-licence inspection first.
+    pub provisional_until: Option<DateTime<Utc>>,
     /// While suspended with an expected end date (informational: reinstating is explicit).
     pub suspended_until: Option<String>,
     pub conditions: Vec<String>,
@@ -82,6 +101,7 @@ impl Licence {
             issued_at: r.issued_at.and_utc(),
             valid_from: r.valid_from.and_utc(),
             expires_at: r.expires_at.and_utc(),
+            provisional_until: r.provisional_until.map(|t| t.and_utc()),
             suspended_until: r.suspended_until,
             conditions: serde_json::from_str(&r.conditions).unwrap_or_default(),
             version: r.version,
@@ -124,9 +144,20 @@ pub fn issue(
     }
     let number = LicenceNumber::new(now.year() as u32, serial as u32);
     let expires_at = add_months(now, grant.term_months)?;
+    let (status, provisional_until) = if all_sites_passed(conn, &grant.site_ids, now)? {
+        (LicenceStatus::Active, None)
+    } else {
+        (LicenceStatus::Provisional, Some(now + chrono::Duration::days(PROVISIONAL_DAYS)))
+    };
     let reason = format!(
-        "issued on approval of application {} for {} months",
-        grant.application_id, grant.term_months
+        "issued on approval of application {} for {} months{}",
+        grant.application_id,
+        grant.term_months,
+        if provisional_until.is_some() {
+            ", provisional until the pre-licence inspection"
+        } else {
+            ""
+        }
     );
     let row = LicenceRow {
         licence_number: number.as_str().to_string(),
@@ -136,20 +167,29 @@ pub fn issue(
         site_ids: serde_json::to_string(&grant.site_ids)
             .map_err(|e| AppError::internal(e.to_string()))?,
         category: grant.category,
-        status: LicenceStatus::Active,
+        status,
         issued_at: now,
         valid_from: now,
         expires_at,
         suspended_until: None,
         conditions: serde_json::to_string(&grant.conditions)
             .map_err(|e| AppError::internal(e.to_string()))?,
-        history: transition::push("[]", None, "active", now, by, Some(reason)),
+        history: transition::push("[]", None, status.as_str(), now, by, Some(reason)),
         version: 1,
         updated_at: now,
+        provisional_until,
     };
     store::insert(conn, &row)?;
     store::insert_sites(conn, &row.licence_number, &grant.site_ids)?;
-    events::append(conn, now, EventType::Issued, &row.licence_number, row.status, expires_at)?;
+    events::append(
+        conn,
+        now,
+        EventType::Issued,
+        &row.licence_number,
+        row.status,
+        expires_at,
+        provisional_until,
+    )?;
     audit::append(
         conn,
         now,
@@ -159,7 +199,8 @@ pub fn issue(
             entity_type: "licence",
             entity_id: &row.licence_number,
             summary: format!(
-                "issued to {} until {}",
+                "issued ({}) to {} until {}",
+                row.status,
                 row.holder,
                 expires_at.and_utc().to_rfc3339()
             ),
@@ -182,11 +223,12 @@ pub fn renew(
         return Err(AppError::conflict(format!("a {} licence cannot be renewed", row.status)));
     }
     let expires_at = add_months(row.expires_at, term_months)?;
-    let status = row.status.as_of(expires_at, now);
+    let status = row.status.as_of(expires_at, row.provisional_until, now);
     let changes = store::LicenceChanges {
         status: None,
         expires_at: Some(expires_at),
         suspended_until: None,
+        provisional_until: None,
         history: transition::push(
             &row.history,
             Some(status.as_str()),
@@ -201,7 +243,15 @@ pub fn renew(
     if store::update(conn, number, &changes)? == 0 {
         return Err(AppError::conflict("the licence was changed concurrently; try again"));
     }
-    events::append(conn, now, EventType::Renewed, number, status, expires_at)?;
+    events::append(
+        conn,
+        now,
+        EventType::Renewed,
+        number,
+        status,
+        expires_at,
+        row.provisional_until,
+    )?;
     audit::append(
         conn,
         now,
@@ -225,14 +275,16 @@ pub enum Action {
 }
 
 impl Action {
-    /// The status this action leads to from `from`, or 409.
-    pub fn target(self, from: LicenceStatus) -> Result<LicenceStatus, AppError> {
+    /// The status this action leads to from `from`, or 409. Reinstating returns a licence to
+    /// what it was before the suspension: provisional if it was never confirmed.
+    pub fn target(self, from: LicenceStatus, provisional: bool) -> Result<LicenceStatus, AppError> {
         use LicenceStatus::*;
         match (self, from) {
-            (Action::Suspend, Active) => Ok(Suspended),
+            (Action::Suspend, Active | Provisional) => Ok(Suspended),
+            (Action::Reinstate, Suspended) if provisional => Ok(Provisional),
             (Action::Reinstate, Suspended) => Ok(Active),
-            (Action::Revoke, Active | Suspended) => Ok(Revoked),
-            (Action::Surrender, Active | Suspended) => Ok(Surrendered),
+            (Action::Revoke, Active | Provisional | Suspended) => Ok(Revoked),
+            (Action::Surrender, Active | Provisional | Suspended) => Ok(Surrendered),
             _ => Err(AppError::conflict(format!(
                 "a licence that is {} cannot be {}",
                 from.as_str(),
@@ -275,7 +327,7 @@ pub fn act(
     let row = visible(conn, who, number)?;
     check_version(row.version)?;
     let from = effective_status(&row, now);
-    let to = action.target(from)?;
+    let to = action.target(from, row.provisional_until.is_some())?;
     if change.until.is_some() && action != Action::Suspend {
         return Err(AppError::invalid("until", "only a suspension takes an until date"));
     }
@@ -287,6 +339,7 @@ pub fn act(
         status: Some(to),
         expires_at: None,
         suspended_until: Some(change.until.map(|d| d.to_string())),
+        provisional_until: None,
         history: transition::push(
             &row.history,
             Some(from.as_str()),
@@ -301,7 +354,15 @@ pub fn act(
     if store::update(conn, &row.licence_number, &changes)? == 0 {
         return Err(AppError::conflict("the licence was changed concurrently; read it again"));
     }
-    events::append(conn, now, action.event(), &row.licence_number, to, row.expires_at)?;
+    events::append(
+        conn,
+        now,
+        action.event(),
+        &row.licence_number,
+        to,
+        row.expires_at,
+        row.provisional_until,
+    )?;
     if matches!(action, Action::Suspend | Action::Revoke) {
         crate::inspections::enforcement::resolve_for_licence(
             conn,
@@ -323,4 +384,72 @@ pub fn act(
         },
     )?;
     store::find(conn, &row.licence_number)?.ok_or_else(|| AppError::not_found("no such licence"))
+}
+
+/// After `inspection` is recorded (in its transaction): a passing `pre_licence` inspection
+/// confirms each provisional licence of its site whose every site has now passed one. The
+/// licence becomes `active` and the feed says `confirmed`.
+pub fn confirm_after_inspection(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    inspection: &crate::inspections::InspectionRow,
+) -> Result<(), AppError> {
+    use crate::inspections::{Kind, Outcome};
+    let passed = matches!(inspection.outcome, Some(Outcome::Compliant | Outcome::MinorIssues));
+    if inspection.kind != Kind::PreLicence || !passed {
+        return Ok(());
+    }
+    let covering = store::for_sites(conn, std::slice::from_ref(&inspection.site_id))?;
+    for (_, row) in covering {
+        if effective_status(&row, now) != LicenceStatus::Provisional {
+            continue;
+        }
+        let site_ids: Vec<String> = serde_json::from_str(&row.site_ids).map_err(|e| {
+            AppError::internal(format!("licences.site_ids of {}: {e}", row.licence_number))
+        })?;
+        if !all_sites_passed(conn, &site_ids, now)? {
+            continue;
+        }
+        let changes = store::LicenceChanges {
+            status: Some(LicenceStatus::Active),
+            expires_at: None,
+            suspended_until: None,
+            provisional_until: Some(None),
+            history: transition::push(
+                &row.history,
+                Some(LicenceStatus::Provisional.as_str()),
+                LicenceStatus::Active.as_str(),
+                now,
+                by,
+                Some(format!("confirmed by pre-licence inspection {}", inspection.id)),
+            ),
+            version: row.version + 1,
+            updated_at: now,
+        };
+        if store::update(conn, &row.licence_number, &changes)? == 0 {
+            return Err(AppError::conflict("the licence was changed concurrently; try again"));
+        }
+        events::append(
+            conn,
+            now,
+            EventType::Confirmed,
+            &row.licence_number,
+            LicenceStatus::Active,
+            row.expires_at,
+            None,
+        )?;
+        audit::append(
+            conn,
+            now,
+            Change {
+                actor_id: Some(by),
+                action: "licence.confirmed",
+                entity_type: "licence",
+                entity_id: &row.licence_number,
+                summary: format!("provisional -> active: inspection {} passed", inspection.id),
+            },
+        )?;
+    }
+    Ok(())
 }

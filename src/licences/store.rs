@@ -26,6 +26,8 @@ pub struct LicenceRow {
     pub history: String,
     pub version: i64,
     pub updated_at: NaiveDateTime,
+    /// While provisional: when it lapses unless confirmed by a pre-licence inspection.
+    pub provisional_until: Option<NaiveDateTime>,
 }
 
 /// The next licence serial. The counter row is locked until commit, so serials are unique
@@ -101,6 +103,7 @@ pub struct LicenceChanges {
     pub status: Option<LicenceStatus>,
     pub expires_at: Option<NaiveDateTime>,
     pub suspended_until: Option<Option<String>>,
+    pub provisional_until: Option<Option<NaiveDateTime>>,
     pub history: String,
     pub version: i64,
     pub updated_at: NaiveDateTime,
@@ -148,12 +151,26 @@ pub fn list(
     q = match f.status {
         None => q,
         Some(Active) => q.filter(licences::status.eq(Active).and(licences::expires_at.gt(now))),
+        Some(Provisional) => q.filter(
+            licences::status
+                .eq(Provisional)
+                .and(licences::expires_at.gt(now))
+                .and(licences::provisional_until.gt(now)),
+        ),
+        Some(Lapsed) => q.filter(
+            licences::status
+                .eq(Provisional)
+                .and(licences::expires_at.gt(now))
+                .and(licences::provisional_until.le(now)),
+        ),
         Some(Suspended) => {
             q.filter(licences::status.eq(Suspended).and(licences::expires_at.gt(now)))
         }
-        Some(Expired) => {
-            q.filter(licences::status.eq_any([Active, Suspended]).and(licences::expires_at.le(now)))
-        }
+        Some(Expired) => q.filter(
+            licences::status
+                .eq_any([Active, Provisional, Suspended])
+                .and(licences::expires_at.le(now)),
+        ),
         Some(Revoked) => q.filter(licences::status.eq(Revoked)),
         Some(Surrendered) => q.filter(licences::status.eq(Surrendered)),
     };
