@@ -34,6 +34,55 @@ pub struct BootstrapAdmin {
     pub password: Secret,
 }
 
+/// The licensing regime's numbers (API.md §10), from `CCREG_CLEARANCE_AGENCIES` and the
+/// `CCREG_FEE_*` variables (rupees; kept here in paisa).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Licensing {
+    /// The codes of the agencies that must clear every application, in order.
+    pub clearance_agencies: Vec<String>,
+    pub fee_main_site_minor: i64,
+    pub fee_branch_site_minor: i64,
+    pub fee_late_renewal_minor: i64,
+}
+
+impl Default for Licensing {
+    fn default() -> Self {
+        Licensing {
+            clearance_agencies: vec!["nccia".into(), "pta".into(), "security".into()],
+            fee_main_site_minor: 20_000 * 100,
+            fee_branch_site_minor: 10_000 * 100,
+            fee_late_renewal_minor: 10_000 * 100,
+        }
+    }
+}
+
+/// An agency code: 2 to 32 lower-case letters, digits, `_` or `-`.
+pub fn is_agency_code(code: &str) -> bool {
+    (2..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn clearance_agencies(raw: Option<String>) -> Result<Vec<String>, String> {
+    let Some(raw) = raw else { return Ok(Licensing::default().clearance_agencies) };
+    let mut codes: Vec<String> = Vec::new();
+    for code in raw.split(',').map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty()) {
+        if !is_agency_code(&code) {
+            return Err(format!(
+                "CCREG_CLEARANCE_AGENCIES: {code:?} is not an agency code (2 to 32 of a-z, 0-9, _ and -)"
+            ));
+        }
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    if codes.is_empty() {
+        return Err("CCREG_CLEARANCE_AGENCIES names no agency".into());
+    }
+    Ok(codes)
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
@@ -50,6 +99,7 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Public licence look-ups allowed per client address per minute.
     pub public_rate_per_minute: u32,
+    pub licensing: Licensing,
 }
 
 impl Settings {
@@ -100,6 +150,14 @@ impl Settings {
             db_pool_size: number("CCREG_DB_POOL_SIZE", 16, 1, 256)? as u32,
             public_rate_per_minute: number("CCREG_PUBLIC_RATE_PER_MINUTE", 60, 1, 1_000_000)?
                 as u32,
+            licensing: Licensing {
+                clearance_agencies: clearance_agencies(get("CCREG_CLEARANCE_AGENCIES"))?,
+                fee_main_site_minor: number("CCREG_FEE_MAIN_SITE", 20_000, 0, 100_000_000)? * 100,
+                fee_branch_site_minor: number("CCREG_FEE_BRANCH_SITE", 10_000, 0, 100_000_000)?
+                    * 100,
+                fee_late_renewal_minor: number("CCREG_FEE_LATE_RENEWAL", 10_000, 0, 100_000_000)?
+                    * 100,
+            },
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
@@ -126,6 +184,22 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert!(s.bootstrap_admin.is_none());
         assert_eq!(s.access_token_ttl_secs, 900);
+        assert_eq!(s.licensing, Licensing::default());
+        assert_eq!(s.licensing.fee_main_site_minor, 2_000_000);
+    }
+
+    #[test]
+    fn the_licensing_regime_is_configurable() {
+        let s = settings(&[
+            ("CCREG_CLEARANCE_AGENCIES", " NCCIA, pta ,fia,pta"),
+            ("CCREG_FEE_MAIN_SITE", "25000"),
+        ])
+        .unwrap();
+        assert_eq!(s.licensing.clearance_agencies, ["nccia", "pta", "fia"]);
+        assert_eq!(s.licensing.fee_main_site_minor, 2_500_000);
+        assert!(settings(&[("CCREG_CLEARANCE_AGENCIES", "nccia,bad code")]).is_err());
+        assert!(settings(&[("CCREG_CLEARANCE_AGENCIES", ",")]).is_err());
+        assert!(settings(&[("CCREG_FEE_BRANCH_SITE", "-1")]).is_err());
     }
 
     #[test]

@@ -117,11 +117,13 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         &admin.principal.id,
         Name::parse("PTA monitoring", "name")?,
         Name::parse("Pakistan Telecommunication Authority", "agency")?,
+        None,
     )?;
     out.push_str(&format!(
         "  agency     client_id {}  client_secret {}\n",
         client.client_id, secret
     ));
+    let licensing = crate::config::Licensing::default();
     let mut critical_site = None;
     for (k, (legal_name, fate)) in COMPANIES.iter().enumerate() {
         let (city, province, postal, area) = CITIES[k / 2];
@@ -232,6 +234,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     AppAction::Submit,
                     None,
                     Approval::default(),
+                    &licensing,
                 )?;
             }
             continue;
@@ -245,6 +248,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             AppAction::Submit,
             None,
             Approval::default(),
+            &licensing,
         )?;
         let app = applications::act(
             conn,
@@ -255,6 +259,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             AppAction::Approve,
             None,
             parse(json!({"conditions": ["Calls to EU markets only with recorded consent"]}))?,
+            &licensing,
         )?;
         let number = LicenceNumber::try_new(app.licence_number.as_deref().unwrap_or_default())
             .map_err(AppError::internal)?;
@@ -551,6 +556,7 @@ fn scale_batch(
                 version: 3,
                 created_at: now,
                 updated_at: now,
+                invoice_id: None,
             });
             let status = if o % 10 == 8 {
                 licences::LicenceStatus::Suspended

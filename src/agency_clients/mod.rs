@@ -24,6 +24,8 @@ pub struct AgencyClient {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The clearing agency this client decides clearances for, if any.
+    pub clears: Option<String>,
 }
 
 impl From<ClientRow> for AgencyClient {
@@ -38,6 +40,7 @@ impl From<ClientRow> for AgencyClient {
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             revoked_at: r.revoked_at.map(|t| t.and_utc()),
+            clears: r.clears,
         }
     }
 }
@@ -50,6 +53,7 @@ pub fn create(
     actor: &str,
     name: crate::domain::Name,
     agency: crate::domain::Name,
+    clears: Option<String>,
 ) -> Result<(ClientRow, String), crate::error::AppError> {
     let secret = crate::auth::secrets::new_secret();
     let row = ClientRow {
@@ -64,6 +68,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         revoked_at: None,
+        clears,
     };
     store::insert(conn, &row)?;
     crate::audit::append(
@@ -75,8 +80,11 @@ pub fn create(
             entity_type: "agency_client",
             entity_id: &row.id,
             summary: format!(
-                "client {:?} of {:?} created ({})",
-                row.name, row.agency, row.client_id
+                "client {:?} of {:?} created ({}){}",
+                row.name,
+                row.agency,
+                row.client_id,
+                row.clears.as_deref().map(|c| format!(", clears for {c}")).unwrap_or_default()
             ),
         },
     )?;

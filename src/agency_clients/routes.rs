@@ -19,6 +19,10 @@ pub struct CreateClient {
     pub name: Name,
     /// The agency the client belongs to.
     pub agency: Name,
+    /// The code of a clearing agency (`CCREG_CLEARANCE_AGENCIES`, default `nccia`, `pta`,
+    /// `security`) this client decides clearances for.
+    #[schema(example = "nccia")]
+    pub clears: Option<String>,
 }
 
 /// A new client, with its secret: shown this once only. The secret is never stored, so a
@@ -55,7 +59,15 @@ pub async fn create_client(
     body: ApiJson<CreateClient>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let CreateClient { name, agency } = body.into_inner();
+    let CreateClient { name, agency, clears } = body.into_inner();
+    let clears = clears.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty());
+    let agencies = &state.settings.licensing.clearance_agencies;
+    if let Some(code) = clears.as_deref().filter(|c| !agencies.iter().any(|a| a == c)) {
+        return Err(AppError::invalid(
+            "clears",
+            format!("{code:?} is not a clearing agency; use one of {}", agencies.join(", ")),
+        ));
+    }
     let now = state.now();
     let actor = principal.id.clone();
     idempotency::create(
@@ -65,7 +77,7 @@ pub async fn create_client(
         key,
         fingerprint,
         move |conn| {
-            let (row, secret) = super::create(conn, now, &actor, name, agency)?;
+            let (row, secret) = super::create(conn, now, &actor, name, agency, clears)?;
             let location = format!("/api/v1/agency-clients/{}", row.id);
             let body = CreatedClient { client: AgencyClient::from(row), client_secret: None };
             Ok(Created {

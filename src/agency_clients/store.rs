@@ -21,6 +21,8 @@ pub struct ClientRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The clearing agency this client decides clearances for, if any.
+    pub clears: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &ClientRow) -> Result<(), AppError> {

@@ -19,6 +19,8 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
+use crate::clearances;
+use crate::config::Licensing;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
@@ -96,6 +98,8 @@ pub struct Application {
     pub history: Vec<Transition>,
     /// Once approved.
     pub licence_number: Option<String>,
+    /// The fee invoice, raised at the first submission.
+    pub invoice_id: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -113,6 +117,7 @@ impl From<ApplicationRow> for Application {
             status: r.status,
             history: transition::parse(&r.history),
             licence_number: r.licence_number,
+            invoice_id: r.invoice_id,
             version: r.version,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
@@ -229,6 +234,7 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        invoice_id: None,
     };
     store::insert(conn, &row)?;
     audit::append(
@@ -284,6 +290,64 @@ fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), Ap
     }
 }
 
+/// Approval waits for the fee and every clearance; one 409 names everything outstanding.
+fn check_approvable(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
+    let mut blockers = Vec::new();
+    match crate::invoices::store::for_application(conn, &row.id)? {
+        Some(invoice) if invoice.status == crate::invoices::InvoiceStatus::Paid => {}
+        Some(invoice) => blockers.push(format!(
+            "invoice {} is {} (PKR {} of {} paid)",
+            invoice.id,
+            invoice.status,
+            crate::invoices::rupees(invoice.paid_minor),
+            crate::invoices::rupees(invoice.total_minor)
+        )),
+        None => blockers.push("no invoice has been raised".into()),
+    }
+    for c in clearances::outstanding(conn, &row.id)? {
+        blockers.push(format!("the {} clearance {} is {}", c.agency, c.id, c.status));
+    }
+    if blockers.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::conflict(format!("cannot approve yet: {}", blockers.join("; "))))
+    }
+}
+
+/// At submission: the invoice (kept on re-submission) and one clearance per agency.
+fn open_dossier(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    row: &ApplicationRow,
+    licensing: &Licensing,
+) -> Result<String, AppError> {
+    let site_count = serde_json::from_str::<Vec<String>>(&row.site_ids)
+        .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?
+        .len();
+    let late_renewal = match &row.renewal_of {
+        Some(number) => licences::store::find(conn, number)?.is_some_and(|l| l.expires_at <= now),
+        None => false,
+    };
+    let basis = crate::invoices::FeeBasis {
+        application_id: &row.id,
+        organisation_id: &row.organisation_id,
+        site_count,
+        late_renewal,
+    };
+    let invoice = crate::invoices::raise(conn, now, by, basis, licensing)?;
+    clearances::open_for(
+        conn,
+        now,
+        by,
+        &row.id,
+        &row.organisation_id,
+        &licensing.clearance_agencies,
+    )?;
+    store::set_invoice(conn, &row.id, &invoice.id)?;
+    Ok(invoice.id)
+}
+
 /// What an approved application grants.
 fn grant(
     row: &ApplicationRow,
@@ -313,13 +377,16 @@ pub fn act(
     action: Action,
     reason: Option<Reason>,
     approval: Approval,
+    licensing: &Licensing,
 ) -> Result<ApplicationRow, AppError> {
     let mut row = visible(conn, who, id)?;
     check_version(row.version)?;
     let from = row.status;
     let to = action.target(from)?;
-    if action == Action::Submit {
-        check_prerequisites(conn, &row)?;
+    match action {
+        Action::Submit => check_prerequisites(conn, &row)?,
+        Action::Approve => check_approvable(conn, &row)?,
+        _ => {}
     }
     let reason = reason.map(Reason::into_string);
     let transition = store::Transition {
@@ -341,6 +408,13 @@ pub fn act(
     }
     (row.status, row.history, row.version, row.updated_at) =
         (to, transition.history, transition.version, now);
+    match action {
+        Action::Submit => row.invoice_id = Some(open_dossier(conn, now, &who.id, &row, licensing)?),
+        Action::Withdraw | Action::Reject => {
+            crate::invoices::void_for_application(conn, now, &who.id, &row.id)?
+        }
+        _ => {}
+    }
     if action == Action::Approve {
         let term = approval.term_months.map(|t| t.0).unwrap_or(row.term_months as u32);
         let conditions: Vec<String> =

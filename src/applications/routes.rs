@@ -121,11 +121,12 @@ async fn transition(
     reason: Option<Reason>,
     approval: Approval,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.now();
+    let (now, licensing) = (state.now(), state.settings.licensing.clone());
     let row = state
         .db
         .write(move |conn| {
-            super::act(conn, now, &who, &id, |v| if_match.check(v), action, reason, approval)
+            let check = |v| if_match.check(v);
+            super::act(conn, now, &who, &id, check, action, reason, approval, &licensing)
         })
         .await?;
     Ok(respond(row))

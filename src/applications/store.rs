@@ -23,6 +23,8 @@ pub struct ApplicationRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Raised at the first submission.
+    pub invoice_id: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
@@ -53,6 +55,13 @@ pub fn update(conn: &mut DbConn, id: &str, t: &Transition) -> Result<usize, AppE
     )
     .set(t)
     .execute(conn)?)
+}
+
+pub fn set_invoice(conn: &mut DbConn, id: &str, invoice_id: &str) -> Result<(), AppError> {
+    diesel::update(applications::table.find(id))
+        .set(applications::invoice_id.eq(invoice_id))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn set_licence_number(conn: &mut DbConn, id: &str, number: &str) -> Result<(), AppError> {

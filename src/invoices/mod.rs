@@ -1,0 +1,349 @@
+//! Fees (API.md §10): `/submit` raises one invoice per application (kept when it is
+//! re-submitted), a regulator records the payments seen in the government's payment system
+//! (ccreg never takes money), the invoice is `paid` once they cover its total, and a withdrawn
+//! or rejected application voids an invoice still open. Amounts are integers in paisa.
+
+// routes: after the input-rules merge
+pub mod store;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::config::Licensing;
+use crate::db::DbConn;
+use crate::domain::Name;
+use crate::error::{AppError, FieldError};
+use crate::organisations;
+pub use store::{InvoiceRow, PaymentRow};
+
+/// Days from issue to the due date.
+pub const DUE_DAYS: i64 = 30;
+
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum InvoiceStatus in "invoices.status" {
+        Open = "open",
+        Paid = "paid",
+        /// The application was withdrawn or rejected before payment.
+        Void = "void",
+    }
+}
+
+/// One fee line.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceLine {
+    /// `main_site`, `branch_site` or `late_renewal`.
+    #[schema(example = "main_site")]
+    pub code: String,
+    pub description: String,
+    /// Paisa (1 rupee = 100).
+    #[schema(example = 2000000)]
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Payment {
+    pub id: String,
+    pub amount_minor: i64,
+    pub paid_at: DateTime<Utc>,
+    pub channel: String,
+    pub reference: String,
+    pub receipt_document_id: Option<String>,
+    /// The regulator who recorded it.
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<PaymentRow> for Payment {
+    fn from(r: PaymentRow) -> Self {
+        Payment {
+            id: r.id,
+            amount_minor: r.amount_minor,
+            paid_at: r.paid_at.and_utc(),
+            channel: r.channel,
+            reference: r.reference,
+            receipt_document_id: r.receipt_document_id,
+            recorded_by: r.recorded_by,
+            recorded_at: r.recorded_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Invoice {
+    pub id: String,
+    pub application_id: String,
+    pub organisation_id: String,
+    pub status: InvoiceStatus,
+    /// Always `PKR`.
+    pub currency: String,
+    pub lines: Vec<InvoiceLine>,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub issued_at: DateTime<Utc>,
+    /// Issued + 30 days.
+    pub due_at: DateTime<Utc>,
+    pub payments: Vec<Payment>,
+    pub version: i64,
+}
+
+impl Invoice {
+    pub fn view(r: InvoiceRow, payments: Vec<PaymentRow>) -> Result<Self, AppError> {
+        Ok(Invoice {
+            lines: serde_json::from_str(&r.lines)
+                .map_err(|e| AppError::internal(format!("invoices.lines of {}: {e}", r.id)))?,
+            id: r.id,
+            application_id: r.application_id,
+            organisation_id: r.organisation_id,
+            status: r.status,
+            currency: r.currency,
+            total_minor: r.total_minor,
+            paid_minor: r.paid_minor,
+            issued_at: r.issued_at.and_utc(),
+            due_at: r.due_at.and_utc(),
+            payments: payments.into_iter().map(Payment::from).collect(),
+            version: r.version,
+        })
+    }
+}
+
+/// What an application's invoice is raised for.
+pub struct FeeBasis<'a> {
+    pub application_id: &'a str,
+    pub organisation_id: &'a str,
+    pub site_count: usize,
+    /// A renewal submitted after its licence expired.
+    pub late_renewal: bool,
+}
+
+/// The fee lines for `basis` under `fees`.
+pub fn lines(basis: &FeeBasis<'_>, fees: &Licensing) -> Vec<InvoiceLine> {
+    let mut lines = Vec::new();
+    if basis.site_count > 0 {
+        lines.push(InvoiceLine {
+            code: "main_site".into(),
+            description: "Licence fee: main site".into(),
+            amount_minor: fees.fee_main_site_minor,
+        });
+    }
+    for n in 1..basis.site_count {
+        lines.push(InvoiceLine {
+            code: "branch_site".into(),
+            description: format!("Licence fee: branch site {n}"),
+            amount_minor: fees.fee_branch_site_minor,
+        });
+    }
+    if basis.late_renewal {
+        lines.push(InvoiceLine {
+            code: "late_renewal".into(),
+            description: "Late renewal: the licence had expired when the renewal was submitted"
+                .into(),
+            amount_minor: fees.fee_late_renewal_minor,
+        });
+    }
+    lines
+}
+
+/// The application's invoice, raised now if it has none (a re-submission keeps the first).
+pub fn raise(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    basis: FeeBasis<'_>,
+    fees: &Licensing,
+) -> Result<InvoiceRow, AppError> {
+    if let Some(existing) = store::for_application(conn, basis.application_id)? {
+        return Ok(existing);
+    }
+    let lines = lines(&basis, fees);
+    let total: i64 = lines.iter().map(|l| l.amount_minor).sum();
+    let row = InvoiceRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        application_id: basis.application_id.to_string(),
+        organisation_id: basis.organisation_id.to_string(),
+        // Nothing to pay (all fees configured to zero) is paid already.
+        status: if total == 0 { InvoiceStatus::Paid } else { InvoiceStatus::Open },
+        currency: "PKR".into(),
+        lines: serde_json::to_string(&lines).map_err(|e| AppError::internal(e.to_string()))?,
+        total_minor: total,
+        paid_minor: 0,
+        issued_at: now,
+        due_at: now + Duration::days(DUE_DAYS),
+        version: 1,
+    };
+    store::insert(conn, &row)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(by),
+            action: "invoice.raised",
+            entity_type: "invoice",
+            entity_id: &row.id,
+            summary: format!(
+                "PKR {} for application {} ({} lines)",
+                rupees(total),
+                row.application_id,
+                lines.len()
+            ),
+        },
+    )?;
+    Ok(row)
+}
+
+/// Voids the application's invoice if it is still open (a paid one stays paid).
+pub fn void_for_application(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    application_id: &str,
+) -> Result<(), AppError> {
+    let Some(row) = store::for_application(conn, application_id)? else { return Ok(()) };
+    if row.status != InvoiceStatus::Open {
+        return Ok(());
+    }
+    let changes = store::InvoiceChanges {
+        status: InvoiceStatus::Void,
+        paid_minor: row.paid_minor,
+        version: row.version + 1,
+    };
+    if store::update(conn, &row.id, &changes)? == 0 {
+        return Err(AppError::conflict("the invoice was changed concurrently; try again"));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(by),
+            action: "invoice.voided",
+            entity_type: "invoice",
+            entity_id: &row.id,
+            summary: format!("application {application_id} withdrawn or rejected"),
+        },
+    )?;
+    Ok(())
+}
+
+/// `amount` paisa as rupees, for people: `20000.00`.
+pub fn rupees(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, (minor % 100).abs())
+}
+
+/// The invoice if the caller may see it: operators only their organisations' (404).
+pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<InvoiceRow, AppError> {
+    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such invoice"))?;
+    if who.is(Role::Operator) {
+        organisations::visible(conn, who, &row.organisation_id)
+            .map_err(|_| AppError::not_found("no such invoice"))?;
+    }
+    Ok(row)
+}
+
+/// A payment seen in the government's payment system.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPayment {
+    /// Paisa, more than zero.
+    #[schema(minimum = 1, example = 2000000)]
+    pub amount_minor: i64,
+    pub paid_at: DateTime<Utc>,
+    /// How it was paid, e.g. `1link`, `bank_branch`, `psid`.
+    #[schema(example = "psid")]
+    pub channel: Name,
+    /// The payment system's reference.
+    #[schema(example = "PSID-2026-000123")]
+    pub reference: Name,
+    /// A `fee_receipt` (or any) document of the same organisation.
+    pub receipt_document_id: Option<String>,
+}
+
+/// Records a payment (a regulator, `If-Match` on the invoice): 409 on a void or paid invoice
+/// or beyond the total; the invoice is `paid` once the payments cover it.
+pub fn record_payment(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    payment: NewPayment,
+) -> Result<InvoiceRow, AppError> {
+    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such invoice"))?;
+    check_version(row.version)?;
+    let mut errors = Vec::new();
+    if payment.amount_minor <= 0 {
+        errors.push(FieldError::new("amount_minor", "must be more than zero"));
+    }
+    if payment.paid_at.naive_utc() > now {
+        errors.push(FieldError::new("paid_at", "must not be in the future"));
+    }
+    if let Some(doc) = &payment.receipt_document_id {
+        if document_organisation(conn, doc)?.as_deref() != Some(row.organisation_id.as_str()) {
+            errors.push(FieldError::new(
+                "receipt_document_id",
+                "is not a document of the invoiced organisation",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    match row.status {
+        InvoiceStatus::Void => return Err(AppError::conflict("the invoice is void")),
+        InvoiceStatus::Paid => return Err(AppError::conflict("the invoice is paid already")),
+        InvoiceStatus::Open => {}
+    }
+    let paid = row.paid_minor + payment.amount_minor;
+    if paid > row.total_minor {
+        return Err(AppError::conflict(format!(
+            "the payment would take the invoice past its total: {} of PKR {} is outstanding",
+            rupees(row.total_minor - row.paid_minor),
+            rupees(row.total_minor)
+        )));
+    }
+    let status = if paid == row.total_minor { InvoiceStatus::Paid } else { InvoiceStatus::Open };
+    let changes = store::InvoiceChanges { status, paid_minor: paid, version: row.version + 1 };
+    if store::update(conn, &row.id, &changes)? == 0 {
+        return Err(AppError::conflict("the invoice was changed concurrently; read it again"));
+    }
+    let record = PaymentRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        invoice_id: row.id.clone(),
+        amount_minor: payment.amount_minor,
+        paid_at: payment.paid_at.naive_utc(),
+        channel: payment.channel.into_string(),
+        reference: payment.reference.into_string(),
+        receipt_document_id: payment.receipt_document_id,
+        recorded_by: by.to_string(),
+        recorded_at: now,
+    };
+    store::insert_payment(conn, &record)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(by),
+            action: "invoice.payment_recorded",
+            entity_type: "invoice",
+            entity_id: &row.id,
+            summary: format!(
+                "PKR {} by {} ({}); {} of {} paid{}",
+                rupees(record.amount_minor),
+                record.channel,
+                record.reference,
+                rupees(paid),
+                rupees(row.total_minor),
+                if status == InvoiceStatus::Paid { ": paid" } else { "" }
+            ),
+        },
+    )?;
+    store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such invoice"))
+}
+
+fn document_organisation(conn: &mut DbConn, id: &str) -> Result<Option<String>, AppError> {
+    use crate::db::schema::documents;
+    Ok(documents::table.find(id).select(documents::organisation_id).first(conn).optional()?)
+}
