@@ -22,8 +22,8 @@ use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
-    agency_clients, applications, audit, auth, inspections, licences, organisations, service,
-    sites, telephony, users, verify,
+    agency_clients, applications, audit, auth, clearances, inspections, invoices, licences,
+    organisations, service, sites, telephony, users, verify,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -66,6 +66,13 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(applications::routes::request_info)
         .service(applications::routes::approve)
         .service(applications::routes::reject)
+        .service(invoices::routes::list_invoices)
+        .service(invoices::routes::get_invoice)
+        .service(invoices::routes::record_payment)
+        .service(clearances::routes::list_clearances)
+        .service(clearances::routes::get_clearance)
+        .service(clearances::routes::grant)
+        .service(clearances::routes::object)
         .service(licences::routes::list_licences)
         .service(licences::routes::get_licence)
         .service(licences::routes::suspend)

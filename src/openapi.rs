@@ -26,6 +26,8 @@ use crate::error::{FieldError, Problem};
         (name = "sites", description = "Call-centre premises"),
         (name = "telephony", description = "The numbers and IP ranges each site uses"),
         (name = "applications", description = "Licence applications and decisions"),
+        (name = "fees", description = "Invoices raised at submission and the payments recorded against them"),
+        (name = "clearances", description = "The clearing agencies' decisions on an application"),
         (name = "licences", description = "Licences, their lifecycle, and the change feed"),
         (name = "inspections", description = "Site visits and the enforcement queue"),
         (name = "verify", description = "Verification for agencies, signed proof, the public check"),

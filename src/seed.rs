@@ -79,14 +79,14 @@ const COMPANIES: [(&str, &str); 12] = [
     ("Blue Area BPO (Private) Limited", "suspended"),
     ("Clifton Customer Care (Private) Limited", "active"),
     ("Korangi Telemarketing (Private) Limited", "revoked"),
-    ("Saddar Outsourcing (Private) Limited", "active"),
+    ("Saddar Outsourcing (Private) Limited", "provisional"),
     ("Pindi Voice Solutions (Private) Limited", "expired"),
     ("Lyallpur Collections (Private) Limited", "active"),
     ("Canal Road Support Desk (Private) Limited", "unlicensed"),
     ("Multan Techno Help (Private) Limited", "surrendered"),
     ("Bosan Road Calling (Private) Limited", "unlicensed"),
     ("Gulberg Global Services (Private) Limited", "active"),
-    ("Johar Town Interactive (Private) Limited", "active"),
+    ("Johar Town Interactive (Private) Limited", "lapsed"),
 ];
 
 pub fn demo(db: &Db, now: NaiveDateTime) -> anyhow::Result<()> {
@@ -124,12 +124,33 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         client.client_id, secret
     ));
     let licensing = crate::config::Licensing::default();
+    // One client per clearing agency decides the demo applications' clearances.
+    let mut clearers = Vec::new();
+    for code in &licensing.clearance_agencies {
+        let (row, secret) = agency_clients::create(
+            conn,
+            now,
+            &admin.principal.id,
+            Name::parse(&format!("{} clearance desk", code.to_uppercase()), "name")?,
+            Name::parse(&code.to_uppercase(), "agency")?,
+            Some(code.clone()),
+        )?;
+        out.push_str(&format!(
+            "  clears {:<9} client_id {}  client_secret {}\n",
+            code, row.client_id, secret
+        ));
+        clearers.push(Principal { id: row.id, role: Role::Agency, jti: String::new() });
+    }
     let mut critical_site = None;
     for (k, (legal_name, fate)) in COMPANIES.iter().enumerate() {
         let (city, province, postal, area) = CITIES[k / 2];
-        // An expired licence was issued 13 months ago for 12.
-        let then =
-            if *fate == "expired" { now - Duration::days(400) } else { now - Duration::days(30) };
+        // An expired licence was issued 13 months ago for 12; a lapsed one was provisional
+        // for 90 days from 100 days ago.
+        let then = match *fate {
+            "expired" => now - Duration::days(400),
+            "lapsed" => now - Duration::days(100),
+            _ => now - Duration::days(30),
+        };
         let op = account(
             conn,
             then,
@@ -250,6 +271,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             Approval::default(),
             &licensing,
         )?;
+        pay_and_clear(conn, then, &regulator.principal, &clearers, &app.id)?;
+        if !["provisional", "lapsed"].contains(fate) {
+            for site in &site_ids {
+                pass_pre_licence(conn, then, &regulator.principal, &inspector.principal, site)?;
+            }
+        }
         let app = applications::act(
             conn,
             then,
@@ -352,9 +379,78 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         "findings": [{"code": "SCRIPT-IMPERSONATION", "severity": "critical", "description": "Agents scripted to impersonate a bank"}],
         "outcome": "critical", "evidence": [{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "description": "Call script, page 1"}]}))?,
     )?;
-    out.push_str(&format!("  {} organisations in {} cities; licences active, suspended, revoked, expired and surrendered; unlicensed companies; inspections.\n",
+    out.push_str(&format!("  {} organisations in {} cities; licences active, provisional, lapsed, suspended, revoked, expired and surrendered (each with its paid invoice and three clearances); unlicensed companies; inspections.\n",
         COMPANIES.len(), CITIES.len()));
     Ok(out)
+}
+
+/// Pays a submitted application's invoice and has every clearing agency grant it.
+fn pay_and_clear(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    regulator: &Principal,
+    clearers: &[Principal],
+    application_id: &str,
+) -> Result<(), AppError> {
+    let invoice = crate::invoices::store::for_application(conn, application_id)?
+        .ok_or_else(|| AppError::internal("a submitted application without an invoice"))?;
+    crate::invoices::record_payment(
+        conn,
+        at,
+        &regulator.id,
+        &invoice.id,
+        |_| Ok(()),
+        parse(json!({"amount_minor": invoice.total_minor, "paid_at": at.and_utc().to_rfc3339(),
+            "channel": "psid", "reference": format!("PSID-{}", &invoice.id[..8])}))?,
+    )?;
+    for clearance in crate::clearances::store::for_application(conn, application_id)? {
+        let clearer = clearers
+            .iter()
+            .find(|c| {
+                crate::clearances::agency_of(conn, &c.id).ok().flatten().as_deref()
+                    == Some(clearance.agency.as_str())
+            })
+            .ok_or_else(|| AppError::internal("no client clears for a configured agency"))?;
+        let reference =
+            Name::parse(&format!("{}/CLR/{}", clearance.agency, &clearance.id[..8]), "reference")?;
+        crate::clearances::decide(
+            conn,
+            at,
+            clearer,
+            &clearance.id,
+            |_| Ok(()),
+            crate::clearances::Verdict::Grant { reference },
+        )?;
+    }
+    Ok(())
+}
+
+/// A compliant pre-licence inspection of `site`, visited at `at`.
+fn pass_pre_licence(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    regulator: &Principal,
+    inspector: &Principal,
+    site: &str,
+) -> Result<(), AppError> {
+    let scheduled = inspections::schedule(
+        conn,
+        at,
+        regulator,
+        parse::<NewInspection>(json!({"site_id": site, "inspector_id": inspector.id,
+            "scheduled_for": at.and_utc().to_rfc3339(), "kind": "pre_licence"}))?,
+    )?;
+    inspections::record(
+        conn,
+        at,
+        inspector,
+        &scheduled.id,
+        |_| Ok(()),
+        parse::<Record>(json!({"visited_at": at.and_utc().to_rfc3339(), "seats_observed": 100,
+            "staff_present": 80, "foreign_nationals_present": 0, "findings": [],
+            "outcome": "compliant"}))?,
+    )?;
+    Ok(())
 }
 
 /// Inserts a batch on whichever backend (MultiConnection cannot insert a Vec).

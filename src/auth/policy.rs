@@ -26,6 +26,10 @@ const INSPECTION_READERS: &[Role] = &[Regulator, Inspector, Operator, Admin];
 const INSPECTOR: &[Role] = &[Inspector];
 /// Who may verify: agencies and staff.
 const VERIFIERS: &[Role] = &[Agency, Admin, Regulator, Inspector];
+/// Operators (their own) and the staff who handle fees.
+const INVOICE_READERS: &[Role] = &[Operator, Admin, Regulator];
+/// Agencies (their agency's), operators (their own), regulators and admins.
+const CLEARANCE_READERS: &[Role] = &[Agency, Operator, Admin, Regulator];
 /// Who may follow the change feed.
 const FEED_READERS: &[Role] = &[Agency, Regulator, Admin];
 
@@ -70,6 +74,15 @@ const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/applications/{id}/request-info", Access::Roles(REGULATOR)),
     ("POST", "/api/v1/applications/{id}/approve", Access::Roles(REGULATOR)),
     ("POST", "/api/v1/applications/{id}/reject", Access::Roles(REGULATOR)),
+    ("GET", "/api/v1/invoices", Access::Roles(INVOICE_READERS)),
+    ("GET", "/api/v1/invoices/{id}", Access::Roles(INVOICE_READERS)),
+    ("POST", "/api/v1/invoices/{id}/payments", Access::Roles(REGULATOR)),
+    ("GET", "/api/v1/clearances", Access::Roles(CLEARANCE_READERS)),
+    ("GET", "/api/v1/clearances/{id}", Access::Roles(CLEARANCE_READERS)),
+    // Every role reaches the rule, which answers 403 to those who see the clearance but may
+    // not decide it and 404 to those who may not see it (API.md §10).
+    ("POST", "/api/v1/clearances/{id}/grant", Access::Roles(ANY_ROLE)),
+    ("POST", "/api/v1/clearances/{id}/object", Access::Roles(ANY_ROLE)),
     ("GET", "/api/v1/licences", Access::Roles(REGISTRY_READERS)),
     ("GET", "/api/v1/licences/{licence_number}", Access::Roles(REGISTRY_READERS)),
     ("POST", "/api/v1/licences/{licence_number}/suspend", Access::Roles(REGULATOR)),

@@ -74,6 +74,14 @@ impl<T> Page<T> {
             if more { rows.last().map(|r| encode_cursor(&position(r))) } else { None };
         Page { items: rows.into_iter().map(view).collect(), next_cursor }
     }
+
+    /// Builds a page from at most `limit` items already viewed; `more` says whether rows
+    /// follow them.
+    pub fn from_views(items: Vec<T>, more: bool, position: impl Fn(&T) -> String) -> Self {
+        let next_cursor =
+            if more { items.last().map(|i| encode_cursor(&position(i))) } else { None };
+        Page { items, next_cursor }
+    }
 }
 
 #[cfg(test)]

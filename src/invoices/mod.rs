@@ -3,7 +3,7 @@
 //! (ccreg never takes money), the invoice is `paid` once they cover its total, and a withdrawn
 //! or rejected application voids an invoice still open. Amounts are integers in paisa.
 
-// routes: after the input-rules merge
+pub mod routes;
 pub mod store;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};

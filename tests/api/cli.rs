@@ -109,11 +109,22 @@ fn seed_demo_builds_a_realistic_registry_once() {
     }
     let cities = count(&path, "SELECT COUNT(DISTINCT city_key) AS n FROM sites");
     assert_eq!(cities, 6);
-    for status in ["active", "suspended", "revoked", "surrendered"] {
+    for status in ["active", "provisional", "suspended", "revoked", "surrendered"] {
         let n =
             count(&path, &format!("SELECT COUNT(*) AS n FROM licences WHERE status = '{status}'"));
         assert!(n > 0, "no {status} licence");
     }
+    // One provisional licence was issued more than 90 days ago: lapsed now.
+    assert!(
+        count(
+            &path,
+            "SELECT COUNT(*) AS n FROM licences WHERE status = 'provisional' \
+             AND provisional_until < datetime('now')"
+        ) > 0
+    );
+    // Invoices paid and clearances granted stand behind every licence.
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM invoices WHERE status = 'paid'") > 0);
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM clearances WHERE status = 'granted'") > 0);
     // One was issued thirteen months ago for twelve: expired now.
     assert!(
         count(&path, "SELECT COUNT(*) AS n FROM licences WHERE expires_at < datetime('now')") > 0
@@ -121,7 +132,16 @@ fn seed_demo_builds_a_realistic_registry_once() {
     assert!(count(&path, "SELECT COUNT(*) AS n FROM organisations o WHERE NOT EXISTS (SELECT 1 FROM licences l WHERE l.organisation_id = o.id)") > 0);
     assert!(count(&path, "SELECT COUNT(*) AS n FROM phone_ranges WHERE kind = 'range'") > 0);
     assert!(count(&path, "SELECT COUNT(*) AS n FROM ip_ranges WHERE family = 6") > 0);
-    assert_eq!(count(&path, "SELECT COUNT(*) AS n FROM inspections WHERE status = 'recorded'"), 2);
+    // A routine and a critical visit, and a pre-licence visit behind every licence that is not
+    // provisional.
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) AS n FROM inspections WHERE status = 'recorded' AND kind <> 'pre_licence'"
+        ),
+        2
+    );
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM inspections WHERE kind = 'pre_licence'") > 0);
     let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed", "--demo"], "");
     assert!(!ok && err.contains("already"), "{err}");
 }

@@ -246,6 +246,12 @@ impl TestApp {
         TestApp { base, client: reqwest::Client::new(), clock, db, key_dir, settings }
     }
 
+    /// The test clock's now, RFC 3339.
+    pub fn clock_now(&self) -> String {
+        use ccreg::clock::Clock;
+        self.clock.now().to_rfc3339()
+    }
+
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
         Req { app: self, inner: self.client.request(method, format!("{}{}", self.base, path)) }
     }

@@ -66,13 +66,92 @@ fn body_for(action: &str) -> Option<Value> {
     }
 }
 
-/// An application brought to `status` through the API.
+/// An agency client that clears for `agency`; returns its access token.
+pub async fn clearing_agency(app: &TestApp, agency: &str) -> String {
+    let admin = app.admin_token().await;
+    let c = app
+        .post("/api/v1/agency-clients")
+        .token(&admin)
+        .json(&json!({"name": format!("{agency} clearance desk"), "agency": agency.to_uppercase(), "clears": agency}))
+        .send()
+        .await
+        .expect(201);
+    let t = app
+        .post("/api/v1/auth/token")
+        .json(&json!({"grant_type": "client_credentials", "client_id": c.body["client_id"],
+                      "client_secret": c.body["client_secret"]}))
+        .send()
+        .await
+        .expect(200);
+    t.body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Pays a submitted application's invoice in full (as `regulator`).
+pub async fn pay(app: &TestApp, regulator: &str, application_id: &str) -> Resp {
+    let a =
+        app.get(&format!("/api/v1/applications/{application_id}")).token(regulator).send().await;
+    let invoice = format!("/api/v1/invoices/{}", a.body["invoice_id"].as_str().unwrap());
+    let i = app.get(&invoice).token(regulator).send().await.expect(200);
+    let owed = i.body["total_minor"].as_i64().unwrap() - i.body["paid_minor"].as_i64().unwrap();
+    app.post(&format!("{invoice}/payments"))
+        .token(regulator)
+        .header("if-match", &i.header("etag").unwrap())
+        .json(&json!({"amount_minor": owed, "paid_at": app.clock_now(), "channel": "psid",
+                      "reference": format!("PSID-{application_id}")}))
+        .send()
+        .await
+}
+
+/// Has every clearing agency grant a submitted application.
+pub async fn clear(app: &TestApp, application_id: &str) {
+    for agency in ["nccia", "pta", "security"] {
+        let token = clearing_agency(app, agency).await;
+        let list = app
+            .get(&format!("/api/v1/clearances?application_id={application_id}"))
+            .token(&token)
+            .send()
+            .await
+            .expect(200);
+        let items = list.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{agency} sees only its own clearance: {}", list.text);
+        let path = format!("/api/v1/clearances/{}", items[0]["id"].as_str().unwrap());
+        act(app, &token, &path, "grant", Some(json!({"reference": format!("{agency}/CLR/1")})))
+            .await
+            .expect(200);
+    }
+}
+
+/// What `/approve` waits for: the fee paid and every clearance granted.
+pub async fn pay_and_clear(app: &TestApp, regulator: &str, application_id: &str) {
+    pay(app, regulator, application_id).await.expect(200);
+    clear(app, application_id).await;
+}
+
+/// A passing (`compliant`) pre-licence inspection of `site`, recorded by a new inspector.
+pub async fn pre_licence(app: &TestApp, regulator: &str, site: &str) {
+    let email = format!("pre-licence-{}@pta.gov.pk", uuid::Uuid::new_v4().simple());
+    let (inspector_id, inspector) = app.staff("inspector", &email).await;
+    let r = app
+        .post("/api/v1/inspections")
+        .token(regulator)
+        .json(&json!({"site_id": site, "inspector_id": inspector_id,
+                      "scheduled_for": app.clock_now(), "kind": "pre_licence"}))
+        .send()
+        .await
+        .expect(201);
+    let path = format!("/api/v1/inspections/{}", r.body["id"].as_str().unwrap());
+    let visit = json!({"visited_at": app.clock_now(), "seats_observed": 120, "staff_present": 100,
+        "foreign_nationals_present": 0, "findings": [], "outcome": "compliant"});
+    act(app, &inspector, &path, "record", Some(visit)).await.expect(200);
+}
+
+/// An application brought to `status` through the API (`ready`: submitted, paid and cleared).
 pub async fn in_status(app: &TestApp, op: &Operator, regulator: &str, status: &str) -> String {
     let id = draft(app, op).await;
     let path = format!("/api/v1/applications/{id}");
     let steps: &[(&str, bool)] = match status {
         "draft" => &[],
-        "submitted" => &[("submit", false)],
+        "submitted" | "ready" => &[("submit", false)],
         "info_requested" => &[("submit", false), ("request-info", true)],
         "approved" => &[("submit", false), ("approve", true)],
         "rejected" => &[("submit", false), ("reject", true)],
@@ -81,7 +160,13 @@ pub async fn in_status(app: &TestApp, op: &Operator, regulator: &str, status: &s
     };
     for (action, by_regulator) in steps {
         let token = if *by_regulator { regulator } else { &op.token };
+        if *action == "approve" {
+            pay_and_clear(app, regulator, &id).await;
+        }
         act(app, token, &path, action, body_for(action)).await.expect(200);
+    }
+    if status == "ready" {
+        pay_and_clear(app, regulator, &id).await;
     }
     id
 }
@@ -128,6 +213,9 @@ async fn the_whole_transition_table() {
                 let fresh_path = format!("/api/v1/applications/{fresh}");
                 app.get(&fresh_path).token(&stranger.token).send().await.problem(404);
                 let token = if allowed_role == "operator" { &op.token } else { &regulator };
+                if action == "approve" {
+                    pay_and_clear(&app, &regulator, &fresh).await;
+                }
                 let r = act(&app, token, &fresh_path, action, body_for(action)).await.expect(200);
                 assert_eq!(r.body["status"], *to, "{action} from {status}");
                 let last = r.body["history"].as_array().unwrap().last().unwrap().clone();
@@ -145,6 +233,7 @@ async fn approval_issues_a_licence_with_a_checked_number() {
     let id = draft(&app, &op).await;
     let path = format!("/api/v1/applications/{id}");
     act(&app, &op.token, &path, "submit", None).await.expect(200);
+    pay_and_clear(&app, &regulator, &id).await;
     let r = act(
         &app,
         &regulator,
@@ -176,7 +265,9 @@ async fn approval_issues_a_licence_with_a_checked_number() {
 
     let l =
         app.get(&format!("/api/v1/licences/{number}")).token(&op.token).send().await.expect(200);
-    assert_eq!(l.body["status"], "active");
+    // No pre-licence inspection yet: provisional for 90 days, and in force meanwhile.
+    assert_eq!(l.body["status"], "provisional");
+    assert_eq!(l.body["provisional_until"], "2027-02-20T10:00:00Z");
     assert_eq!(l.body["holder"], "Karachi Contact Solutions (Private) Limited");
     assert_eq!(l.body["organisation_id"], op.org.as_str());
     assert_eq!(l.body["site_ids"], json!([op.site]));
@@ -321,6 +412,7 @@ async fn the_licence_lifecycle_and_its_events() {
     let app = TestApp::spawn().await;
     let op = operator(&app, 1).await;
     let (_, regulator) = app.staff("regulator", "reg@pta.gov.pk").await;
+    pre_licence(&app, &regulator, &op.site).await;
     let id = in_status(&app, &op, &regulator, "approved").await;
     let number = app.get(&format!("/api/v1/applications/{id}")).token(&op.token).send().await.body
         ["licence_number"]
@@ -435,6 +527,7 @@ async fn a_licence_past_expiry_reads_expired_at_once_and_renewal_extends_it() {
     let app = TestApp::spawn().await;
     let op = operator(&app, 1).await;
     let (_, regulator) = app.staff("regulator", "reg@pta.gov.pk").await;
+    pre_licence(&app, &regulator, &op.site).await;
     let id = in_status(&app, &op, &regulator, "approved").await;
     let number = app.get(&format!("/api/v1/applications/{id}")).token(&op.token).send().await.body
         ["licence_number"]
@@ -464,6 +557,7 @@ async fn a_licence_past_expiry_reads_expired_at_once_and_renewal_extends_it() {
         .send().await.expect(201);
     let rpath = format!("/api/v1/applications/{}", r.body["id"].as_str().unwrap());
     act(&app, &op.token, &rpath, "submit", None).await.expect(200);
+    pay_and_clear(&app, &regulator, r.body["id"].as_str().unwrap()).await;
     let done = act(&app, &regulator, &rpath, "approve", None).await.expect(200);
     assert_eq!(done.body["licence_number"], number.as_str());
     let l = app.get(&path).token(&op.token).send().await.expect(200);
@@ -487,7 +581,7 @@ async fn concurrent_approvals_issue_exactly_one_licence() {
     let (_, reg2) = app.staff("regulator", "reg2@pta.gov.pk").await;
     let rounds = 10;
     for _ in 0..rounds {
-        let id = in_status(&app, &op, &reg1, "submitted").await;
+        let id = in_status(&app, &op, &reg1, "ready").await;
         let path = format!("/api/v1/applications/{id}");
         let etag = version(&app, &reg1, &path).await;
         let send = |token: &str| {
@@ -511,7 +605,7 @@ async fn concurrent_issues_get_distinct_serials_and_a_gapless_feed() {
     let (_, regulator) = app.staff("regulator", "reg@pta.gov.pk").await;
     let mut paths = Vec::new();
     for _ in 0..8 {
-        let id = in_status(&app, &op, &regulator, "submitted").await;
+        let id = in_status(&app, &op, &regulator, "ready").await;
         let path = format!("/api/v1/applications/{id}");
         let etag = version(&app, &regulator, &path).await;
         paths.push((path, etag));

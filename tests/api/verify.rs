@@ -76,7 +76,7 @@ async fn every_kind_of_question_gets_a_three_way_answer() {
     let a = check(&app, &w.agency, &format!("licences/{}", w.licence)).await;
     assert_eq!(a["result"], "licensed");
     assert_eq!(a["query"], w.licence.as_str());
-    assert_eq!(a["status"], "active");
+    assert_eq!(a["status"], "provisional", "provisional is in force");
     assert_eq!(a["holder"], "Karachi Contact Solutions (Private) Limited");
     assert_eq!(a["registration_number"], "0000001");
     assert_eq!(a["expires_at"], "2027-11-22T10:00:00Z");
@@ -431,7 +431,7 @@ async fn attestations_verify_with_nothing_but_the_jwks() {
     assert_eq!(claims["iss"], "ccreg");
     assert_eq!(claims["sub"], w.licence.as_str());
     assert_eq!(claims["result"], "licensed");
-    assert_eq!(claims["status"], "active");
+    assert_eq!(claims["status"], "provisional");
     assert_eq!(claims["holder"], "Karachi Contact Solutions (Private) Limited");
     let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
     assert!(exp > iat && exp - iat <= 24 * 3600);
