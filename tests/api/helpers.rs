@@ -214,6 +214,10 @@ impl<'a> Req<'a> {
         self.inner = self.inner.header("content-type", content_type).body(body);
         self
     }
+    pub fn multipart(mut self, form: reqwest::multipart::Form) -> Self {
+        self.inner = self.inner.multipart(form);
+        self
+    }
     pub async fn send(self) -> Resp {
         let _ = self.app;
         let res = self.inner.send().await.expect("request failed");
