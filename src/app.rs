@@ -22,8 +22,8 @@ use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
-    agency_clients, applications, audit, auth, clearances, inspections, invoices, licences,
-    organisations, service, sites, telephony, users, verify,
+    agency_clients, applications, audit, auth, clearances, documents, inspections, invoices,
+    licences, organisations, service, sites, telephony, users, verify,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -58,6 +58,11 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(telephony::routes::register_ip_range)
         .service(telephony::routes::list_ip_ranges)
         .service(telephony::routes::remove_ip_range)
+        .service(documents::routes::upload_document)
+        .service(documents::routes::list_documents)
+        .service(documents::routes::get_document)
+        .service(documents::routes::get_document_content)
+        .service(documents::routes::delete_document)
         .service(applications::routes::create_application)
         .service(applications::routes::list_applications)
         .service(applications::routes::get_application)

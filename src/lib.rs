@@ -9,6 +9,7 @@ pub mod clearances;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -25,6 +25,7 @@ use crate::error::{FieldError, Problem};
         (name = "organisations", description = "Companies on the register and their people"),
         (name = "sites", description = "Call-centre premises"),
         (name = "telephony", description = "The numbers and IP ranges each site uses"),
+        (name = "documents", description = "The licensing dossier's documents (PDF, PNG, JPEG)"),
         (name = "applications", description = "Licence applications and decisions"),
         (name = "fees", description = "Invoices raised at submission and the payments recorded against them"),
         (name = "clearances", description = "The clearing agencies' decisions on an application"),

@@ -171,7 +171,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             "tax_number": format!("{:07}-{}", 3_412_000 + k, k % 10), "registered_address": address,
             "contact_email": format!("info{}@demo.ccreg.pk", k + 1), "contact_phone": format!("0{area} {}", 5_550_100 + k)}))?,
         )?;
-        organisations::add_person(
+        let director = organisations::add_person(
             conn,
             then,
             &op.principal,
@@ -180,7 +180,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             "full_name": "Imran Qureshi", "roles": ["director", "beneficial_owner"], "id_type": "cnic",
             "id_number": format!("{:05}-{:07}-{}", 35_202 + k, 1_234_567 + k, k % 10), "nationality": "PK", "ownership_percent": 60}))?,
         )?;
-        organisations::add_person(
+        let owner = organisations::add_person(
             conn,
             then,
             &op.principal,
@@ -235,7 +235,14 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     parse(json!({"cidr": format!("2001:db8:{k:x}::/48")}))?,
                 )?;
             }
+            file(conn, then, &op.principal, &org.id, "premises_proof", None, Some(&site.id))?;
             site_ids.push(site.id);
+        }
+        for kind in ["incorporation_certificate", "tax_certificate", "bank_letter"] {
+            file(conn, then, &op.principal, &org.id, kind, None, None)?;
+        }
+        for person in [&director.id, &owner.id] {
+            file(conn, then, &op.principal, &org.id, "identity_document", Some(person), None)?;
         }
         let app = applications::create(
             conn,
@@ -382,6 +389,33 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
     out.push_str(&format!("  {} organisations in {} cities; licences active, provisional, lapsed, suspended, revoked, expired and surrendered (each with its paid invoice and three clearances); unlicensed companies; inspections.\n",
         COMPANIES.len(), CITIES.len()));
     Ok(out)
+}
+
+/// Files a one-page PDF of `kind` as the organisation's owner.
+fn file(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    owner: &Principal,
+    org_id: &str,
+    kind: &str,
+    person_id: Option<&str>,
+    site_id: Option<&str>,
+) -> Result<(), AppError> {
+    let pdf = format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% demo {kind} of {org_id}\ntrailer << >>\n%%EOF\n"
+    );
+    let form = crate::documents::form::UploadForm {
+        file: Some(crate::documents::form::FilePart {
+            name: format!("{kind}.pdf"),
+            bytes: pdf.into_bytes().into(),
+        }),
+        kind: Some(kind.to_string()),
+        person_id: person_id.map(str::to_string),
+        site_id: site_id.map(str::to_string),
+        errors: Vec::new(),
+    };
+    crate::documents::upload(conn, at, owner, org_id, &form)?;
+    Ok(())
 }
 
 /// Pays a submitted application's invoice and has every clearing agency grant it.

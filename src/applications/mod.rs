@@ -256,19 +256,26 @@ pub fn create(
     Ok(row)
 }
 
-/// Submitting needs at least one site, at least one person, and every listed site to be an
-/// active site of the organisation; each missing thing is named.
+/// Submitting needs at least one site, at least one person, every listed site to be an active
+/// site of the organisation, and the documents of API.md §10; each missing thing is named.
 fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
-    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids).unwrap_or_default();
+    // Held until commit: a document cannot be deleted while this submission reads them.
+    organisations::store::lock(conn, &row.organisation_id)?;
+    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids)
+        .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?;
     let mut errors = Vec::new();
     if site_ids.is_empty() {
         errors.push(FieldError::new("site_ids", "name at least one site"));
     }
+    let mut own_sites = Vec::new();
     for (i, id) in site_ids.iter().enumerate() {
         match crate::sites::store::find(conn, id)? {
             Some(s)
                 if s.organisation_id == row.organisation_id
-                    && s.status == crate::sites::SiteStatus::Active => {}
+                    && s.status == crate::sites::SiteStatus::Active =>
+            {
+                own_sites.push(s.id)
+            }
             Some(s) if s.organisation_id == row.organisation_id => errors
                 .push(FieldError::new(format!("site_ids[{i}]"), format!("site {id} is closed"))),
             _ => errors.push(FieldError::new(
@@ -283,6 +290,12 @@ fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), Ap
             "record at least one director, owner or signatory first",
         ));
     }
+    // Only the organisation's own sites: another's is never named.
+    errors.extend(crate::documents::missing_for_submission(
+        conn,
+        &row.organisation_id,
+        &own_sites,
+    )?);
     if errors.is_empty() {
         Ok(())
     } else {

@@ -383,6 +383,13 @@ pub fn remove_person(
     person_id: &str,
 ) -> Result<(), AppError> {
     let org = visible(conn, who, org_id)?;
+    let documents = store::documents_of_person(conn, person_id)?;
+    if !documents.is_empty() {
+        return Err(AppError::conflict(format!(
+            "the person's identity documents ({}) are on file; delete them first",
+            documents.join(", ")
+        )));
+    }
     if store::delete_person(conn, &org.id, person_id)? == 0 {
         return Err(AppError::not_found("no such person in this organisation"));
     }

@@ -134,6 +134,15 @@ pub fn address_country(address_json: &str) -> Option<Country> {
 }
 
 /// Takes the organisation's row lock (a no-op write) until the transaction ends.
+/// The ids of the documents filed for a person.
+pub fn documents_of_person(conn: &mut DbConn, person_id: &str) -> Result<Vec<String>, AppError> {
+    use crate::db::schema::documents;
+    Ok(documents::table
+        .filter(documents::person_id.eq(person_id))
+        .select(documents::id)
+        .load(conn)?)
+}
+
 pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     diesel::update(organisations::table.find(id))
         .set(organisations::version.eq(organisations::version))

@@ -34,6 +34,7 @@ async fn payment(app: &TestApp, regulator: &str, invoice: &Resp, amount: i64) ->
 async fn two_site_operator(app: &TestApp) -> (Operator, String) {
     let op = operator(app, 1).await;
     let second = app.site(&op.token, &op.org, "Lahore").await;
+    app.file_document(&op.token, &op.org, "premises_proof", &[("site_id", &second)]).await;
     (op, second)
 }
 
@@ -441,4 +442,134 @@ async fn sites_that_already_passed_are_licensed_active_at_once() {
     let l2 = app.get(&format!("/api/v1/licences/{n2}")).token(&regulator).send().await;
     assert_eq!(l2.body["status"], "active");
     assert!(l2.body["provisional_until"].is_null());
+}
+
+#[actix_web::test]
+async fn submitting_lists_every_missing_document_at_once() {
+    let app = TestApp::spawn().await;
+    let (op, person) = crate::licensing::operator_without_documents(&app, 1).await;
+    let second = app.site(&op.token, &op.org, "Lahore").await;
+    app.file_document(&op.token, &op.org, "tax_certificate", &[]).await;
+    app.file_document(&op.token, &op.org, "premises_proof", &[("site_id", &op.site)]).await;
+    let r = app
+        .post("/api/v1/applications")
+        .token(&op.token)
+        .json(&json!({"organisation_id": op.org, "site_ids": [op.site, second], "category": "mixed", "term_months": 12}))
+        .send()
+        .await
+        .expect(201);
+    let path = format!("/api/v1/applications/{}", r.body["id"].as_str().unwrap());
+    let r = act(&app, &op.token, &path, "submit", None).await.problem(422);
+    let errors = r.body["errors"].as_array().unwrap();
+    assert!(errors.iter().all(|e| e["field"] == "documents"), "{}", r.text);
+    let messages: Vec<&str> = errors.iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert!(messages[0].starts_with("incorporation_certificate"));
+    assert!(messages[1].starts_with("bank_letter"));
+    assert!(messages[2].starts_with("identity_document") && messages[2].contains(&person));
+    assert!(messages[3].starts_with("premises_proof") && messages[3].contains(&second));
+    // Nothing was raised for an application that did not submit.
+    let invoices = app.get("/api/v1/invoices").token(&op.token).send().await.expect(200);
+    assert_eq!(invoices.body["items"], json!([]));
+}
+
+/// The whole regime, as a new operator meets it: sign-up, dossier, submission, fee, three
+/// clearances, approval, the provisional licence, the pre-licence visit, and verification.
+#[actix_web::test]
+async fn the_whole_licensing_flow() {
+    let app = TestApp::spawn().await;
+    app.signup("founder@karachi-contact.pk").await;
+    let token = app.login("founder@karachi-contact.pk", PASSWORD).await;
+    let org = app.organisation(&token, "0123456", "1234567-8").await;
+    let person = app
+        .post(&format!("/api/v1/organisations/{org}/people"))
+        .token(&token)
+        .json(&json!({"full_name": "Bilal Ahmed", "roles": ["director", "beneficial_owner"], "id_type": "cnic",
+                      "id_number": "42101-1234567-1", "nationality": "PK", "ownership_percent": 100}))
+        .send()
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let site = app.site(&token, &org, "Karachi").await;
+    app.post(&format!("/api/v1/sites/{site}/numbers"))
+        .token(&token)
+        .json(&json!({"kind": "number", "e164": "+922134567890", "purpose": "both"}))
+        .send()
+        .await
+        .expect(201);
+    for kind in ["incorporation_certificate", "tax_certificate", "bank_letter"] {
+        app.file_document(&token, &org, kind, &[]).await;
+    }
+    app.file_document(&token, &org, "identity_document", &[("person_id", &person)]).await;
+    app.file_document(&token, &org, "premises_proof", &[("site_id", &site)]).await;
+    let id = app
+        .post("/api/v1/applications")
+        .token(&token)
+        .json(&json!({"organisation_id": org, "site_ids": [site], "category": "inbound", "term_months": 12}))
+        .send()
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/applications/{id}");
+    let submitted = act(&app, &token, &path, "submit", None).await.expect(200);
+    assert_eq!(submitted.body["status"], "submitted");
+
+    let (_, regulator) = app.staff("regulator", "officer@pta.gov.pk").await;
+    act(&app, &regulator, &path, "approve", None).await.problem(409);
+    pay(&app, &regulator, &id).await.expect(200);
+    act(&app, &regulator, &path, "approve", None).await.problem(409);
+    clear(&app, &id).await;
+    let approved = act(&app, &regulator, &path, "approve", None).await.expect(200);
+    let number = approved.body["licence_number"].as_str().unwrap().to_string();
+
+    let bank = clearing_agency(&app, "pta").await;
+    let verify = |what: String| {
+        let (app, bank) = (&app, bank.clone());
+        async move {
+            app.get(&format!("/api/v1/verify/{what}")).token(&bank).send().await.expect(200).body
+        }
+    };
+    let v = verify(format!("licences/{number}")).await;
+    assert_eq!(
+        (v["result"].as_str(), v["status"].as_str()),
+        (Some("licensed"), Some("provisional"))
+    );
+    let l = app.get(&format!("/api/v1/licences/{number}")).token(&token).send().await.expect(200);
+    assert_eq!(l.body["status"], "provisional");
+
+    pre_licence(&app, &regulator, &site).await;
+    let v = verify("numbers/+922134567890".into()).await;
+    assert_eq!((v["result"].as_str(), v["status"].as_str()), (Some("licensed"), Some("active")));
+    assert_eq!(v["licence_number"], number.as_str());
+
+    // Every step is in the audit log, and the chain holds.
+    let audit = app.get("/api/v1/audit?limit=500").token(&regulator).send().await.expect(200);
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "document.uploaded",
+        "application.submitted",
+        "invoice.raised",
+        "clearance.requested",
+        "invoice.payment_recorded",
+        "clearance.granted",
+        "application.approved",
+        "licence.issued",
+        "inspection.recorded",
+        "licence.confirmed",
+    ] {
+        assert!(actions.contains(&action), "{action} missing from {actions:?}");
+    }
+    let ok = app.get("/api/v1/audit/verify").token(&regulator).send().await.expect(200);
+    assert_eq!(ok.body["ok"], true);
 }

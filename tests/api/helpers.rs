@@ -214,6 +214,10 @@ impl<'a> Req<'a> {
         self.inner = self.inner.header("content-type", content_type).body(body);
         self
     }
+    pub fn multipart(mut self, form: reqwest::multipart::Form) -> Self {
+        self.inner = self.inner.multipart(form);
+        self
+    }
     pub async fn send(self) -> Resp {
         let _ = self.app;
         let res = self.inner.send().await.expect("request failed");
@@ -350,6 +354,32 @@ impl TestApp {
             .post("/api/v1/organisations")
             .token(token)
             .json(&organisation_body(registration_number, tax_number))
+            .send()
+            .await
+            .expect(201);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Files a small PDF of `kind` for an organisation (with `person_id` or `site_id` parts
+    /// where the kind needs one); returns the document's id.
+    pub async fn file_document(
+        &self,
+        token: &str,
+        org_id: &str,
+        kind: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+        let part = reqwest::multipart::Part::bytes(pdf).file_name(format!("{kind}.pdf"));
+        let mut form =
+            reqwest::multipart::Form::new().part("file", part).text("kind", kind.to_string());
+        for (k, v) in extra {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let r = self
+            .post(&format!("/api/v1/organisations/{org_id}/documents"))
+            .token(token)
+            .multipart(form)
             .send()
             .await
             .expect(201);

@@ -12,18 +12,32 @@ pub struct Operator {
     pub site: String,
 }
 
+/// An operator with an organisation, a person and a site, and every document `/submit` needs.
 pub async fn operator(app: &TestApp, n: usize) -> Operator {
+    let (op, person) = operator_without_documents(app, n).await;
+    for kind in ["incorporation_certificate", "tax_certificate", "bank_letter"] {
+        app.file_document(&op.token, &op.org, kind, &[]).await;
+    }
+    app.file_document(&op.token, &op.org, "identity_document", &[("person_id", &person)]).await;
+    app.file_document(&op.token, &op.org, "premises_proof", &[("site_id", &op.site)]).await;
+    op
+}
+
+/// As [`operator`], with no documents filed; also returns the person's id.
+pub async fn operator_without_documents(app: &TestApp, n: usize) -> (Operator, String) {
     let token = app.operator_token(&format!("op{n}@example.pk")).await;
     let org = app.organisation(&token, &format!("00000{n:02}"), &format!("10000{n:02}-1")).await;
-    app.post(&format!("/api/v1/organisations/{org}/people"))
+    let person = app
+        .post(&format!("/api/v1/organisations/{org}/people"))
         .token(&token)
         .json(&json!({"full_name": "Imran Qureshi", "roles": ["director"], "id_type": "cnic",
                       "id_number": format!("12345-12345{n:02}-1"), "nationality": "PK", "ownership_percent": 100}))
         .send()
         .await
         .expect(201);
+    let person = person.body["id"].as_str().unwrap().to_string();
     let site = app.site(&token, &org, "Karachi").await;
-    Operator { token, org, site }
+    (Operator { token, org, site }, person)
 }
 
 async fn draft(app: &TestApp, op: &Operator) -> String {
@@ -320,7 +334,7 @@ async fn submitting_names_every_missing_prerequisite() {
     let r = act(&app, &token, &path, "submit", None).await.problem(422);
     let fields: Vec<&str> =
         r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["site_ids", "people"], "{}", r.text);
+    assert_eq!(fields, ["site_ids", "people", "documents", "documents", "documents"], "{}", r.text);
 
     // Another operator's site is not this organisation's.
     let r = app.post("/api/v1/applications").token(&token)
@@ -330,8 +344,13 @@ async fn submitting_names_every_missing_prerequisite() {
     let r = act(&app, &token, &path, "submit", None).await.problem(422);
     let fields: Vec<&str> =
         r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["site_ids[0]", "people"], "{}", r.text);
-    assert!(!r.text.contains(&other.org));
+    assert_eq!(
+        fields,
+        ["site_ids[0]", "people", "documents", "documents", "documents"],
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains(&other.org) && !r.text.contains("Karachi centre"), "{}", r.text);
 
     for (field, body) in [
         (

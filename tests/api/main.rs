@@ -6,6 +6,7 @@ mod agency_clients;
 mod audit;
 mod auth;
 mod cli;
+mod documents;
 mod dossier;
 mod http_rules;
 mod inspections;
