@@ -3,23 +3,22 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use uuid::Uuid;
 
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::log::{LogEntry, LogRow, VerificationLog};
 use super::{
-    lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkRequest,
-    BulkResponse, Parsed, PublicAnswer, QueryType,
+    bulk_items, lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError,
+    BulkItemRead, BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType,
 };
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
-use crate::http::{ApiJson, Page, PageParams};
+use crate::http::{Page, PageParams, Query, RawJson};
 use crate::state::AppState;
-
-pub const MAX_BULK: usize = 10_000;
 
 /// Per-address limiter of the public endpoint (per process; see the README).
 pub struct PublicLimiter(pub Arc<DefaultKeyedRateLimiter<IpAddr>>);
@@ -54,7 +53,7 @@ async fn ask(
     if who.is(Role::Agency) {
         let rows = answers
             .iter()
-            .map(|a| log_row(&who.id, a.query_type, &a.query, result_name(a), now))
+            .map(|a| log_row(&who.id, Some(a.query_type), &a.query, result_name(a), now))
             .collect();
         log.record(rows).await;
     }
@@ -71,7 +70,7 @@ fn result_name(a: &Answer) -> &'static str {
 
 fn log_row(
     client: &str,
-    t: QueryType,
+    t: Option<QueryType>,
     query: &str,
     result: &str,
     at: chrono::NaiveDateTime,
@@ -79,8 +78,9 @@ fn log_row(
     LogRow {
         id: uuid::Uuid::now_v7().to_string(),
         client_id: client.to_string(),
-        query_type: crate::domain::wire_name(t),
-        query: query.chars().take(200).collect(),
+        query_type: t.map(crate::domain::wire_name).unwrap_or_else(|| "invalid".into()),
+        // PostgreSQL cannot store NUL, and a malformed item may hold one.
+        query: query.chars().filter(|c| *c != '\0').take(200).collect(),
         result: result.to_string(),
         at,
     }
@@ -168,7 +168,7 @@ pub async fn verify_organisation(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
     who: Principal,
-    q: web::Query<OrganisationQuery>,
+    q: Query<OrganisationQuery>,
 ) -> Result<web::Json<Answer>, AppError> {
     match (q.registration_number.as_deref(), q.tax_number.as_deref()) {
         (Some(r), None) => one(&state, &log, &who, QueryType::RegistrationNumber, r).await,
@@ -190,28 +190,18 @@ pub async fn verify_bulk(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
     who: Principal,
-    body: ApiJson<BulkRequest>,
+    body: RawJson,
 ) -> Result<web::Json<BulkResponse>, AppError> {
-    let items = body.into_inner().items;
-    if items.len() > MAX_BULK {
-        return Err(AppError::invalid(
-            "items",
-            format!("at most {MAX_BULK} items per request ({} sent); split the batch", items.len()),
-        ));
-    }
+    let items = bulk_items(body.0)?;
     let mut slots: Vec<Result<usize, BulkError>> = Vec::with_capacity(items.len());
     let mut queries = Vec::new();
     for item in items {
-        match parse(item.query_type, &item.value) {
-            Ok(p) => {
+        match item {
+            BulkItemRead::Question(value, t, parsed) => {
                 slots.push(Ok(queries.len()));
-                queries.push((item.value, item.query_type, p));
+                queries.push((value, t, parsed));
             }
-            Err(message) => slots.push(Err(BulkError {
-                error: AppError::invalid("value", message).problem(),
-                query: item.value,
-                query_type: item.query_type,
-            })),
+            BulkItemRead::Malformed(e) => slots.push(Err(e)),
         }
     }
     let failed: Vec<LogRow> = slots
@@ -230,7 +220,7 @@ pub async fn verify_bulk(
             Ok(i) => answers[i].take().map(BulkAnswer::Answer).unwrap_or_else(|| {
                 BulkAnswer::Error(BulkError {
                     query: String::new(),
-                    query_type: QueryType::Licence,
+                    query_type: None,
                     error: AppError::internal("missing answer").problem(),
                 })
             }),
@@ -313,9 +303,19 @@ pub async fn public_licence(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LogFilter {
-    pub client_id: Option<String>,
-    #[param(pattern = "^(licensed|not_licensed|unknown|error)?$")]
-    pub result: Option<String>,
+    pub client_id: Option<Uuid>,
+    #[param(inline)]
+    pub result: Option<LogResult>,
+}
+
+/// A logged verification's result: an answer's, or `error` for a malformed question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogResult {
+    Licensed,
+    NotLicensed,
+    Unknown,
+    Error,
 }
 
 /// Agencies' verifications: client, query, result and time.
@@ -329,14 +329,14 @@ pub struct LogFilter {
 pub async fn verification_log(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
-    page: web::Query<PageParams>,
-    filter: web::Query<LogFilter>,
+    page: Query<PageParams>,
+    filter: Query<LogFilter>,
 ) -> Result<web::Json<Page<LogEntry>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     log.flush().await;
     let f = filter.into_inner();
     let (client, result) =
-        (f.client_id.filter(|s| !s.is_empty()), f.result.filter(|s| !s.is_empty()));
+        (f.client_id.map(|id| id.to_string()), f.result.map(crate::domain::wire_name));
     let rows =
         state.db.read(move |conn| super::log::list(conn, client, result, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), LogEntry::from)))

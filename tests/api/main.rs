@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cli;
 mod http_rules;
+mod input_rules;
 mod inspections;
 mod licensing;
 mod registry;
