@@ -2,7 +2,8 @@
 //! are registered, then completed here with the error responses that shared parts produce for
 //! every route (body parsing, authentication, parameters), so each operation lists every
 //! status it can return, and with what the body parser enforces on every request body:
-//! `additionalProperties: false`, and `""` accepted (as absent) for optional text fields.
+//! `additionalProperties: false`, `""` accepted (as absent) for optional text fields, and
+//! no NUL in free text.
 
 use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -116,8 +117,9 @@ fn close_request_bodies(spec: &mut Value) {
     let mut roots: Vec<Value> = Vec::new();
     for item in spec["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
         for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
-            let optional = op["requestBody"]["required"] != true;
-            let contents = op["requestBody"]["content"].as_object_mut();
+            let Some(body) = op.get_mut("requestBody") else { continue };
+            let optional = body["required"] != true;
+            let contents = body.get_mut("content").and_then(Value::as_object_mut);
             for media in contents.into_iter().flat_map(|c| c.values_mut()) {
                 // An optional body is left out, not sent as `null` (utoipa writes Option<T> so).
                 if optional {
@@ -177,6 +179,15 @@ fn refs(schema: &Value) -> Vec<String> {
 }
 
 fn close(schema: &mut Value, components: &serde_json::Map<String, Value>) {
+    // Text with NUL is refused in every body (PostgreSQL could not store it).
+    let free_text = shape::is_text(schema, components)
+        && schema.get("$ref").is_none()
+        && ["pattern", "format", "oneOf", "anyOf", "allOf"]
+            .iter()
+            .all(|k| schema.get(*k).is_none());
+    if let (true, Some(map)) = (free_text, schema.as_object_mut()) {
+        map.insert("pattern".into(), json!("^[^\\u0000]*$"));
+    }
     let is_object = schema.get("properties").is_some() || schema["type"] == "object";
     if is_object {
         let original = schema.clone();

@@ -18,7 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::shape::Shape;
+use super::shape::{field_name, Finding, Shape, Step};
 use crate::error::{AppError, FieldError};
 
 /// The largest request body accepted (a 10,000-item bulk request fits with room to spare).
@@ -148,7 +148,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, AppError> {
 /// Deserialises an already well-formed JSON value into `T` (422 listing every invalid field).
 pub fn parse_value<T: DeserializeOwned>(value: Value) -> Result<ApiJson<T>, AppError> {
     let fingerprint = fingerprint(&value);
-    let value = deserialize_all(value, Vec::new()).map_err(AppError::validation)?;
+    let value = deserialize_all(value, Vec::new(), Vec::new()).map_err(AppError::validation)?;
     Ok(ApiJson { value, fingerprint })
 }
 
@@ -160,12 +160,16 @@ pub fn parse_body<T: DeserializeOwned + ToSchema + 'static>(
     let shape = Shape::of::<T>();
     shape.drop_empty_optional_text(&mut value);
     let fingerprint = fingerprint(&value);
-    let missing = shape
-        .missing_required(&value)
-        .into_iter()
-        .map(|field| FieldError::new(field, "is required"))
-        .collect();
-    let value = deserialize_all(value, missing).map_err(AppError::validation)?;
+    let (mut missing, mut malformed) = (Vec::new(), Vec::new());
+    for (path, finding) in shape.check(&value) {
+        match finding {
+            Finding::Missing => missing.push(FieldError::new(field_name(&path), "is required")),
+            Finding::NotAnObject => {
+                malformed.push((path, "invalid type: array, expected an object".to_string()))
+            }
+        }
+    }
+    let value = deserialize_all(value, missing, malformed).map_err(AppError::validation)?;
     Ok(ApiJson { value, fingerprint })
 }
 
@@ -237,32 +241,6 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
-/// A step of a JSON path.
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-fn field_name(steps: &[Step]) -> String {
-    let mut s = String::new();
-    for step in steps {
-        match step {
-            Step::Key(k) if s.is_empty() => s.push_str(k),
-            Step::Key(k) => {
-                s.push('.');
-                s.push_str(k);
-            }
-            Step::Index(i) => s.push_str(&format!("[{i}]")),
-        }
-    }
-    if s.is_empty() {
-        "body".into()
-    } else {
-        s
-    }
-}
-
 fn steps_of(path: &serde_path_to_error::Path) -> Vec<Step> {
     use serde_path_to_error::Segment;
     let mut steps = Vec::new();
@@ -315,13 +293,14 @@ fn nul_paths(value: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
 }
 
 /// Deserialises `value` into `T`, collecting every invalid field: each error found is
-/// recorded and its field taken out, and the rest tried again. `known` are problems found
-/// beforehand (missing required fields).
+/// recorded and its field taken out, and the rest tried again. `missing` and `malformed` are
+/// problems the schema found beforehand; NUL characters are found here.
 fn deserialize_all<T: DeserializeOwned>(
     mut value: Value,
-    known: Vec<FieldError>,
+    missing: Vec<FieldError>,
+    mut malformed: Vec<(Vec<Step>, String)>,
 ) -> Result<T, Vec<FieldError>> {
-    let mut errors = known;
+    let mut errors = missing;
     let mut removed: Vec<String> = Vec::new();
     let record = |errors: &mut Vec<FieldError>, field: String, message: String| {
         if !errors.iter().any(|e| e.field == field) {
@@ -330,8 +309,9 @@ fn deserialize_all<T: DeserializeOwned>(
     };
     let mut nul = Vec::new();
     nul_paths(&value, &mut Vec::new(), &mut nul);
-    for steps in nul {
-        record(&mut errors, field_name(&steps), "text may not contain NUL characters".into());
+    malformed.extend(nul.into_iter().map(|p| (p, "text may not contain NUL characters".into())));
+    for (steps, message) in malformed {
+        record(&mut errors, field_name(&steps), message);
         match remove_deepest_key(&mut value, &steps) {
             Some(gone) => removed.push(field_name(&gone)),
             None => return Err(errors),

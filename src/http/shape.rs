@@ -44,10 +44,10 @@ impl Shape {
         drop_empty(value, &self.root, &self.components);
     }
 
-    /// The required fields `value` lacks, as JSON paths (`registered_address.city`).
-    pub fn missing_required(&self, value: &Value) -> Vec<String> {
+    /// The required fields `value` lacks, and the arrays sent where an object belongs.
+    pub fn check(&self, value: &Value) -> Vec<(Vec<Step>, Finding)> {
         let mut out = Vec::new();
-        missing(value, &self.root, &self.components, "", &mut out);
+        check(value, &self.root, &self.components, &mut Vec::new(), &mut out);
         out
     }
 }
@@ -194,36 +194,81 @@ fn drop_empty(value: &mut Value, schema: &Value, components: &Map<String, Value>
     }
 }
 
-fn missing(
+/// A step of a JSON path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A JSON path as a field name: `registered_address.city`, `findings[2].code`, or `body`.
+pub fn field_name(steps: &[Step]) -> String {
+    let mut s = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) if s.is_empty() => s.push_str(k),
+            Step::Key(k) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    if s.is_empty() {
+        "body".into()
+    } else {
+        s
+    }
+}
+
+/// What the schema finds wrong before any deserialising.
+#[derive(Debug, PartialEq)]
+pub enum Finding {
+    /// A required field is absent (the path names the field).
+    Missing,
+    /// An array where only an object will do (serde would read it field by field).
+    NotAnObject,
+}
+
+fn check(
     value: &Value,
     schema: &Value,
     components: &Map<String, Value>,
-    path: &str,
-    out: &mut Vec<String>,
+    at: &mut Vec<Step>,
+    out: &mut Vec<(Vec<Step>, Finding)>,
 ) {
-    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
     match value {
         Value::Object(map) => {
             let variants = matching_variants(schema, map, components);
             let [object] = variants.as_slice() else { return };
             for key in required(object) {
                 if !map.contains_key(key) {
-                    out.push(join(key));
+                    let mut path = at.clone();
+                    path.push(Step::Key(key.to_string()));
+                    out.push((path, Finding::Missing));
                 }
             }
             for (k, v) in map {
                 if let Some(prop) = object.get("properties").and_then(|p| p.get(k)) {
-                    missing(v, prop, components, &join(k), out);
+                    at.push(Step::Key(k.clone()));
+                    check(v, prop, components, at, out);
+                    at.pop();
                 }
             }
         }
-        Value::Array(items) => {
-            if let Some(item) = array_items(schema, components) {
+        Value::Array(items) => match array_items(schema, components) {
+            Some(item) => {
                 for (i, v) in items.iter().enumerate() {
-                    missing(v, item, components, &format!("{path}[{i}]"), out);
+                    at.push(Step::Index(i));
+                    check(v, item, components, at, out);
+                    at.pop();
                 }
             }
-        }
+            None if !object_variants(schema, components).is_empty() => {
+                out.push((at.clone(), Finding::NotAnObject));
+            }
+            None => {}
+        },
         _ => {}
     }
 }
@@ -266,8 +311,18 @@ mod tests {
     }
 
     #[test]
-    fn missing_required_fields_at_any_depth() {
-        let v = json!({"address": {"line2": "b"}, "more": [{}, {"line1": "x"}]});
-        assert_eq!(shape().missing_required(&v), ["name", "address.line1", "more[0].line1"]);
+    fn missing_required_fields_and_arrays_for_objects() {
+        let v = json!({"address": {"line2": "b"}, "more": [{}, ["x"]]});
+        let found: Vec<(String, Finding)> =
+            shape().check(&v).into_iter().map(|(p, f)| (field_name(&p), f)).collect();
+        assert_eq!(
+            found,
+            [
+                ("name".to_string(), Finding::Missing),
+                ("address.line1".to_string(), Finding::Missing),
+                ("more[0].line1".to_string(), Finding::Missing),
+                ("more[1]".to_string(), Finding::NotAnObject),
+            ]
+        );
     }
 }
