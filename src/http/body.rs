@@ -204,6 +204,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON Schema counts 65535.0 as an integer, so serde must see one too.
+        if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+            return Ok(Value::from(v as i64));
+        }
         Ok(Value::from(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -525,6 +529,13 @@ mod tests {
             sanitize("invalid type: map, expected enum Role"),
             "invalid type: object, expected one of the allowed values"
         );
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        let parsed = parse_json::<Signup>(br#"{"email":"a","age":42.0}"#).ok().unwrap();
+        assert_eq!(parsed.value.age, 42);
+        assert!(parse_json::<Signup>(br#"{"email":"a","age":42.5}"#).is_err());
     }
 
     #[test]
