@@ -16,6 +16,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::http::body::sanitize;
 use crate::http::fallback::{self, RouteTable};
 use crate::keys::Keys;
 use crate::openapi::ApiDoc;
@@ -147,11 +148,19 @@ fn query_error(
     e: actix_web::error::QueryPayloadError,
     _: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    AppError::bad_request(format!("invalid query: {e}")).into()
+    let message = match e {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    AppError::bad_request(format!("invalid query: {}", sanitize(&message))).into()
 }
 
 fn path_error(e: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
-    AppError::bad_request(format!("invalid path value: {e}")).into()
+    let message = match e {
+        actix_web::error::PathError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    AppError::bad_request(format!("invalid path value: {}", sanitize(&message))).into()
 }
 
 /// Shared, per-process parts of the app.

@@ -1,13 +1,16 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes as they
 //! are registered, then completed here with the error responses that shared parts produce for
 //! every route (body parsing, authentication, parameters), so each operation lists every
-//! status it can return.
+//! status it can return, and with what the body parser enforces on every request body:
+//! `additionalProperties: false`, `""` accepted (as absent) for optional text fields, and
+//! no NUL in free text.
 
 use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
+use crate::http::shape;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -63,6 +66,7 @@ fn problem_response(description: &str) -> Value {
 /// Adds the shared error responses to every operation and gives every error response the
 /// problem+json body.
 pub fn complete(mut spec: Value) -> Value {
+    close_request_bodies(&mut spec);
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return spec };
     for item in paths.values_mut() {
         let Some(ops) = item.as_object_mut() else { continue };
@@ -108,6 +112,109 @@ pub fn complete(mut spec: Value) -> Value {
         }
     }
     spec
+}
+
+/// States what [`crate::http::body`] enforces on every request-body schema (and the schemas
+/// they use): unknown fields are refused, and an optional text field may be `""`.
+fn close_request_bodies(spec: &mut Value) {
+    let mut roots: Vec<Value> = Vec::new();
+    for item in spec["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            let Some(body) = op.get_mut("requestBody") else { continue };
+            let optional = body["required"] != true;
+            let contents = body.get_mut("content").and_then(Value::as_object_mut);
+            for media in contents.into_iter().flat_map(|c| c.values_mut()) {
+                // An optional body is left out, not sent as `null` (utoipa writes Option<T> so).
+                if optional {
+                    if let Some(only) = without_null(&media["schema"]) {
+                        media["schema"] = only;
+                    }
+                }
+                roots.push(media["schema"].clone());
+            }
+        }
+    }
+    let components = spec["components"]["schemas"].as_object().cloned().unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    let mut queue = roots;
+    while let Some(schema) = queue.pop() {
+        for name in refs(&schema) {
+            if !names.contains(&name) {
+                if let Some(target) = components.get(&name) {
+                    queue.push(target.clone());
+                }
+                names.push(name);
+            }
+        }
+    }
+    let Some(schemas) = spec["components"]["schemas"].as_object_mut() else { return };
+    for name in names {
+        if let Some(schema) = schemas.get_mut(&name) {
+            close(schema, &components);
+        }
+    }
+    // Inline request bodies (none today) would be closed here as well.
+}
+
+fn without_null(schema: &Value) -> Option<Value> {
+    match schema["oneOf"].as_array()?.as_slice() {
+        [null, only] if null["type"] == "null" => Some(only.clone()),
+        _ => None,
+    }
+}
+
+fn refs(schema: &Value) -> Vec<String> {
+    match schema {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| match (k.as_str(), v.as_str()) {
+                ("$ref", Some(r)) => r
+                    .strip_prefix("#/components/schemas/")
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect(),
+                _ => refs(v),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(refs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn close(schema: &mut Value, components: &serde_json::Map<String, Value>) {
+    // Text with NUL is refused in every body (PostgreSQL could not store it).
+    let free_text = shape::is_text(schema, components)
+        && schema.get("$ref").is_none()
+        && ["pattern", "format", "oneOf", "anyOf", "allOf"]
+            .iter()
+            .all(|k| schema.get(*k).is_none());
+    if let (true, Some(map)) = (free_text, schema.as_object_mut()) {
+        map.insert("pattern".into(), json!("^[^\\u0000]*$"));
+    }
+    let is_object = schema.get("properties").is_some() || schema["type"] == "object";
+    if is_object {
+        let original = schema.clone();
+        if let Some(map) = schema.as_object_mut() {
+            map.entry("additionalProperties").or_insert(Value::Bool(false));
+        }
+        if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for (key, prop) in props.iter_mut() {
+                close(prop, components);
+                if shape::is_optional_text(&original, key, components) {
+                    let empty = json!({"type": "string", "maxLength": 0, "description": "Empty: the same as leaving the field out"});
+                    *prop = json!({"anyOf": [prop.take(), empty]});
+                }
+            }
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(alts) = schema.get_mut(key).and_then(Value::as_array_mut) {
+            alts.iter_mut().for_each(|a| close(a, components));
+        }
+    }
+    if let Some(items) = schema.get_mut("items") {
+        close(items, components);
+    }
 }
 
 #[cfg(test)]

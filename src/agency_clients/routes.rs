@@ -3,6 +3,7 @@
 use actix_web::{delete, get, http::header, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::{store, AgencyClient};
 use crate::audit::{self, Change};
@@ -10,7 +11,7 @@ use crate::auth::Principal;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, Page, PageParams};
+use crate::http::{etag, ApiJson, IdempotencyKey, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -101,8 +102,8 @@ pub async fn create_client(
 #[get("/agency-clients")]
 pub async fn list_clients(
     state: web::Data<AppState>,
-    page: web::Query<PageParams>,
-    filter: web::Query<ClientFilter>,
+    page: Query<PageParams>,
+    filter: Query<ClientFilter>,
 ) -> Result<web::Json<Page<AgencyClient>>, AppError> {
     let limit = page.limit()?;
     let after = page.after()?;
@@ -115,7 +116,7 @@ pub async fn list_clients(
 /// it with `active: false`.
 #[utoipa::path(
     tag = "agency-clients",
-    params(("id" = String, Path, description = "The client's id")),
+    params(("id" = Uuid, Path, description = "The client's id")),
     responses(
         (status = 200, description = "The client", body = AgencyClient, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such client"),
@@ -125,9 +126,9 @@ pub async fn list_clients(
 #[get("/agency-clients/{id}")]
 pub async fn get_client(
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let row = state
         .db
         .read(move |conn| store::find(conn, &id))
@@ -143,7 +144,7 @@ pub async fn get_client(
 /// the audit trail and the verification log.
 #[utoipa::path(
     tag = "agency-clients",
-    params(("id" = String, Path, description = "The client's id")),
+    params(("id" = Uuid, Path, description = "The client's id")),
     responses(
         (status = 204, description = "Deactivated"),
         (status = 404, description = "No such client, or already deleted"),
@@ -154,9 +155,9 @@ pub async fn get_client(
 pub async fn delete_client(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, now) = (id.into_inner(), state.now());
+    let (id, now) = (id.to_string(), state.now());
     state
         .db
         .write(move |conn| {

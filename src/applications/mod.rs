@@ -62,6 +62,9 @@ impl utoipa::PartialSchema for TermMonths {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int32,
+            )))
             .enum_values(Some([12, 24, 36]))
             .description(Some("12, 24 or 36 months"))
             .into()

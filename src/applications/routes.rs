@@ -3,19 +3,22 @@
 use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::{store, Action, Application, Approval, NewApplication, Status};
 use crate::auth::{Principal, Role};
 use crate::domain::Reason;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, OptionalJson, Page, PageParams};
+use crate::http::{
+    etag, ApiJson, IdempotencyKey, IfMatch, NoFields, OptionalJson, Page, PageParams, Query,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationFilter {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Uuid>,
     pub status: Option<Status>,
 }
 
@@ -78,14 +81,14 @@ pub async fn create_application(
 pub async fn list_applications(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<ApplicationFilter>,
+    page: Query<PageParams>,
+    filter: Query<ApplicationFilter>,
 ) -> Result<web::Json<Page<Application>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let f = filter.into_inner();
     let filter = store::Filter {
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
-        organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
+        organisation_id: f.organisation_id.map(|id| id.to_string()),
         status: f.status,
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
@@ -95,7 +98,7 @@ pub async fn list_applications(
 /// Read an application, with its history.
 #[utoipa::path(
     tag = "applications",
-    params(("id" = String, Path, description = "The application's id")),
+    params(("id" = Uuid, Path, description = "The application's id")),
     responses(
         (status = 200, description = "The application", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application, or not the caller's"),
@@ -106,9 +109,9 @@ pub async fn list_applications(
 pub async fn get_application(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     Ok(respond(state.db.read(move |conn| super::visible(conn, &who, &id)).await?))
 }
 
@@ -138,7 +141,8 @@ async fn transition(
 /// of the organisation: 422 names each missing one.
 #[utoipa::path(
     tag = "applications",
-    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    request_body(content = Option<NoFields>, description = "Optional: no fields (nothing, or `{}`)"),
+    params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Submitted", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application, or not the caller's"),
@@ -153,17 +157,19 @@ async fn transition(
 pub async fn submit(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, who, id.into_inner(), if_match, Action::Submit, None, Approval::default())
+    transition(state, who, id.to_string(), if_match, Action::Submit, None, Approval::default())
         .await
 }
 
 /// Withdraw an application. The owner; needs `If-Match`.
 #[utoipa::path(
     tag = "applications",
-    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    request_body(content = Option<NoFields>, description = "Optional: no fields (nothing, or `{}`)"),
+    params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Withdrawn", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application, or not the caller's"),
@@ -177,10 +183,11 @@ pub async fn submit(
 pub async fn withdraw(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, who, id.into_inner(), if_match, Action::Withdraw, None, Approval::default())
+    transition(state, who, id.to_string(), if_match, Action::Withdraw, None, Approval::default())
         .await
 }
 
@@ -188,7 +195,7 @@ pub async fn withdraw(
 #[utoipa::path(
     tag = "applications",
     request_body = InfoRequest,
-    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Sent back", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application"),
@@ -202,7 +209,7 @@ pub async fn withdraw(
 pub async fn request_info(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<InfoRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -210,7 +217,7 @@ pub async fn request_info(
     transition(
         state,
         who,
-        id.into_inner(),
+        id.to_string(),
         if_match,
         Action::RequestInfo,
         Some(message),
@@ -223,8 +230,8 @@ pub async fn request_info(
 /// Regulators; needs `If-Match`. Of two concurrent approvals exactly one issues a licence.
 #[utoipa::path(
     tag = "applications",
-    request_body(content = Approval, description = "Optional: conditions and a term overriding the one applied for"),
-    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    request_body(content = Option<Approval>, description = "Optional: conditions and a term overriding the one applied for"),
+    params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Approved; licence_number is set", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application"),
@@ -238,18 +245,18 @@ pub async fn request_info(
 pub async fn approve(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: OptionalJson<Approval>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, who, id.into_inner(), if_match, Action::Approve, None, body.0).await
+    transition(state, who, id.to_string(), if_match, Action::Approve, None, body.0).await
 }
 
 /// Reject a submitted application. Regulators; needs `If-Match`.
 #[utoipa::path(
     tag = "applications",
     request_body = Rejection,
-    params(("id" = String, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Rejected", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application"),
@@ -263,7 +270,7 @@ pub async fn approve(
 pub async fn reject(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<Rejection>,
 ) -> Result<HttpResponse, AppError> {
@@ -271,7 +278,7 @@ pub async fn reject(
     transition(
         state,
         who,
-        id.into_inner(),
+        id.to_string(),
         if_match,
         Action::Reject,
         Some(reason),

@@ -3,10 +3,11 @@
 use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::{store, AuditEntry, Verification};
 use crate::error::AppError;
-use crate::http::{Page, PageParams};
+use crate::http::{Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -15,7 +16,7 @@ pub struct AuditFilter {
     /// `user`, `agency_client`, `access_token`, `refresh_token_family`, …
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<Uuid>,
     /// e.g. `user.created`.
     pub action: Option<String>,
 }
@@ -30,8 +31,8 @@ pub struct AuditFilter {
 #[get("/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,
-    page: web::Query<PageParams>,
-    filter: web::Query<AuditFilter>,
+    page: Query<PageParams>,
+    filter: Query<AuditFilter>,
 ) -> Result<web::Json<Page<AuditEntry>>, AppError> {
     let limit = page.limit()?;
     let after = page
@@ -46,7 +47,7 @@ pub async fn list_audit(
     let filter = store::Filter {
         entity_type: given(f.entity_type),
         entity_id: given(f.entity_id),
-        actor_id: given(f.actor_id),
+        actor_id: f.actor_id.map(|id| id.to_string()),
         action: given(f.action),
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;

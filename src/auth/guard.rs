@@ -1,6 +1,7 @@
 //! The guard every request passes: it finds the matched route's rule in [`super::policy`],
 //! authenticates the bearer token when the rule needs one (401), checks the role (403) and
-//! puts the [`Principal`] in the request. Unmatched paths go on to the fallback (404/405).
+//! puts the [`Principal`] in the request, then refuses query parameters the operation does
+//! not document (400). Unmatched paths go on to the fallback (404/405).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -25,7 +26,19 @@ pub async fn guard(
         Ok(None) => {}
         Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
     }
+    if let Err(e) = known_query(&req) {
+        return Ok(req.into_response(e.error_response()).map_into_right_body());
+    }
     next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+fn known_query(req: &ServiceRequest) -> Result<(), AppError> {
+    let (Some(pattern), Some(table)) =
+        (req.match_pattern(), req.app_data::<web::Data<RouteTable>>())
+    else {
+        return Ok(());
+    };
+    table.check_query(req.method().as_str(), &pattern, req.query_string())
 }
 
 async fn authorize(req: &ServiceRequest) -> Result<Option<Principal>, AppError> {

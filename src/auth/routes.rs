@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::signin::{self, SignedIn};
 use super::{store, Principal, Role};
 use crate::error::AppError;
-use crate::http::body::{parse_json, parse_value, read_body};
+use crate::http::body::{parse_form, parse_json, read_body};
 use crate::keys::AccessClaims;
 use crate::state::AppState;
 
@@ -83,11 +83,7 @@ async fn form_or_json<T: serde::de::DeserializeOwned>(
         .to_ascii_lowercase();
     let bytes = read_body(&mut payload).await?;
     if ct.starts_with("application/x-www-form-urlencoded") {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| AppError::bad_request(format!("malformed form body: {e}")))?;
-        let map: serde_json::Map<String, serde_json::Value> =
-            pairs.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-        return parse_value(serde_json::Value::Object(map)).map(|j| j.into_inner());
+        return parse_form(&bytes).map(|j| j.into_inner());
     }
     if ct.starts_with("application/json") || ct.is_empty() {
         return parse_json(&bytes).map(|j| j.into_inner());

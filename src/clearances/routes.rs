@@ -3,11 +3,12 @@
 use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::{store, Clearance, ClearanceRow, ClearanceStatus, Grant, Objection, Verdict};
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
-use crate::http::{etag, ApiJson, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -16,7 +17,7 @@ pub struct ClearanceFilter {
     /// An agency code.
     pub agency: Option<String>,
     pub status: Option<ClearanceStatus>,
-    pub application_id: Option<String>,
+    pub application_id: Option<Uuid>,
 }
 
 fn respond(row: ClearanceRow, who: &Principal) -> HttpResponse {
@@ -37,8 +38,8 @@ fn respond(row: ClearanceRow, who: &Principal) -> HttpResponse {
 pub async fn list_clearances(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<ClearanceFilter>,
+    page: Query<PageParams>,
+    filter: Query<ClearanceFilter>,
 ) -> Result<web::Json<Page<Clearance>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let f = filter.into_inner();
@@ -56,7 +57,7 @@ pub async fn list_clearances(
                 agency_scope,
                 agency: f.agency.map(|a| a.trim().to_ascii_lowercase()),
                 status: f.status,
-                application_id: f.application_id,
+                application_id: f.application_id.map(|id| id.to_string()),
             };
             store::list(conn, &filter, after, limit + 1)
         })
@@ -67,7 +68,7 @@ pub async fn list_clearances(
 /// Read a clearance.
 #[utoipa::path(
     tag = "clearances",
-    params(("id" = String, Path, description = "The clearance's id")),
+    params(("id" = Uuid, Path, description = "The clearance's id")),
     responses(
         (status = 200, description = "The clearance", body = Clearance, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such clearance, or not visible to the caller"),
@@ -78,9 +79,9 @@ pub async fn list_clearances(
 pub async fn get_clearance(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, w) = (id.into_inner(), who.clone());
+    let (id, w) = (id.to_string(), who.clone());
     let row = state.db.read(move |conn| super::visible(conn, &w, &id)).await?;
     Ok(respond(row, &who))
 }
@@ -104,7 +105,7 @@ async fn decide(
 #[utoipa::path(
     tag = "clearances",
     request_body = Grant,
-    params(("id" = String, Path, description = "The clearance's id"), ("If-Match" = String, Header, description = "The clearance's ETag last read")),
+    params(("id" = Uuid, Path, description = "The clearance's id"), ("If-Match" = String, Header, description = "The clearance's ETag last read")),
     responses(
         (status = 200, description = "Granted", body = Clearance, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 403, description = "Not a client of this clearance's agency"),
@@ -119,12 +120,12 @@ async fn decide(
 pub async fn grant(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<Grant>,
 ) -> Result<HttpResponse, AppError> {
     let verdict = Verdict::Grant { reference: body.into_inner().reference };
-    decide(state, who, id.into_inner(), if_match, verdict).await
+    decide(state, who, id.to_string(), if_match, verdict).await
 }
 
 /// Object to the applicant, with a reason (a client of this clearance's agency only; final;
@@ -132,7 +133,7 @@ pub async fn grant(
 #[utoipa::path(
     tag = "clearances",
     request_body = Objection,
-    params(("id" = String, Path, description = "The clearance's id"), ("If-Match" = String, Header, description = "The clearance's ETag last read")),
+    params(("id" = Uuid, Path, description = "The clearance's id"), ("If-Match" = String, Header, description = "The clearance's ETag last read")),
     responses(
         (status = 200, description = "Objected", body = Clearance, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 403, description = "Not a client of this clearance's agency"),
@@ -147,10 +148,10 @@ pub async fn grant(
 pub async fn object(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<Objection>,
 ) -> Result<HttpResponse, AppError> {
     let Objection { reason, reference } = body.into_inner();
-    decide(state, who, id.into_inner(), if_match, Verdict::Object { reason, reference }).await
+    decide(state, who, id.to_string(), if_match, Verdict::Object { reason, reference }).await
 }

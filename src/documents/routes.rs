@@ -7,12 +7,13 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
+use uuid::Uuid;
 
 use super::{store, Document, DocumentKind, DocumentUpload, UploadForm};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{IdempotencyKey, Page, PageParams};
+use crate::http::{IdempotencyKey, Page, PageParams, Query};
 use crate::organisations;
 use crate::state::AppState;
 
@@ -43,7 +44,7 @@ impl ToSchema for DocumentBytes {}
     tag = "documents",
     request_body(content = DocumentUpload, content_type = "multipart/form-data"),
     params(
-        ("id" = String, Path, description = "The organisation's id"),
+        ("id" = Uuid, Path, description = "The organisation's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
     ),
     responses(
@@ -61,11 +62,11 @@ impl ToSchema for DocumentBytes {}
 pub async fn upload_document(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     key: IdempotencyKey,
     form: UploadForm,
 ) -> Result<HttpResponse, AppError> {
-    let (org_id, now, fingerprint) = (id.into_inner(), state.now(), form.fingerprint());
+    let (org_id, now, fingerprint) = (id.to_string(), state.now(), form.fingerprint());
     let scope = format!("{} POST /api/v1/organisations/{org_id}/documents", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::upload(conn, now, &who, &org_id, &form)?;
@@ -83,7 +84,7 @@ pub async fn upload_document(
 /// List an organisation's documents (its owner, and staff).
 #[utoipa::path(
     tag = "documents",
-    params(("id" = String, Path, description = "The organisation's id"), PageParams, DocumentFilter),
+    params(("id" = Uuid, Path, description = "The organisation's id"), PageParams, DocumentFilter),
     responses(
         (status = 200, description = "A page of documents' metadata", body = Page<Document>),
         (status = 404, description = "No such organisation, or not the caller's"),
@@ -94,11 +95,11 @@ pub async fn upload_document(
 pub async fn list_documents(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
-    page: web::Query<PageParams>,
-    filter: web::Query<DocumentFilter>,
+    id: web::Path<Uuid>,
+    page: Query<PageParams>,
+    filter: Query<DocumentFilter>,
 ) -> Result<web::Json<Page<Document>>, AppError> {
-    let (limit, after, id, kind) = (page.limit()?, page.after()?, id.into_inner(), filter.kind);
+    let (limit, after, id, kind) = (page.limit()?, page.after()?, id.to_string(), filter.kind);
     let rows = state
         .db
         .read(move |conn| {
@@ -112,7 +113,7 @@ pub async fn list_documents(
 /// Read a document's metadata.
 #[utoipa::path(
     tag = "documents",
-    params(("id" = String, Path, description = "The document's id")),
+    params(("id" = Uuid, Path, description = "The document's id")),
     responses(
         (status = 200, description = "The document's metadata", body = Document),
         (status = 404, description = "No such document, or not the caller's"),
@@ -123,9 +124,9 @@ pub async fn list_documents(
 pub async fn get_document(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<web::Json<Document>, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
     Ok(web::Json(Document::from(row)))
 }
@@ -133,7 +134,7 @@ pub async fn get_document(
 /// Download a document's bytes, exactly as uploaded, as an attachment.
 #[utoipa::path(
     tag = "documents",
-    params(("id" = String, Path, description = "The document's id")),
+    params(("id" = Uuid, Path, description = "The document's id")),
     responses(
         (status = 200, description = "The bytes, with the type recognised at upload",
          content((DocumentBytes = "application/pdf"), (DocumentBytes = "image/png"), (DocumentBytes = "image/jpeg")),
@@ -150,9 +151,9 @@ pub async fn get_document(
 pub async fn get_document_content(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let (row, bytes) = state
         .db
         .read(move |conn| {
@@ -198,7 +199,7 @@ fn attachment(file_name: &str) -> ContentDisposition {
 /// Delete a document (its owner), unless an application under review relies on it.
 #[utoipa::path(
     tag = "documents",
-    params(("id" = String, Path, description = "The document's id")),
+    params(("id" = Uuid, Path, description = "The document's id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such document, or not the caller's"),
@@ -210,9 +211,9 @@ fn attachment(file_name: &str) -> ContentDisposition {
 pub async fn delete_document(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, now) = (id.into_inner(), state.now());
+    let (id, now) = (id.to_string(), state.now());
     state.db.write(move |conn| super::delete(conn, now, &who, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

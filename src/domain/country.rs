@@ -30,9 +30,18 @@ impl Country {
     }
 }
 
+/// The spec's pattern: exactly the codes `try_new` accepts, in either case.
+fn pattern() -> String {
+    let caseless = |c: char| format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase());
+    let codes: Vec<String> = isocountry::CountryCode::iter()
+        .map(|c| c.alpha2().chars().map(caseless).collect())
+        .collect();
+    format!("^({})$", codes.join("|"))
+}
+
 crate::string_value_type!(Country, "CountryCode", |s| Country::try_new(&s), |b| b
-    .description(Some("An ISO 3166-1 alpha-2 country code"))
-    .pattern(Some("^[A-Za-z]{2}$"))
+    .description(Some("An ISO 3166-1 alpha-2 country code (either case)"))
+    .pattern(Some(pattern()))
     .examples(["PK"]));
 
 #[cfg(test)]
@@ -44,5 +53,6 @@ mod tests {
         assert_eq!(Country::parse("pk", "c").unwrap().alpha2(), "PK");
         assert!(Country::parse("XX", "c").is_err());
         assert!(Country::parse("PAK", "c").is_err());
+        assert!(pattern().contains("[Pp][Kk]") && !pattern().contains("[Xx][Xx]"));
     }
 }

@@ -105,9 +105,8 @@ crate::string_value_type!(
     |s| RegistrationNumber::try_new(&s),
     |b| b
         .description(Some("A company registration number: 3 to 40 letters, digits, '/' and '-'"))
-        .pattern(Some(r"^\s*[A-Za-z0-9/-]*[A-Za-z0-9][A-Za-z0-9/-]*\s*$"))
-        .min_length(Some(3))
-        .max_length(Some(40))
+        // Surrounding white space is trimmed before the length counts.
+        .pattern(Some(r"^\s*(?=[A-Za-z0-9/-]*[A-Za-z0-9])[A-Za-z0-9/-]{3,40}\s*$"))
         .examples(["0123456"])
 );
 

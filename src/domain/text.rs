@@ -59,6 +59,10 @@ mod tests {
     }
 }
 
+/// What [`Reason`] accepts, for the spec: some visible text, no control characters but line
+/// breaks and tabs.
+pub const REASON_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+
 /// Free text giving a reason or message: trimmed, 1 to 2000 characters, no control characters
 /// but line breaks and tabs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,5 +96,5 @@ crate::string_value_type!(Reason, "Reason", |s| Reason::try_new(&s), |b| b
     .description(Some("Free text: 1 to 2000 characters"))
     .min_length(Some(1))
     .max_length(Some(2000))
-    .pattern(Some(r"\S"))
+    .pattern(Some(REASON_PATTERN))
     .examples(["Unlicensed outbound calling found at inspection"]));

@@ -1,16 +1,24 @@
-//! `ApiJson<T>`: the request-body extractor. Malformed JSON is 400; well-formed JSON with
-//! unknown fields, missing fields, wrong types or NUL characters is 422 naming the field; a
-//! body over the limit is 413; a body that is not JSON is 415.
+//! `ApiJson<T>`: the request-body extractor (API.md §1). Malformed JSON, or an object with a
+//! duplicate key, is 400; well-formed JSON with unknown fields, missing fields, wrong types or
+//! NUL characters is 422 listing every invalid field at once; an optional text field sent as
+//! `""` is absent; a body over the limit is 413; a body that is not JSON is 415. No message
+//! names a Rust type: serde's are rewritten by [`sanitize`].
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
-use serde::de::DeserializeOwned;
+use regex::Regex;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
+use super::shape::{field_name, Finding, Shape, Step};
 use crate::error::{AppError, FieldError};
 
 /// The largest request body accepted (a 10,000-item bulk request fits with room to spare).
@@ -28,30 +36,47 @@ impl<T> ApiJson<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ApiJson<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.to_ascii_lowercase());
+        let raw = RawJson::from_request(req, payload);
+        Box::pin(async move { parse_body(raw.await?.0) })
+    }
+}
+
+/// A well-formed JSON body (no duplicate keys), not yet given a type: for a route that
+/// answers parts of it in place (the bulk verification).
+pub struct RawJson(pub Value);
+
+impl FromRequest for RawJson {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = content_type(req);
         let mut payload = payload.take();
         Box::pin(async move {
             let bytes = read_body(&mut payload).await?;
-            match content_type.as_deref() {
-                Some(ct) if is_json(ct) => {}
-                None if bytes.is_empty() => {}
-                _ => {
-                    return Err(AppError::UnsupportedMediaType(
-                        "send the body as application/json".into(),
-                    ))
-                }
-            }
-            parse_json(&bytes)
+            check_json(content_type.as_deref(), &bytes)?;
+            parse_strict(&bytes).map(RawJson)
         })
+    }
+}
+
+fn content_type(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.to_ascii_lowercase())
+}
+
+fn check_json(content_type: Option<&str>, bytes: &[u8]) -> Result<(), AppError> {
+    match content_type {
+        Some(ct) if is_json(ct) => Ok(()),
+        None if bytes.is_empty() => Ok(()),
+        _ => Err(AppError::UnsupportedMediaType("send the body as application/json".into())),
     }
 }
 
@@ -83,103 +108,364 @@ fn too_large() -> AppError {
     AppError::PayloadTooLarge(format!("the request body may be at most {MAX_BODY_BYTES} bytes"))
 }
 
-/// Parses JSON bytes into `T` with the error mapping described at the top of this file.
+/// Parses JSON bytes into `T` with the error mapping described at the top of this file, but
+/// without a schema: used where the target has none (the token endpoint, seeding).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, AppError> {
+    parse_value(parse_strict(bytes)?)
+}
+
+/// Reads a form-encoded body (`a=1&b=2`) as a JSON object of strings; a repeated name is 400.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        AppError::bad_request(format!("malformed form body: {}", sanitize(&e.to_string())))
+    })?;
+    let mut map = serde_json::Map::new();
+    for (k, v) in pairs {
+        if map.insert(k.clone(), Value::String(v)).is_some() {
+            return Err(AppError::bad_request(format!(
+                "the form field {k:?} is given more than once"
+            )));
+        }
+    }
+    parse_value(Value::Object(map))
+}
+
+/// Parses JSON bytes into a value: malformed JSON, or an object with a duplicate key at any
+/// depth, is 400.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::bad_request("the request body is empty; send a JSON object"));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| AppError::bad_request(format!("malformed JSON: {e}")))?;
-    parse_value(value)
+    serde_json::from_slice::<Strict>(bytes).map(|s| s.0).map_err(|e| {
+        if e.is_data() {
+            AppError::bad_request(format!("JSON object with {e}"))
+        } else {
+            AppError::bad_request(format!("malformed JSON: {}", sanitize(&e.to_string())))
+        }
+    })
 }
 
-/// Deserialises an already well-formed JSON value into `T` (422 on any mismatch).
-pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<ApiJson<T>, AppError> {
-    if let Some(path) = find_nul(&value, String::new()) {
-        return Err(AppError::invalid(path, "text may not contain NUL characters"));
+/// Deserialises an already well-formed JSON value into `T` (422 listing every invalid field).
+pub fn parse_value<T: DeserializeOwned>(value: Value) -> Result<ApiJson<T>, AppError> {
+    let fingerprint = fingerprint(&value);
+    let value = deserialize_all(value, Vec::new(), Vec::new()).map_err(AppError::validation)?;
+    Ok(ApiJson { value, fingerprint })
+}
+
+/// As [`parse_value`], reading `T`'s schema too: optional text sent as `""` is absent, and
+/// every missing required field is listed with the other problems.
+pub fn parse_body<T: DeserializeOwned + ToSchema + 'static>(
+    mut value: Value,
+) -> Result<ApiJson<T>, AppError> {
+    let shape = Shape::of::<T>();
+    shape.drop_empty_optional_text(&mut value);
+    let fingerprint = fingerprint(&value);
+    let (mut missing, mut malformed) = (Vec::new(), Vec::new());
+    for (path, finding) in shape.check(&value) {
+        match finding {
+            Finding::Missing => missing.push(FieldError::new(field_name(&path), "is required")),
+            Finding::NotAnObject => {
+                malformed.push((path, "invalid type: array, expected an object".to_string()))
+            }
+        }
     }
-    let fingerprint = hex::encode(Sha256::digest(value.to_string().as_bytes()));
-    let parsed = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        let field = match (path.as_str(), unknown_field_name(&message)) {
-            (".", Some(f)) => f.to_string(),
-            (".", None) => field_holding_variant(&value, &message).unwrap_or_else(|| "body".into()),
-            _ => path,
+    let value = deserialize_all(value, missing, malformed).map_err(AppError::validation)?;
+    Ok(ApiJson { value, fingerprint })
+}
+
+fn fingerprint(value: &Value) -> String {
+    hex::encode(Sha256::digest(value.to_string().as_bytes()))
+}
+
+/// A JSON value read with duplicate keys refused.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON Schema counts 65535.0 as an integer, so serde must see one too.
+        if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+            return Ok(Value::from(v as i64));
+        }
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Strict::deserialize(d).map(|s| s.0)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+fn steps_of(path: &serde_path_to_error::Path) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    let mut steps = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => steps.push(Step::Index(*index)),
+            Segment::Map { key } => steps.push(Step::Key(key.clone())),
+            Segment::Enum { variant } => steps.push(Step::Key(variant.clone())),
+            Segment::Unknown => break,
+        }
+    }
+    steps
+}
+
+/// Removes the deepest object key on `steps` (and what it holds); false if there is none.
+fn remove_deepest_key(value: &mut Value, steps: &[Step]) -> Option<Vec<Step>> {
+    let last = steps.iter().rposition(|s| matches!(s, Step::Key(_)))?;
+    let mut at = &mut *value;
+    for step in &steps[..last] {
+        at = match step {
+            Step::Key(k) => at.get_mut(k.as_str())?,
+            Step::Index(i) => at.get_mut(*i)?,
         };
-        AppError::validation(vec![FieldError::new(field, message)])
-    })?;
-    Ok(ApiJson { value: parsed, fingerprint })
+    }
+    let Step::Key(key) = &steps[last] else { return None };
+    at.as_object_mut()?.remove(key)?;
+    Some(steps[..=last].to_vec())
+}
+
+/// Strings (and keys) holding NUL: each is an invalid field; PostgreSQL could not store them.
+fn nul_paths(value: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match value {
+        Value::String(s) if s.contains('\0') => out.push(at.clone()),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| {
+            at.push(Step::Index(i));
+            nul_paths(v, at, out);
+            at.pop();
+        }),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            at.push(Step::Key(k.clone()));
+            if k.contains('\0') {
+                out.push(at.clone());
+            } else {
+                nul_paths(v, at, out);
+            }
+            at.pop();
+        }),
+        _ => {}
+    }
+}
+
+/// Deserialises `value` into `T`, collecting every invalid field: each error found is
+/// recorded and its field taken out, and the rest tried again. `missing` and `malformed` are
+/// problems the schema found beforehand; NUL characters are found here.
+fn deserialize_all<T: DeserializeOwned>(
+    mut value: Value,
+    missing: Vec<FieldError>,
+    mut malformed: Vec<(Vec<Step>, String)>,
+) -> Result<T, Vec<FieldError>> {
+    let mut errors = missing;
+    let mut removed: Vec<String> = Vec::new();
+    let record = |errors: &mut Vec<FieldError>, field: String, message: String| {
+        if !errors.iter().any(|e| e.field == field) {
+            errors.push(FieldError::new(field, message));
+        }
+    };
+    let mut nul = Vec::new();
+    nul_paths(&value, &mut Vec::new(), &mut nul);
+    malformed.extend(nul.into_iter().map(|p| (p, "text may not contain NUL characters".into())));
+    for (steps, message) in malformed {
+        record(&mut errors, field_name(&steps), message);
+        match remove_deepest_key(&mut value, &steps) {
+            Some(gone) => removed.push(field_name(&gone)),
+            None => return Err(errors),
+        }
+    }
+    for _ in 0..1000 {
+        let e = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(parsed) if errors.is_empty() => return Ok(parsed),
+            Ok(_) => return Err(errors),
+            Err(e) => e,
+        };
+        let steps = steps_of(e.path());
+        let message = e.inner().to_string();
+        let named = |prefix: &str| {
+            message.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(str::to_string)
+        };
+        let gone = if let Some(name) = named("unknown field `") {
+            let mut at = steps.clone();
+            if at.last() != Some(&Step::Key(name.clone())) {
+                at.push(Step::Key(name));
+            }
+            record(&mut errors, field_name(&at), sanitize(&message));
+            remove_deepest_key(&mut value, &at)
+        } else if let Some(name) = named("missing field `") {
+            let mut at = steps.clone();
+            at.push(Step::Key(name));
+            let field = field_name(&at);
+            let ours = removed.iter().any(|r| &field == r || field.starts_with(&format!("{r}.")));
+            if !ours {
+                record(&mut errors, field, "is required".into());
+            }
+            remove_deepest_key(&mut value, &steps)
+        } else if steps.is_empty() {
+            // Tagged enums lose the path of a bad variant; name the field holding it.
+            let field = field_holding_variant(&value, &message);
+            record(&mut errors, field.clone().unwrap_or_else(|| "body".into()), sanitize(&message));
+            field.and_then(|f| remove_deepest_key(&mut value, &[Step::Key(f)]))
+        } else {
+            record(&mut errors, field_name(&steps), sanitize(&message));
+            remove_deepest_key(&mut value, &steps)
+        };
+        match gone {
+            Some(gone) => removed.push(field_name(&gone)),
+            None => return Err(errors),
+        }
+    }
+    Err(errors)
 }
 
 /// Tagged enums lose the path of a bad variant; find the top-level field holding it.
-fn field_holding_variant(value: &serde_json::Value, message: &str) -> Option<String> {
+fn field_holding_variant(value: &Value, message: &str) -> Option<String> {
     let bad = message.strip_prefix("unknown variant `")?.split('`').next()?;
     value.as_object()?.iter().find(|(_, v)| v.as_str() == Some(bad)).map(|(k, _)| k.clone())
 }
 
-/// The field an unknown-field or missing-field error names.
-fn unknown_field_name(message: &str) -> Option<&str> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("missing field `"))?;
-    rest.split('`').next()
-}
-
-fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
-    use serde_json::Value;
-    let here = || if path.is_empty() { "body".to_string() } else { path.clone() };
-    match value {
-        Value::String(s) if s.contains('\0') => Some(here()),
-        Value::Array(items) => {
-            items.iter().enumerate().find_map(|(i, v)| find_nul(v, format!("{}[{i}]", here())))
-        }
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if k.contains('\0') {
-                return Some(here());
-            }
-            find_nul(v, if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
-        }),
-        _ => None,
-    }
+/// Rewrites a serde or framework message so that no Rust type or internal name reaches a
+/// client: `expected struct NewOrganisation` becomes `expected an object`.
+pub fn sanitize(message: &str) -> String {
+    static RULES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"(?:untagged|internally tagged|adjacently tagged) enum \w+", "the allowed forms"),
+            (r"(?:struct|tuple|newtype|unit) variant \w+::\w+", "value of the allowed form"),
+            (r"expected struct \w+(?: with \d+ elements?)?", "expected an object"),
+            (r"expected tuple struct \w+(?: with \d+ elements?)?", "expected an array"),
+            (r"expected unit struct \w+", "expected null"),
+            (r"expected newtype struct \w+", "expected a value"),
+            (
+                r"expected (?:internally tagged |adjacently tagged )?enum \w+",
+                "expected one of the allowed values",
+            ),
+            (r"expected variant identifier", "expected one of the allowed values"),
+            (r"expected field identifier", "expected a field name"),
+            (r"\b(?:u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize)\b", "an integer"),
+            (r"\b(?:f32|f64)\b", "a number"),
+            (r"a borrowed string", "a string"),
+            (r"a sequence", "an array"),
+            (r"expected a map", "expected an object"),
+            (r"expected option\b", "expected a value or null"),
+            (r"expected unit\b", "expected null"),
+            (r"invalid type: sequence", "invalid type: array"),
+            (r"invalid type: map", "invalid type: object"),
+            (r"invalid type: unit value", "invalid type: null"),
+            (r"floating point", "number"),
+            (
+                r"(?:newtype struct|unit variant|newtype variant|tuple variant|struct variant)",
+                "value",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(pattern, with)| Regex::new(pattern).ok().map(|r| (r, with)))
+        .collect()
+    });
+    rules.iter().fold(message.to_string(), |m, (re, with)| re.replace_all(&m, *with).into_owned())
 }
 
 /// A JSON body that may be left out entirely (then `T::default()`), for transitions whose
-/// fields are all optional.
+/// fields are all optional. A body that is there is parsed as [`ApiJson`] parses it.
 pub struct OptionalJson<T>(pub T);
 
-impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+impl<T: DeserializeOwned + ToSchema + Default + 'static> FromRequest for OptionalJson<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = ApiJson::<T>::from_request(req, payload);
-        let empty = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0")
-            || (!req.headers().contains_key(actix_web::http::header::CONTENT_LENGTH)
-                && !req.headers().contains_key(actix_web::http::header::TRANSFER_ENCODING));
+        let content_type = content_type(req);
+        let mut payload = payload.take();
         Box::pin(async move {
-            if empty {
+            let bytes = read_body(&mut payload).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJson(T::default()));
             }
-            json.await.map(|j| OptionalJson(j.value))
+            check_json(content_type.as_deref(), &bytes)?;
+            parse_body(parse_strict(&bytes)?).map(|j| OptionalJson(j.value))
         })
     }
 }
+
+/// The body of a transition that takes no fields: nothing, or `{}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(serde::Deserialize, Debug)]
+    #[derive(serde::Deserialize, Debug, ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Signup {
         email: String,
         age: u8,
+        nickname: Option<String>,
+        home: Option<Home>,
+    }
+
+    #[derive(serde::Deserialize, Debug, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Home {
+        city: String,
+        line2: Option<String>,
+    }
+
+    fn fields(e: AppError) -> Vec<String> {
+        match e {
+            AppError::Validation { errors, .. } => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -187,20 +473,69 @@ mod tests {
         let e = parse_json::<Signup>(b"{\"email\": ").err().unwrap();
         assert!(matches!(e, AppError::BadRequest(_)));
         let e = parse_json::<Signup>(br#"{"email":"a","age":1,"status":"x"}"#).err().unwrap();
-        match e {
-            AppError::Validation { errors, .. } => assert_eq!(errors[0].field, "status"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(fields(e), ["status"]);
         let e = parse_json::<Signup>(br#"{"email":"a","age":"old"}"#).err().unwrap();
-        match e {
-            AppError::Validation { errors, .. } => assert_eq!(errors[0].field, "age"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(fields(e), ["age"]);
         let e = parse_json::<Signup>(br#"{"email":"a\u0000","age":1}"#).err().unwrap();
-        match e {
-            AppError::Validation { errors, .. } => assert_eq!(errors[0].field, "email"),
-            other => panic!("{other:?}"),
+        assert_eq!(fields(e), ["email"]);
+    }
+
+    #[test]
+    fn duplicate_keys_are_400_at_any_depth() {
+        for body in [
+            &br#"{"email":"a","email":"b","age":1}"#[..],
+            br#"{"home":{"city":"a","city":"b"}}"#,
+            br#"[{"a":1,"a":2}]"#,
+        ] {
+            let e = parse_strict(body).err().unwrap();
+            assert!(matches!(&e, AppError::BadRequest(d) if d.contains("duplicate key")), "{e:?}");
         }
+        let e = parse_form::<Signup>(b"email=a&email=b").err().unwrap();
+        assert!(matches!(e, AppError::BadRequest(_)));
+    }
+
+    #[test]
+    fn every_invalid_field_is_listed() {
+        let body = br#"{"age":"old","nickname":5,"home":{"city":1,"line2":2},"x":1}"#;
+        let value = parse_strict(body).unwrap();
+        let mut got = fields(parse_body::<Signup>(value).err().unwrap());
+        got.sort();
+        assert_eq!(got, ["age", "email", "home.city", "home.line2", "nickname", "x"]);
+    }
+
+    #[test]
+    fn empty_optional_text_is_absent_but_required_text_is_not() {
+        let value =
+            parse_strict(br#"{"email":"","age":1,"nickname":"","home":{"city":"c","line2":""}}"#)
+                .unwrap();
+        let parsed = parse_body::<Signup>(value).ok().unwrap().value;
+        assert_eq!(parsed.email, "");
+        assert!(parsed.nickname.is_none());
+        assert!(parsed.home.unwrap().line2.is_none());
+    }
+
+    #[test]
+    fn messages_name_no_rust_type() {
+        let e = parse_body::<Signup>(Value::Null).err().unwrap();
+        let text = format!("{:?}", e.problem());
+        for word in ["struct", "enum", "Signup", "u8"] {
+            assert!(!text.contains(word), "{text}");
+        }
+        assert_eq!(
+            sanitize("invalid type: string \"x\", expected u8"),
+            "invalid type: string \"x\", expected an integer"
+        );
+        assert_eq!(
+            sanitize("invalid type: map, expected enum Role"),
+            "invalid type: object, expected one of the allowed values"
+        );
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        let parsed = parse_json::<Signup>(br#"{"email":"a","age":42.0}"#).ok().unwrap();
+        assert_eq!(parsed.value.age, 42);
+        assert!(parse_json::<Signup>(br#"{"email":"a","age":42.5}"#).is_err());
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! What answers when no route matched: 405 with `Allow` when the path exists under other
 //! methods (learned from the OpenAPI document, so it cannot drift from the routes), else 404.
+//! The same table knows each operation's query parameters, so the guard refuses unknown ones.
+
+use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
 
@@ -9,11 +12,13 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     routes: Vec<(Vec<String>, Vec<String>)>,
+    /// (METHOD, path template) → the query parameters the operation documents.
+    queries: HashMap<(String, String), Vec<String>>,
 }
 
 impl RouteTable {
     pub fn from_json(value: &serde_json::Value) -> Self {
-        let mut routes = Vec::new();
+        let (mut routes, mut queries) = (Vec::new(), HashMap::new());
         if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
             for (path, item) in paths {
                 let methods: Vec<String> = item
@@ -28,9 +33,40 @@ impl RouteTable {
                     })
                     .unwrap_or_default();
                 routes.push((segments(path), methods));
+                for (method, op) in item.as_object().into_iter().flatten() {
+                    let names = op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p["in"] == "query")
+                        .filter_map(|p| p["name"].as_str().map(str::to_string))
+                        .collect();
+                    queries.insert((method.to_uppercase(), path.clone()), names);
+                }
             }
         }
-        RouteTable { routes }
+        RouteTable { routes, queries }
+    }
+
+    /// Refuses a query parameter the operation does not document (400 naming it). Routes
+    /// outside the document (the Swagger UI's files) are not checked.
+    pub fn check_query(&self, method: &str, template: &str, query: &str) -> Result<(), AppError> {
+        let Some(known) = self.queries.get(&(method.to_string(), template.to_string())) else {
+            return Ok(());
+        };
+        match form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| !known.iter().any(|k| k == name))
+        {
+            Some((name, _)) => Err(AppError::bad_request(format!(
+                "unknown query parameter {name:?}{}",
+                if known.is_empty() {
+                    "; this operation takes none".to_string()
+                } else {
+                    format!("; this operation takes {}", known.join(", "))
+                }
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The methods a concrete path accepts, if any template matches it.
@@ -118,10 +154,22 @@ mod tests {
                 (segments("/api/v1/users"), vec!["GET".into(), "POST".into()]),
                 (segments("/api/v1/users/{id}"), vec!["GET".into(), "PATCH".into()]),
             ],
+            queries: HashMap::new(),
         };
         assert_eq!(table.allowed("/api/v1/users/abc"), Some(vec!["GET".into(), "PATCH".into()]));
         assert_eq!(table.allowed("/api/v1/users"), Some(vec!["GET".into(), "POST".into()]));
         assert_eq!(table.allowed("/api/v1/nothing"), None);
         assert_eq!(table.allowed("/api/v1/users/abc/def"), None);
+    }
+
+    #[test]
+    fn only_documented_query_parameters_pass() {
+        let spec = serde_json::json!({"paths": {"/api/v1/users": {"get": {"parameters": [
+            {"name": "limit", "in": "query"}, {"name": "If-Match", "in": "header"}]}}}});
+        let table = RouteTable::from_json(&spec);
+        assert!(table.check_query("GET", "/api/v1/users", "limit=5").is_ok());
+        let e = table.check_query("GET", "/api/v1/users", "limit=5&If-Match=x").unwrap_err();
+        assert!(matches!(e, AppError::BadRequest(d) if d.contains("\"If-Match\"")));
+        assert!(table.check_query("GET", "/docs/{_:.*}", "anything=1").is_ok());
     }
 }

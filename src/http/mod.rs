@@ -6,8 +6,11 @@ pub mod etag;
 pub mod fallback;
 pub mod idempotency;
 pub mod pagination;
+pub mod query;
+pub mod shape;
 
-pub use body::{ApiJson, OptionalJson};
+pub use body::{ApiJson, NoFields, OptionalJson, RawJson};
 pub use etag::{etag, IfMatch};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageParams};
+pub use query::Query;

@@ -1,22 +1,23 @@
 //! `/api/v1/inspections` and `/api/v1/enforcement-queue`.
 
 use actix_web::{get, http::header, post, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::enforcement::{self, EnforcementItem};
 use super::{store, Cancellation, Inspection, NewInspection, Outcome, Record, Status};
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InspectionFilter {
-    pub site_id: Option<String>,
-    pub inspector_id: Option<String>,
+    pub site_id: Option<Uuid>,
+    pub inspector_id: Option<Uuid>,
     pub status: Option<Status>,
     pub outcome: Option<Outcome>,
 }
@@ -69,16 +70,16 @@ pub async fn schedule(
 pub async fn list_inspections(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<InspectionFilter>,
+    page: Query<PageParams>,
+    filter: Query<InspectionFilter>,
 ) -> Result<web::Json<Page<Inspection>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let f = filter.into_inner();
     let filter = store::Filter {
         inspector_scope: who.is(Role::Inspector).then(|| who.id.clone()),
         owner_scope: who.is(Role::Operator).then(|| who.id.clone()),
-        site_id: f.site_id.filter(|s| !s.is_empty()),
-        inspector_id: f.inspector_id.filter(|s| !s.is_empty()),
+        site_id: f.site_id.map(|id| id.to_string()),
+        inspector_id: f.inspector_id.map(|id| id.to_string()),
         status: f.status,
         outcome: f.outcome,
     };
@@ -89,7 +90,7 @@ pub async fn list_inspections(
 /// Read an inspection (operators: recorded ones of their sites, without notes).
 #[utoipa::path(
     tag = "inspections",
-    params(("id" = String, Path, description = "The inspection's id")),
+    params(("id" = Uuid, Path, description = "The inspection's id")),
     responses(
         (status = 200, description = "The inspection", body = Inspection, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such inspection, or not visible to the caller"),
@@ -100,9 +101,9 @@ pub async fn list_inspections(
 pub async fn get_inspection(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let w = who.clone();
     let row = state.db.read(move |conn| super::visible(conn, &w, &id)).await?;
     Ok(respond(row, &who))
@@ -112,7 +113,7 @@ pub async fn get_inspection(
 #[utoipa::path(
     tag = "inspections",
     request_body = Record,
-    params(("id" = String, Path, description = "The inspection's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    params(("id" = Uuid, Path, description = "The inspection's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Recorded", body = Inspection, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such inspection, or not visible to the caller"),
@@ -126,11 +127,11 @@ pub async fn get_inspection(
 pub async fn record(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<Record>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, rec, now, w) = (id.into_inner(), body.into_inner(), state.now(), who.clone());
+    let (id, rec, now, w) = (id.to_string(), body.into_inner(), state.now(), who.clone());
     let row = state
         .db
         .write(move |conn| {
@@ -146,7 +147,7 @@ pub async fn record(
 #[utoipa::path(
     tag = "inspections",
     request_body = Cancellation,
-    params(("id" = String, Path, description = "The inspection's id"), ("If-Match" = String, Header, description = "The ETag last read")),
+    params(("id" = Uuid, Path, description = "The inspection's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Cancelled", body = Inspection, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such inspection"),
@@ -160,12 +161,11 @@ pub async fn record(
 pub async fn cancel(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<Cancellation>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, reason, now, w) =
-        (id.into_inner(), body.into_inner().reason, state.now(), who.clone());
+    let (id, reason, now, w) = (id.to_string(), body.into_inner().reason, state.now(), who.clone());
     let row = state
         .db
         .write(move |conn| super::cancel(conn, now, &w, &id, |v| if_match.check(v), reason))
@@ -176,9 +176,19 @@ pub async fn cancel(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueFilter {
-    /// `open` (the default), `dismissed`, `resolved` or `all`.
-    #[param(pattern = "^(open|dismissed|resolved|all)$")]
-    pub status: Option<String>,
+    /// `open` when absent.
+    #[param(inline)]
+    pub status: Option<QueueStatus>,
+}
+
+/// Which enforcement items to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStatus {
+    Open,
+    Dismissed,
+    Resolved,
+    All,
 }
 
 /// The enforcement queue: licences flagged by critical inspections.
@@ -191,19 +201,15 @@ pub struct QueueFilter {
 #[get("/enforcement-queue")]
 pub async fn list_queue(
     state: web::Data<AppState>,
-    page: web::Query<PageParams>,
-    filter: web::Query<QueueFilter>,
+    page: Query<PageParams>,
+    filter: Query<QueueFilter>,
 ) -> Result<web::Json<Page<EnforcementItem>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
-    let status = match filter.status.as_deref() {
-        None | Some("") => Some(enforcement::ItemStatus::Open),
-        Some("all") => None,
-        Some(s @ ("open" | "dismissed" | "resolved")) => enforcement::ItemStatus::parse(s),
-        Some(other) => {
-            return Err(AppError::bad_request(format!(
-                "status must be open, dismissed, resolved or all, not {other:?}"
-            )))
-        }
+    let status = match filter.status.unwrap_or(QueueStatus::Open) {
+        QueueStatus::All => None,
+        QueueStatus::Open => Some(enforcement::ItemStatus::Open),
+        QueueStatus::Dismissed => Some(enforcement::ItemStatus::Dismissed),
+        QueueStatus::Resolved => Some(enforcement::ItemStatus::Resolved),
     };
     let rows = state.db.read(move |conn| enforcement::list(conn, status, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), EnforcementItem::from)))
@@ -213,7 +219,7 @@ pub async fn list_queue(
 #[utoipa::path(
     tag = "inspections",
     request_body = Cancellation,
-    params(("id" = String, Path, description = "The item's id"), ("If-Match" = String, Header, description = "The ETag last read (the item's version)")),
+    params(("id" = Uuid, Path, description = "The item's id"), ("If-Match" = String, Header, description = "The ETag last read (the item's version)")),
     responses(
         (status = 200, description = "Dismissed", body = EnforcementItem, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such item"),
@@ -227,11 +233,11 @@ pub async fn list_queue(
 pub async fn dismiss(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<Cancellation>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, reason, now) = (id.into_inner(), body.into_inner().reason.into_string(), state.now());
+    let (id, reason, now) = (id.to_string(), body.into_inner().reason.into_string(), state.now());
     let row = state
         .db
         .write(move |conn| {

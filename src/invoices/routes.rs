@@ -3,19 +3,20 @@
 use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::{store, Invoice, InvoiceRow, InvoiceStatus, NewPayment};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::http::{etag, ApiJson, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InvoiceFilter {
-    pub organisation_id: Option<String>,
-    pub application_id: Option<String>,
+    pub organisation_id: Option<Uuid>,
+    pub application_id: Option<Uuid>,
     pub status: Option<InvoiceStatus>,
 }
 
@@ -48,15 +49,15 @@ fn respond(invoice: Invoice) -> HttpResponse {
 pub async fn list_invoices(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<InvoiceFilter>,
+    page: Query<PageParams>,
+    filter: Query<InvoiceFilter>,
 ) -> Result<web::Json<Page<Invoice>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let f = filter.into_inner();
     let filter = store::Filter {
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
-        organisation_id: f.organisation_id,
-        application_id: f.application_id,
+        organisation_id: f.organisation_id.map(|id| id.to_string()),
+        application_id: f.application_id.map(|id| id.to_string()),
         status: f.status,
     };
     let (invoices, more) = state
@@ -74,7 +75,7 @@ pub async fn list_invoices(
 /// Read an invoice with its payments.
 #[utoipa::path(
     tag = "fees",
-    params(("id" = String, Path, description = "The invoice's id")),
+    params(("id" = Uuid, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The invoice", body = Invoice, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such invoice, or not the caller's"),
@@ -85,9 +86,9 @@ pub async fn list_invoices(
 pub async fn get_invoice(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let invoice = state
         .db
         .read(move |conn| {
@@ -104,7 +105,7 @@ pub async fn get_invoice(
 #[utoipa::path(
     tag = "fees",
     request_body = NewPayment,
-    params(("id" = String, Path, description = "The invoice's id"), ("If-Match" = String, Header, description = "The invoice's ETag last read")),
+    params(("id" = Uuid, Path, description = "The invoice's id"), ("If-Match" = String, Header, description = "The invoice's ETag last read")),
     responses(
         (status = 200, description = "The invoice with the payment", body = Invoice, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such invoice"),
@@ -118,11 +119,11 @@ pub async fn get_invoice(
 pub async fn record_payment(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<NewPayment>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, payment, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (id, payment, now) = (id.to_string(), body.into_inner(), state.now());
     let invoice = state
         .db
         .write(move |conn| {

@@ -3,19 +3,20 @@
 use actix_web::{get, http::header, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::events::{self, EventPage};
 use super::{store, Action, Licence, LicenceChange, LicenceStatus};
 use crate::auth::{Principal, Role};
 use crate::domain::LicenceNumber;
 use crate::error::AppError;
-use crate::http::{etag, ApiJson, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LicenceFilter {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Uuid>,
     /// As read now: `expired` finds live licences past their expiry.
     pub status: Option<LicenceStatus>,
 }
@@ -31,14 +32,14 @@ pub struct LicenceFilter {
 pub async fn list_licences(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<LicenceFilter>,
+    page: Query<PageParams>,
+    filter: Query<LicenceFilter>,
 ) -> Result<web::Json<Page<Licence>>, AppError> {
     let (limit, after, now) = (page.limit()?, page.after()?, state.now());
     let f = filter.into_inner();
     let filter = store::Filter {
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
-        organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
+        organisation_id: f.organisation_id.map(|id| id.to_string()),
         status: f.status,
     };
     let rows = state.db.read(move |conn| store::list(conn, &filter, now, after, limit + 1)).await?;
@@ -174,7 +175,7 @@ pub struct EventQuery {
 #[get("/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    q: web::Query<EventQuery>,
+    q: Query<EventQuery>,
 ) -> Result<web::Json<EventPage>, AppError> {
     let after = q.after.unwrap_or(0);
     if after < 0 {

@@ -3,12 +3,13 @@
 use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::{store, NewOrganisation, NewPerson, Organisation, OrganisationPatch, Person};
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,8 +68,8 @@ pub async fn create_organisation(
 pub async fn list_organisations(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<OrganisationFilter>,
+    page: Query<PageParams>,
+    filter: Query<OrganisationFilter>,
 ) -> Result<web::Json<Page<Organisation>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let f = filter.into_inner();
@@ -87,7 +88,7 @@ pub async fn list_organisations(
 /// Read an organisation.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "The organisation's id")),
+    params(("id" = Uuid, Path, description = "The organisation's id")),
     responses(
         (status = 200, description = "The organisation", body = Organisation, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such organisation, or not the caller's"),
@@ -98,9 +99,9 @@ pub async fn list_organisations(
 pub async fn get_organisation(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(row.version)))
@@ -112,7 +113,7 @@ pub async fn get_organisation(
     tag = "organisations",
     request_body = OrganisationPatch,
     params(
-        ("id" = String, Path, description = "The organisation's id"),
+        ("id" = Uuid, Path, description = "The organisation's id"),
         ("If-Match" = String, Header, description = "The ETag last read"),
     ),
     responses(
@@ -128,11 +129,11 @@ pub async fn get_organisation(
 pub async fn patch_organisation(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<OrganisationPatch>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, patch, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (id, patch, now) = (id.to_string(), body.into_inner(), state.now());
     let row = state
         .db
         .write(move |conn| super::update(conn, now, &who, &id, |v| if_match.check(v), patch))
@@ -147,7 +148,7 @@ pub async fn patch_organisation(
     tag = "organisations",
     request_body = NewPerson,
     params(
-        ("id" = String, Path, description = "The organisation's id"),
+        ("id" = Uuid, Path, description = "The organisation's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
     ),
     responses(
@@ -162,12 +163,12 @@ pub async fn patch_organisation(
 pub async fn add_person(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: ApiJson<NewPerson>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let (org_id, new, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/organisations/{org_id}/people", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::add_person(conn, now, &who, &org_id, new)?;
@@ -184,7 +185,7 @@ pub async fn add_person(
 /// List an organisation's people.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "The organisation's id"), PageParams),
+    params(("id" = Uuid, Path, description = "The organisation's id"), PageParams),
     responses(
         (status = 200, description = "A page of people", body = Page<Person>),
         (status = 404, description = "No such organisation, or not the caller's"),
@@ -195,10 +196,10 @@ pub async fn add_person(
 pub async fn list_people(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
-    page: web::Query<PageParams>,
+    id: web::Path<Uuid>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<Person>>, AppError> {
-    let (limit, after, id) = (page.limit()?, page.after()?, id.into_inner());
+    let (limit, after, id) = (page.limit()?, page.after()?, id.to_string());
     let rows = state
         .db
         .read(move |conn| {
@@ -213,8 +214,8 @@ pub async fn list_people(
 #[utoipa::path(
     tag = "organisations",
     params(
-        ("id" = String, Path, description = "The organisation's id"),
-        ("person_id" = String, Path, description = "The person's id"),
+        ("id" = Uuid, Path, description = "The organisation's id"),
+        ("person_id" = Uuid, Path, description = "The person's id"),
     ),
     responses(
         (status = 204, description = "Removed"),
@@ -226,9 +227,9 @@ pub async fn list_people(
 pub async fn remove_person(
     state: web::Data<AppState>,
     who: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let ((org_id, person_id), now) = (path.into_inner(), state.now());
+    let ((org_id, person_id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
     state.db.write(move |conn| super::remove_person(conn, now, &who, &org_id, &person_id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

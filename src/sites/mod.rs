@@ -93,7 +93,9 @@ pub struct SitePatch {
     pub address: Option<Address>,
     #[schema(minimum = 1, maximum = 100000)]
     pub seat_count: Option<i64>,
+    #[schema(min_items = 1)]
     pub services: Option<Vec<Service>>,
+    #[schema(min_items = 1)]
     pub markets: Option<Vec<Country>>,
     /// `closed` closes the site; a closed site does not reopen.
     pub status: Option<SiteStatus>,

@@ -3,18 +3,19 @@
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::{store, NewSite, Site, SitePatch, SiteStatus};
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SiteFilter {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Uuid>,
     /// The address's city (case-insensitive).
     pub city: Option<String>,
     pub status: Option<SiteStatus>,
@@ -25,7 +26,7 @@ pub struct SiteFilter {
     tag = "sites",
     request_body = NewSite,
     params(
-        ("id" = String, Path, description = "The organisation's id"),
+        ("id" = Uuid, Path, description = "The organisation's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
     ),
     responses(
@@ -39,12 +40,12 @@ pub struct SiteFilter {
 pub async fn create_site(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: ApiJson<NewSite>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let (org_id, new, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/organisations/{org_id}/sites", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, &org_id, new)?;
@@ -69,14 +70,14 @@ pub async fn create_site(
 pub async fn list_sites(
     state: web::Data<AppState>,
     who: Principal,
-    page: web::Query<PageParams>,
-    filter: web::Query<SiteFilter>,
+    page: Query<PageParams>,
+    filter: Query<SiteFilter>,
 ) -> Result<web::Json<Page<Site>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let f = filter.into_inner();
     let filter = store::Filter {
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
-        organisation_id: f.organisation_id.filter(|s| !s.is_empty()),
+        organisation_id: f.organisation_id.map(|id| id.to_string()),
         city: f.city.map(|c| c.trim().to_lowercase()).filter(|s| !s.is_empty()),
         status: f.status,
     };
@@ -87,7 +88,7 @@ pub async fn list_sites(
 /// Read a site.
 #[utoipa::path(
     tag = "sites",
-    params(("id" = String, Path, description = "The site's id")),
+    params(("id" = Uuid, Path, description = "The site's id")),
     responses(
         (status = 200, description = "The site", body = Site, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such site, or not the caller's"),
@@ -98,9 +99,9 @@ pub async fn list_sites(
 pub async fn get_site(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Site::from(row)))
 }
@@ -110,7 +111,7 @@ pub async fn get_site(
     tag = "sites",
     request_body = SitePatch,
     params(
-        ("id" = String, Path, description = "The site's id"),
+        ("id" = Uuid, Path, description = "The site's id"),
         ("If-Match" = String, Header, description = "The ETag last read"),
     ),
     responses(
@@ -126,11 +127,11 @@ pub async fn get_site(
 pub async fn patch_site(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<SitePatch>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, patch, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (id, patch, now) = (id.to_string(), body.into_inner(), state.now());
     let row = state
         .db
         .write(move |conn| super::update(conn, now, &who, &id, |v| if_match.check(v), patch))

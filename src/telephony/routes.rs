@@ -1,12 +1,13 @@
 //! `/api/v1/sites/{id}/numbers` and `/api/v1/sites/{id}/ip-ranges`.
 
 use actix_web::{delete, get, post, web, HttpResponse};
+use uuid::Uuid;
 
 use super::{store, IpRangeResource, NewIpRange, NewNumber, PhoneNumberResource};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{ApiJson, IdempotencyKey, Page, PageParams};
+use crate::http::{ApiJson, IdempotencyKey, Page, PageParams, Query};
 use crate::sites;
 use crate::state::AppState;
 
@@ -15,7 +16,7 @@ use crate::state::AppState;
     tag = "telephony",
     request_body = NewNumber,
     params(
-        ("id" = String, Path, description = "The site's id"),
+        ("id" = Uuid, Path, description = "The site's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
     ),
     responses(
@@ -30,12 +31,12 @@ use crate::state::AppState;
 pub async fn register_number(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: ApiJson<NewNumber>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let (site_id, new, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/sites/{site_id}/numbers", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::register_number(conn, now, &who, &site_id, new)?;
@@ -52,7 +53,7 @@ pub async fn register_number(
 /// List a site's numbers and ranges.
 #[utoipa::path(
     tag = "telephony",
-    params(("id" = String, Path, description = "The site's id"), PageParams),
+    params(("id" = Uuid, Path, description = "The site's id"), PageParams),
     responses(
         (status = 200, description = "A page of numbers", body = Page<PhoneNumberResource>),
         (status = 404, description = "No such site, or not the caller's"),
@@ -63,10 +64,10 @@ pub async fn register_number(
 pub async fn list_numbers(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
-    page: web::Query<PageParams>,
+    id: web::Path<Uuid>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<PhoneNumberResource>>, AppError> {
-    let (limit, after, id) = (page.limit()?, page.after()?, id.into_inner());
+    let (limit, after, id) = (page.limit()?, page.after()?, id.to_string());
     let rows = state
         .db
         .read(move |conn| {
@@ -81,8 +82,8 @@ pub async fn list_numbers(
 #[utoipa::path(
     tag = "telephony",
     params(
-        ("id" = String, Path, description = "The site's id"),
-        ("number_id" = String, Path, description = "The number's id"),
+        ("id" = Uuid, Path, description = "The site's id"),
+        ("number_id" = Uuid, Path, description = "The number's id"),
     ),
     responses(
         (status = 204, description = "Removed"),
@@ -94,9 +95,9 @@ pub async fn list_numbers(
 pub async fn remove_number(
     state: web::Data<AppState>,
     who: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let ((site_id, id), now) = (path.into_inner(), state.now());
+    let ((site_id, id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
     state.db.write(move |conn| super::remove(conn, now, &who, &site_id, &id, false)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -106,7 +107,7 @@ pub async fn remove_number(
     tag = "telephony",
     request_body = NewIpRange,
     params(
-        ("id" = String, Path, description = "The site's id"),
+        ("id" = Uuid, Path, description = "The site's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
     ),
     responses(
@@ -121,12 +122,12 @@ pub async fn remove_number(
 pub async fn register_ip_range(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     key: IdempotencyKey,
     body: ApiJson<NewIpRange>,
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
-    let (site_id, new, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/sites/{site_id}/ip-ranges", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
         let row = super::register_ip_range(conn, now, &who, &site_id, new)?;
@@ -143,7 +144,7 @@ pub async fn register_ip_range(
 /// List a site's IP ranges.
 #[utoipa::path(
     tag = "telephony",
-    params(("id" = String, Path, description = "The site's id"), PageParams),
+    params(("id" = Uuid, Path, description = "The site's id"), PageParams),
     responses(
         (status = 200, description = "A page of IP ranges", body = Page<IpRangeResource>),
         (status = 404, description = "No such site, or not the caller's"),
@@ -154,10 +155,10 @@ pub async fn register_ip_range(
 pub async fn list_ip_ranges(
     state: web::Data<AppState>,
     who: Principal,
-    id: web::Path<String>,
-    page: web::Query<PageParams>,
+    id: web::Path<Uuid>,
+    page: Query<PageParams>,
 ) -> Result<web::Json<Page<IpRangeResource>>, AppError> {
-    let (limit, after, id) = (page.limit()?, page.after()?, id.into_inner());
+    let (limit, after, id) = (page.limit()?, page.after()?, id.to_string());
     let rows = state
         .db
         .read(move |conn| {
@@ -172,8 +173,8 @@ pub async fn list_ip_ranges(
 #[utoipa::path(
     tag = "telephony",
     params(
-        ("id" = String, Path, description = "The site's id"),
-        ("range_id" = String, Path, description = "The IP range's id"),
+        ("id" = Uuid, Path, description = "The site's id"),
+        ("range_id" = Uuid, Path, description = "The IP range's id"),
     ),
     responses(
         (status = 204, description = "Removed"),
@@ -185,9 +186,9 @@ pub async fn list_ip_ranges(
 pub async fn remove_ip_range(
     state: web::Data<AppState>,
     who: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let ((site_id, id), now) = (path.into_inner(), state.now());
+    let ((site_id, id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
     state.db.write(move |conn| super::remove(conn, now, &who, &site_id, &id, true)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

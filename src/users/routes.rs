@@ -3,6 +3,7 @@
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::{create_account, store, update_account, NewAccount, User, UserPatch};
 use crate::auth::passwords::Password;
@@ -10,7 +11,7 @@ use crate::auth::{Principal, Role, StaffRole};
 use crate::domain::{Email, Name};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams};
+use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::{blocking, AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -90,8 +91,8 @@ pub(crate) fn created(row: store::UserRow) -> Created {
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    page: web::Query<PageParams>,
-    filter: web::Query<UserFilter>,
+    page: Query<PageParams>,
+    filter: Query<UserFilter>,
 ) -> Result<web::Json<Page<User>>, AppError> {
     let limit = page.limit()?;
     let after = page.after()?;
@@ -107,7 +108,7 @@ pub async fn list_users(
 /// Read one user account.
 #[utoipa::path(
     tag = "users",
-    params(("id" = String, Path, description = "The user's id")),
+    params(("id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = User, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such user"),
@@ -117,9 +118,9 @@ pub async fn list_users(
 #[get("/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.to_string();
     let row = state
         .db
         .read(move |conn| store::find(conn, &id))
@@ -137,7 +138,7 @@ fn with_etag(row: store::UserRow) -> HttpResponse {
     tag = "users",
     request_body = UserPatch,
     params(
-        ("id" = String, Path, description = "The user's id"),
+        ("id" = Uuid, Path, description = "The user's id"),
         ("If-Match" = String, Header, description = "The ETag last read"),
     ),
     responses(
@@ -153,11 +154,11 @@ fn with_etag(row: store::UserRow) -> HttpResponse {
 pub async fn patch_user(
     state: web::Data<AppState>,
     principal: Principal,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: ApiJson<UserPatch>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, patch, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (id, patch, now) = (id.to_string(), body.into_inner(), state.now());
     let row = state
         .db
         .write(move |conn| {

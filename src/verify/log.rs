@@ -26,6 +26,32 @@ crate::stored_enum! {
     }
 }
 
+crate::stored_enum! {
+    /// A logged question's type: `invalid` for a bulk item whose type was not one of them.
+    #[derive(ToSchema)]
+    pub enum LoggedType in "verification_log.query_type" {
+        Licence = "licence",
+        Number = "number",
+        Ip = "ip",
+        RegistrationNumber = "registration_number",
+        TaxNumber = "tax_number",
+        Invalid = "invalid",
+    }
+}
+
+impl From<Option<QueryType>> for LoggedType {
+    fn from(t: Option<QueryType>) -> Self {
+        match t {
+            Some(QueryType::Licence) => LoggedType::Licence,
+            Some(QueryType::Number) => LoggedType::Number,
+            Some(QueryType::Ip) => LoggedType::Ip,
+            Some(QueryType::RegistrationNumber) => LoggedType::RegistrationNumber,
+            Some(QueryType::TaxNumber) => LoggedType::TaxNumber,
+            None => LoggedType::Invalid,
+        }
+    }
+}
+
 impl From<super::VerifyResult> for LogResult {
     fn from(r: super::VerifyResult) -> Self {
         match r {
@@ -43,7 +69,7 @@ const BATCH: usize = 5_000;
 pub struct LogRow {
     pub id: String,
     pub client_id: String,
-    pub query_type: QueryType,
+    pub query_type: LoggedType,
     pub query: String,
     pub result: LogResult,
     pub at: NaiveDateTime,
@@ -55,7 +81,7 @@ pub struct LogEntry {
     /// The agency client's id.
     pub client_id: String,
     #[serde(rename = "type")]
-    pub query_type: QueryType,
+    pub query_type: LoggedType,
     pub query: String,
     pub result: LogResult,
     pub at: DateTime<Utc>,

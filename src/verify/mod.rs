@@ -6,13 +6,18 @@ pub mod log;
 pub mod lookup;
 pub mod routes;
 
+/// The most items one bulk request may ask about.
+pub const MAX_BULK: usize = 10_000;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::ip::addr_key;
 use crate::domain::{LicenceNumber, Ntn, RegistrationNumber, E164};
-use crate::error::Problem;
+use crate::error::{AppError, Problem};
+use crate::http::body::parse_body;
 use crate::licences::LicenceStatus;
 
 crate::stored_enum! {
@@ -119,10 +124,59 @@ pub struct BulkRequest {
 /// A malformed item's answer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BulkError {
+    /// The item's `value` as sent (a non-string value as its JSON text).
     pub query: String,
-    #[serde(rename = "type")]
-    pub query_type: QueryType,
+    /// The item's `type`, when it is one of the types.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub query_type: Option<QueryType>,
     pub error: Problem,
+}
+
+/// One item of a bulk request, read on its own.
+pub enum BulkItemRead {
+    Question(String, QueryType, Parsed),
+    Malformed(BulkError),
+}
+
+/// The items of a bulk request, each read on its own so that a malformed one, whatever it
+/// holds, is answered in place. The envelope itself must be `{"items": [...]}` (422).
+pub fn bulk_items(mut body: Value) -> Result<Vec<BulkItemRead>, AppError> {
+    let items = match body.get_mut("items") {
+        Some(Value::Array(items)) => std::mem::take(items),
+        _ => Vec::new(),
+    };
+    parse_body::<BulkRequest>(body)?;
+    if items.len() > MAX_BULK {
+        return Err(AppError::invalid(
+            "items",
+            format!("at most {MAX_BULK} items per request ({} sent); split the batch", items.len()),
+        ));
+    }
+    Ok(items.into_iter().map(bulk_item).collect())
+}
+
+fn bulk_item(raw: Value) -> BulkItemRead {
+    let query = match raw.get("value") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let query_type = raw.get("type").and_then(Value::as_str).and_then(QueryType::parse);
+    let malformed = |error: AppError| {
+        BulkItemRead::Malformed(BulkError {
+            query: query.clone(),
+            query_type,
+            error: error.problem(),
+        })
+    };
+    let item = match parse_body::<BulkItem>(raw) {
+        Ok(item) => item.into_inner(),
+        Err(e) => return malformed(e),
+    };
+    match parse(item.query_type, &item.value) {
+        Ok(parsed) => BulkItemRead::Question(item.value, item.query_type, parsed),
+        Err(message) => malformed(AppError::invalid("value", message)),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use uuid::Uuid;
 
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -11,15 +12,13 @@ use utoipa::IntoParams;
 
 use super::log::{LogEntry, LogResult, LogRow, VerificationLog};
 use super::{
-    lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkRequest,
-    BulkResponse, Parsed, PublicAnswer, QueryType,
+    bulk_items, lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError,
+    BulkItemRead, BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType,
 };
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
-use crate::http::{ApiJson, Page, PageParams};
+use crate::http::{Page, PageParams, Query, RawJson};
 use crate::state::AppState;
-
-pub const MAX_BULK: usize = 10_000;
 
 /// Per-address limiter of the public endpoint (per process; see the README).
 pub struct PublicLimiter(pub Arc<DefaultKeyedRateLimiter<IpAddr>>);
@@ -54,7 +53,7 @@ async fn ask(
     if who.is(Role::Agency) {
         let rows = answers
             .iter()
-            .map(|a| log_row(&who.id, a.query_type, &a.query, a.result.into(), now))
+            .map(|a| log_row(&who.id, Some(a.query_type), &a.query, a.result.into(), now))
             .collect();
         log.record(rows).await;
     }
@@ -63,7 +62,7 @@ async fn ask(
 
 fn log_row(
     client: &str,
-    t: QueryType,
+    t: Option<QueryType>,
     query: &str,
     result: LogResult,
     at: chrono::NaiveDateTime,
@@ -71,8 +70,9 @@ fn log_row(
     LogRow {
         id: uuid::Uuid::now_v7().to_string(),
         client_id: client.to_string(),
-        query_type: t,
-        query: query.chars().take(200).collect(),
+        query_type: t.into(),
+        // PostgreSQL cannot store NUL, and a malformed item may hold one.
+        query: query.chars().filter(|c| *c != '\0').take(200).collect(),
         result,
         at,
     }
@@ -160,7 +160,7 @@ pub async fn verify_organisation(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
     who: Principal,
-    q: web::Query<OrganisationQuery>,
+    q: Query<OrganisationQuery>,
 ) -> Result<web::Json<Answer>, AppError> {
     match (q.registration_number.as_deref(), q.tax_number.as_deref()) {
         (Some(r), None) => one(&state, &log, &who, QueryType::RegistrationNumber, r).await,
@@ -182,28 +182,18 @@ pub async fn verify_bulk(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
     who: Principal,
-    body: ApiJson<BulkRequest>,
+    body: RawJson,
 ) -> Result<web::Json<BulkResponse>, AppError> {
-    let items = body.into_inner().items;
-    if items.len() > MAX_BULK {
-        return Err(AppError::invalid(
-            "items",
-            format!("at most {MAX_BULK} items per request ({} sent); split the batch", items.len()),
-        ));
-    }
+    let items = bulk_items(body.0)?;
     let mut slots: Vec<Result<usize, BulkError>> = Vec::with_capacity(items.len());
     let mut queries = Vec::new();
     for item in items {
-        match parse(item.query_type, &item.value) {
-            Ok(p) => {
+        match item {
+            BulkItemRead::Question(value, t, parsed) => {
                 slots.push(Ok(queries.len()));
-                queries.push((item.value, item.query_type, p));
+                queries.push((value, t, parsed));
             }
-            Err(message) => slots.push(Err(BulkError {
-                error: AppError::invalid("value", message).problem(),
-                query: item.value,
-                query_type: item.query_type,
-            })),
+            BulkItemRead::Malformed(e) => slots.push(Err(e)),
         }
     }
     let failed: Vec<LogRow> = slots
@@ -222,7 +212,7 @@ pub async fn verify_bulk(
             Ok(i) => answers[i].take().map(BulkAnswer::Answer).unwrap_or_else(|| {
                 BulkAnswer::Error(BulkError {
                     query: String::new(),
-                    query_type: QueryType::Licence,
+                    query_type: None,
                     error: AppError::internal("missing answer").problem(),
                 })
             }),
@@ -305,9 +295,9 @@ pub async fn public_licence(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LogFilter {
-    pub client_id: Option<String>,
-    #[param(pattern = "^(licensed|not_licensed|unknown|error)?$")]
-    pub result: Option<String>,
+    pub client_id: Option<Uuid>,
+    #[param(inline)]
+    pub result: Option<LogResult>,
 }
 
 /// Agencies' verifications: client, query, result and time.
@@ -321,21 +311,13 @@ pub struct LogFilter {
 pub async fn verification_log(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
-    page: web::Query<PageParams>,
-    filter: web::Query<LogFilter>,
+    page: Query<PageParams>,
+    filter: Query<LogFilter>,
 ) -> Result<web::Json<Page<LogEntry>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     log.flush().await;
     let f = filter.into_inner();
-    let client = f.client_id.filter(|s| !s.is_empty());
-    let result = match f.result.as_deref() {
-        None | Some("") => None,
-        Some(r) => Some(LogResult::parse(r).ok_or_else(|| {
-            AppError::bad_request(format!(
-                "result must be licensed, not_licensed, unknown or error, not {r:?}"
-            ))
-        })?),
-    };
+    let (client, result) = (f.client_id.map(|id| id.to_string()), f.result);
     let rows =
         state.db.read(move |conn| super::log::list(conn, client, result, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), LogEntry::from)))

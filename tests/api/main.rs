@@ -9,6 +9,7 @@ mod cli;
 mod documents;
 mod dossier;
 mod http_rules;
+mod input_rules;
 mod inspections;
 mod integrity;
 mod licensing;

@@ -120,7 +120,7 @@ async fn an_ip_range_belongs_to_one_site() {
         "203.0.113.128/25",
         "203.0.112.0/23",
         "203.0.113.77/32",
-        "2001:db8::/32",
+        "2001:db8:1::/56",
         "2001:db8:1:2::/64",
     ] {
         let r = register_ip(&app, &b, &site_b, cidr).await.problem(409);
@@ -234,4 +234,19 @@ async fn deleting_frees_the_number_for_another_site() {
     let left =
         app.get(&format!("/api/v1/sites/{site_a}/numbers")).token(&a).send().await.expect(200);
     assert_eq!(left.body["items"].as_array().unwrap().len(), 0);
+}
+
+#[actix_web::test]
+async fn ip_ranges_are_at_most_a_slash_16_or_a_slash_48() {
+    let app = TestApp::spawn().await;
+    let token = app.operator_token("ip@example.pk").await;
+    let org = app.organisation(&token, "0001234", "1234567-8").await;
+    let site = app.site(&token, &org, "Karachi").await;
+    for wide in ["0.0.0.0/0", "::/0", "10.0.0.0/8", "10.0.0.0/15", "2001:db8::/47"] {
+        let r = register_ip(&app, &token, &site, wide).await.problem(422);
+        assert_eq!(r.body["errors"][0]["field"], "cidr", "{}", r.text);
+        assert!(r.body["detail"].as_str().unwrap().contains("too large"), "{}", r.text);
+    }
+    register_ip(&app, &token, &site, "10.0.0.0/16").await.expect(201);
+    register_ip(&app, &token, &site, "2001:db8::/48").await.expect(201);
 }

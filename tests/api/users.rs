@@ -132,14 +132,17 @@ async fn patch_needs_a_current_if_match() {
         .await
         .problem(422);
     assert_eq!(r.body["errors"][0]["field"], "version");
-    app.patch("/api/v1/users/no-such-user")
+    let nobody = "0190a3c4-7b1e-7000-8000-000000000000";
+    app.patch(&format!("/api/v1/users/{nobody}"))
         .token(&admin)
         .header("if-match", "\"1\"")
         .json(&json!({"full_name": "X"}))
         .send()
         .await
         .problem(404);
-    app.get("/api/v1/users/no-such-user").token(&admin).send().await.problem(404);
+    app.get(&format!("/api/v1/users/{nobody}")).token(&admin).send().await.problem(404);
+    // An id that is not a UUID is malformed, not unknown.
+    app.get("/api/v1/users/no-such-user").token(&admin).send().await.problem(400);
 }
 
 #[actix_web::test]

@@ -318,12 +318,16 @@ async fn bulk_answers_in_order_with_errors_in_place() {
         .await
         .problem(422);
     assert!(r.body["detail"].as_str().unwrap().contains("10000"), "{}", r.text);
-    app.post("/api/v1/verify/bulk")
+    // An item of an unknown type is answered in place, like any malformed item.
+    let r = app
+        .post("/api/v1/verify/bulk")
         .token(&w.agency)
         .json(&json!({"items": [{"type": "fax", "value": "1"}]}))
         .send()
         .await
-        .problem(422);
+        .expect(200);
+    assert_eq!(r.body["results"][0]["query"], "1");
+    assert_eq!(r.body["results"][0]["error"]["errors"][0]["field"], "type");
 }
 
 #[actix_web::test]

@@ -1,3 +1,6 @@
+ALTER TABLE verification_log DROP CONSTRAINT verification_log_query_type_check;
+ALTER TABLE verification_log ADD CONSTRAINT verification_log_query_type_check
+    CHECK (query_type IN ('licence', 'number', 'ip', 'registration_number', 'tax_number'));
 ALTER TABLE licence_events DROP COLUMN provisional_until;
 ALTER TABLE licence_events DROP CONSTRAINT licence_events_status_check;
 ALTER TABLE licence_events ADD CONSTRAINT licence_events_status_check

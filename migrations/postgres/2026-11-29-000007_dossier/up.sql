@@ -85,3 +85,8 @@ ALTER TABLE licence_events ADD CONSTRAINT licence_events_status_check
     CHECK (status IN ('provisional', 'active', 'suspended', 'revoked', 'expired', 'lapsed',
                       'surrendered'));
 ALTER TABLE licence_events ADD COLUMN provisional_until TIMESTAMP;
+
+-- A bulk item of no known type is logged as `invalid`.
+ALTER TABLE verification_log DROP CONSTRAINT verification_log_query_type_check;
+ALTER TABLE verification_log ADD CONSTRAINT verification_log_query_type_check
+    CHECK (query_type IN ('licence', 'number', 'ip', 'registration_number', 'tax_number', 'invalid'));

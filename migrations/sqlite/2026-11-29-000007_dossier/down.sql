@@ -1,3 +1,11 @@
+DROP TRIGGER verification_log_query_type_check_insert;
+CREATE TRIGGER verification_log_query_type_check_insert BEFORE INSERT ON verification_log
+    WHEN NOT (NEW.query_type IN ('licence', 'number', 'ip', 'registration_number', 'tax_number'))
+    BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: verification_log_query_type_check'); END;
+DROP TRIGGER verification_log_query_type_check_update;
+CREATE TRIGGER verification_log_query_type_check_update BEFORE UPDATE OF query_type ON verification_log
+    WHEN NOT (NEW.query_type IN ('licence', 'number', 'ip', 'registration_number', 'tax_number'))
+    BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: verification_log_query_type_check'); END;
 ALTER TABLE licence_events DROP COLUMN provisional_until;
 DROP TRIGGER licences_provisional_check_insert;
 DROP TRIGGER licences_provisional_check_update;

@@ -103,3 +103,13 @@ CREATE TRIGGER licence_events_status_check_update BEFORE UPDATE OF status ON lic
     WHEN NOT (NEW.status IN ('provisional', 'active', 'suspended', 'revoked', 'expired', 'lapsed', 'surrendered'))
     BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: licence_events_status_check'); END;
 ALTER TABLE licence_events ADD COLUMN provisional_until TIMESTAMP;
+
+-- A bulk item of no known type is logged as `invalid`.
+DROP TRIGGER verification_log_query_type_check_insert;
+CREATE TRIGGER verification_log_query_type_check_insert BEFORE INSERT ON verification_log
+    WHEN NOT (NEW.query_type IN ('licence', 'number', 'ip', 'registration_number', 'tax_number', 'invalid'))
+    BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: verification_log_query_type_check'); END;
+DROP TRIGGER verification_log_query_type_check_update;
+CREATE TRIGGER verification_log_query_type_check_update BEFORE UPDATE OF query_type ON verification_log
+    WHEN NOT (NEW.query_type IN ('licence', 'number', 'ip', 'registration_number', 'tax_number', 'invalid'))
+    BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: verification_log_query_type_check'); END;
