@@ -24,7 +24,7 @@ use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
     agency_clients, applications, audit, auth, clearances, documents, inspections, invoices,
-    licences, organisations, service, sites, telephony, users, verify,
+    licences, organisations, service, sites, stats, telephony, users, verify, violations,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -93,6 +93,9 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(inspections::routes::cancel)
         .service(inspections::routes::list_queue)
         .service(inspections::routes::dismiss)
+        .service(violations::routes::list_violations)
+        .service(violations::routes::get_violation)
+        .service(violations::routes::resolve)
         .service(verify::routes::verify_licence)
         .service(verify::routes::verify_number)
         .service(verify::routes::verify_ip)
@@ -100,6 +103,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(verify::routes::verify_bulk)
         .service(verify::routes::attest)
         .service(verify::routes::public_licence)
+        .service(stats::routes::public_stats)
         .service(verify::routes::verification_log)
         .service(openapi_json);
 }

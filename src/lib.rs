@@ -23,6 +23,8 @@ pub mod seed;
 pub mod service;
 pub mod sites;
 pub mod state;
+pub mod stats;
 pub mod telephony;
 pub mod users;
 pub mod verify;
+pub mod violations;
