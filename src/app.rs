@@ -23,8 +23,8 @@ use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
-    agency_clients, applications, audit, auth, clearances, documents, inspections, invoices,
-    licences, organisations, service, sites, stats, telephony, users, verify, violations,
+    agency_clients, applications, audit, auth, barred, clearances, documents, inspections,
+    invoices, licences, organisations, service, sites, stats, telephony, users, verify, violations,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -93,6 +93,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(inspections::routes::cancel)
         .service(inspections::routes::list_queue)
         .service(inspections::routes::dismiss)
+        .service(barred::routes::list_barred_persons)
         .service(violations::routes::list_violations)
         .service(violations::routes::get_violation)
         .service(violations::routes::resolve)

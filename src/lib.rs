@@ -5,6 +5,7 @@ pub mod app;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod barred;
 pub mod clearances;
 pub mod clock;
 pub mod config;

@@ -102,6 +102,7 @@ const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/inspections/{id}/cancel", Access::Roles(REGULATOR)),
     ("GET", "/api/v1/enforcement-queue", Access::Roles(ADMIN_REGULATOR)),
     ("POST", "/api/v1/enforcement-queue/{id}/dismiss", Access::Roles(REGULATOR)),
+    ("GET", "/api/v1/barred-persons", Access::Roles(ADMIN_REGULATOR)),
     ("GET", "/api/v1/violations", Access::Roles(INSPECTION_READERS)),
     ("GET", "/api/v1/violations/{id}", Access::Roles(INSPECTION_READERS)),
     ("POST", "/api/v1/violations/{id}/resolve", Access::Roles(REGULATOR)),

@@ -401,3 +401,110 @@ async fn an_overdue_major_violation_queues_its_licence_exactly_once() {
     let audit = app.get("/api/v1/audit/verify").token(&regulator).send().await.expect(200);
     assert_eq!(audit.body["ok"], true);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Barred persons
+
+async fn person(app: &TestApp, op: &Operator, roles: Value, id_number: &str) -> String {
+    let r = app
+        .post(&format!("/api/v1/organisations/{}/people", op.org))
+        .token(&op.token)
+        .json(&json!({"full_name": "Asad Mehmood", "roles": roles, "id_type": "cnic",
+                      "id_number": id_number, "nationality": "PK", "ownership_percent": 0}))
+        .send()
+        .await
+        .expect(201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    app.file_document(&op.token, &op.org, "identity_document", &[("person_id", &id)]).await;
+    id
+}
+
+#[actix_web::test]
+async fn revoking_bars_directors_and_owners_and_flags_their_next_application() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let admin = app.admin_token().await;
+    person(&app, &w.op, json!(["beneficial_owner"]), "12345-1234599-1").await;
+    person(&app, &w.op, json!(["authorised_signatory"]), "12345-1234598-1").await;
+    let path = format!("/api/v1/licences/{}", w.licence);
+    act(&app, &w.regulator, &path, "revoke", Some(json!({"reason": "Fraud confirmed"})))
+        .await
+        .expect(200);
+
+    let barred = app.get("/api/v1/barred-persons").token(&w.regulator).send().await.expect(200);
+    let barred = items(&barred);
+    let mut ids: Vec<&str> = barred.iter().map(|b| b["id_number"].as_str().unwrap()).collect();
+    ids.sort();
+    // The director (from the fixture) and the beneficial owner; not the signatory.
+    assert_eq!(ids, ["12345-1234501-1", "12345-1234599-1"]);
+    let b = &barred[0];
+    assert_eq!(b["id_type"], "cnic");
+    assert_eq!(b["licence_number"], w.licence.as_str());
+    assert_eq!(b["organisation_id"], w.op.org.as_str());
+    assert!(b["full_name"].is_string() && b["id"].is_string());
+    assert_eq!(b["barred_at"], "2026-11-22T10:00:00Z");
+    assert_eq!(b["barred_until"], "2031-11-22T10:00:00Z");
+    app.get("/api/v1/barred-persons").token(&admin).send().await.expect(200);
+    app.get("/api/v1/barred-persons").token(&w.op.token).send().await.problem(403);
+    app.get("/api/v1/barred-persons").token(&w.inspector).send().await.problem(403);
+
+    // Another company lists the barred director (as a signatory: any role counts).
+    let other = operator(&app, 2).await;
+    let listed = person(&app, &other, json!(["authorised_signatory"]), "12345-1234501-1").await;
+    let id = in_status(&app, &other, &w.regulator, "ready").await;
+    let apath = format!("/api/v1/applications/{id}");
+    let seen = app.get(&apath).token(&w.regulator).send().await.expect(200).body;
+    assert_eq!(
+        seen["flags"],
+        json!([{"kind": "barred_person", "person_id": listed, "licence_number": w.licence,
+                "barred_until": "2031-11-22T10:00:00Z"}])
+    );
+    let by_operator = app.get(&apath).token(&other.token).send().await.expect(200).body;
+    assert!(by_operator.get("flags").is_none(), "{by_operator}");
+    let list = app.get("/api/v1/applications").token(&w.regulator).send().await.expect(200);
+    let flagged = items(&list).into_iter().find(|a| a["id"] == id.as_str()).unwrap();
+    assert_eq!(flagged["flags"].as_array().unwrap().len(), 1);
+    let list = app.get("/api/v1/applications").token(&other.token).send().await.expect(200);
+    assert!(items(&list).iter().all(|a| a.get("flags").is_none()));
+
+    // Approval needs the override and a reason.
+    let r = act(&app, &w.regulator, &apath, "approve", None).await.problem(422);
+    let mut fields: Vec<&str> =
+        r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    fields.sort();
+    assert_eq!(fields, ["override_flags", "reason"]);
+    let r = act(&app, &w.regulator, &apath, "approve", Some(json!({"override_flags": true})))
+        .await
+        .problem(422);
+    assert_eq!(r.body["errors"][0]["field"], "reason");
+    act(&app, &w.regulator, &apath, "approve", Some(json!({"reason": "Seen by the board"})))
+        .await
+        .problem(422);
+    let body =
+        json!({"override_flags": true, "reason": "Resigned before the fraud; cleared by NCCIA"});
+    let r = act(&app, &w.regulator, &apath, "approve", Some(body)).await.expect(200);
+    assert_eq!(r.body["status"], "approved");
+    assert_eq!(r.body["flags"].as_array().unwrap().len(), 1);
+    let audit = app
+        .get("/api/v1/audit?action=application.flags_overridden")
+        .token(&w.regulator)
+        .send()
+        .await
+        .expect(200);
+    let entries = items(&audit);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["entity_id"], id.as_str());
+    assert!(entries[0]["summary"].as_str().unwrap().contains("cleared by NCCIA"));
+
+    // An application without barred people carries no flags and needs no override.
+    let clean = operator(&app, 3).await;
+    let id = in_status(&app, &clean, &w.regulator, "ready").await;
+    let cpath = format!("/api/v1/applications/{id}");
+    assert_eq!(app.get(&cpath).token(&w.regulator).send().await.body["flags"], json!([]));
+    act(&app, &w.regulator, &cpath, "approve", None).await.expect(200);
+
+    // Flags are worked out at read time: once the bar ends, the flag goes.
+    app.clock.advance(Duration::days(5 * 366));
+    let regulator = app.login(REGULATOR, PASSWORD).await;
+    assert_eq!(app.get(&apath).token(&regulator).send().await.body["flags"], json!([]));
+}
