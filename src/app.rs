@@ -24,7 +24,8 @@ use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
     agency_clients, applications, audit, auth, barred, clearances, documents, inspections,
-    invoices, licences, organisations, service, sites, stats, telephony, users, verify, violations,
+    invoices, licences, organisations, reports, service, sites, stats, telephony, users, verify,
+    violations,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -94,6 +95,10 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(inspections::routes::list_queue)
         .service(inspections::routes::dismiss)
         .service(barred::routes::list_barred_persons)
+        .service(reports::routes::report_call)
+        .service(reports::routes::list_reports)
+        .service(reports::routes::get_report)
+        .service(reports::routes::triage)
         .service(violations::routes::list_violations)
         .service(violations::routes::get_violation)
         .service(violations::routes::resolve)

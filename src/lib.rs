@@ -20,6 +20,7 @@ pub mod keys;
 pub mod licences;
 pub mod openapi;
 pub mod organisations;
+pub mod reports;
 pub mod seed;
 pub mod service;
 pub mod sites;

@@ -508,3 +508,171 @@ async fn revoking_bars_directors_and_owners_and_flags_their_next_application() {
     let regulator = app.login(REGULATOR, PASSWORD).await;
     assert_eq!(app.get(&apath).token(&regulator).send().await.body["flags"], json!([]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Public reports
+
+/// Registers 021-3456-7000 to 7999 for the world's site.
+async fn with_numbers(app: &TestApp, w: &World) {
+    app.post(&format!("/api/v1/sites/{}/numbers", w.op.site))
+        .token(&w.op.token)
+        .json(&json!({"kind": "range", "first": "+922134567000", "last": "+922134567999", "purpose": "both"}))
+        .send()
+        .await
+        .expect(201);
+}
+
+fn call(number: &str) -> Value {
+    json!({"number": number, "called_at": "2026-11-22T09:15:00Z", "category": "fraud",
+           "description": "Asked for my card PIN, said they were the bank"})
+}
+
+async fn report(app: &TestApp, body: &Value) -> Resp {
+    app.post("/api/v1/public/reports").json(body).send().await
+}
+
+async fn queued_for_reports(app: &TestApp, regulator: &str) -> Vec<Value> {
+    let r = app.get("/api/v1/enforcement-queue?status=all").token(regulator).send().await;
+    items(&r.expect(200)).into_iter().filter(|i| i["cause"] == "reports").collect()
+}
+
+#[actix_web::test]
+async fn anyone_may_report_a_call_and_the_answer_does_not_tell() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    with_numbers(&app, &w).await;
+    let known = report(&app, &call("021 3456 7123")).await.expect(202);
+    let unknown = report(&app, &call("+922134000000")).await.expect(202);
+    let keys = |r: &Resp| r.body.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&known), ["id"]);
+    assert_eq!(keys(&unknown), ["id"]);
+    assert_eq!(known.header("content-type"), unknown.header("content-type"));
+
+    let r = report(&app, &call("12")).await.problem(422);
+    assert_eq!(r.body["errors"][0]["field"], "number");
+    let mut future = call("+922134567123");
+    future["called_at"] = json!("2026-11-23T09:15:00Z");
+    report(&app, &future).await.problem(422);
+    let mut bad = call("+922134567123");
+    bad["category"] = json!("robocall");
+    report(&app, &bad).await.problem(422);
+    bad["category"] = json!("spam");
+    bad["site_id"] = json!(w.op.site);
+    report(&app, &bad).await.problem(422);
+
+    // Regulators and admins read them with what the registry knows.
+    let list = app.get("/api/v1/reports").token(&w.regulator).send().await.expect(200);
+    let list = items(&list);
+    assert_eq!(list.len(), 2);
+    let k = list.iter().find(|r| r["id"] == known.body["id"]).unwrap();
+    assert_eq!(k["number"], "+922134567123");
+    assert_eq!(k["site"]["id"], w.op.site.as_str());
+    assert_eq!(k["site"]["city"], "Karachi");
+    assert!(k["site"]["name"].is_string());
+    assert_eq!(k["licence_number"], w.licence.as_str());
+    assert_eq!(k["status"], "new");
+    assert_eq!(k["category"], "fraud");
+    assert_eq!(k["site_reports_30d"], 1);
+    let u = list.iter().find(|r| r["id"] == unknown.body["id"]).unwrap();
+    assert_eq!(
+        (&u["site"], &u["licence_number"], &u["site_reports_30d"]),
+        (&Value::Null, &Value::Null, &json!(0))
+    );
+    let admin = app.admin_token().await;
+    let kpath = format!("/api/v1/reports/{}", known.body["id"].as_str().unwrap());
+    let upath = format!("/api/v1/reports/{}", unknown.body["id"].as_str().unwrap());
+    let r = app.get(&kpath).token(&admin).send().await.expect(200);
+    assert_eq!(r.header("etag").as_deref(), Some("\"1\""));
+    app.get(&kpath).token(&w.op.token).send().await.problem(403);
+    app.get(&kpath).token(&w.inspector).send().await.problem(403);
+    app.get(&kpath).send().await.problem(401);
+    let filtered = app.get("/api/v1/reports?status=new").token(&w.regulator).send().await;
+    assert_eq!(items(&filtered.expect(200)).len(), 2);
+    let filtered =
+        app.get(&format!("/api/v1/reports?site_id={}", w.op.site)).token(&w.regulator).send().await;
+    assert_eq!(items(&filtered.expect(200)).len(), 1);
+
+    // Triage: inspecting needs a matched site and an inspector.
+    let inspect = json!({"action": "inspect", "reason": "Pattern of bank impersonation"});
+    app.post(&format!("{kpath}/triage"))
+        .token(&w.regulator)
+        .json(&inspect)
+        .send()
+        .await
+        .problem(428);
+    let r = act(&app, &w.regulator, &upath, "triage", Some(inspect.clone())).await.problem(422);
+    assert_eq!(r.body["errors"][0]["field"], "action");
+    let r = act(&app, &w.regulator, &kpath, "triage", Some(inspect.clone())).await.problem(422);
+    assert_eq!(r.body["errors"][0]["field"], "inspector_id");
+    let mut with_inspector = inspect.clone();
+    with_inspector["inspector_id"] = json!(w.inspector_id);
+    act(&app, &admin, &kpath, "triage", Some(with_inspector.clone())).await.problem(403);
+    let r =
+        act(&app, &w.regulator, &kpath, "triage", Some(with_inspector.clone())).await.expect(200);
+    assert_eq!(r.body["status"], "triaged");
+    assert_eq!(r.body["version"], 2);
+    let visit = app
+        .get(&format!("/api/v1/inspections/{}", r.body["inspection_id"].as_str().unwrap()))
+        .token(&w.regulator)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(visit.body["kind"], "complaint");
+    assert_eq!(visit.body["site_id"], w.op.site.as_str());
+    assert_eq!(visit.body["inspector_id"], w.inspector_id.as_str());
+    act(&app, &w.regulator, &kpath, "triage", Some(with_inspector)).await.problem(409);
+    let dismiss = json!({"action": "dismiss", "reason": "Not a registered number"});
+    let r = act(&app, &w.regulator, &upath, "triage", Some(dismiss)).await.expect(200);
+    assert_eq!(r.body["status"], "dismissed");
+    assert_eq!(r.body["triage_reason"], "Not a registered number");
+
+    // The statistics count them: the city its site's, the nation every report.
+    let s = app.get("/api/v1/public/stats").send().await.expect(200).body;
+    assert_eq!(city(&s, "karachi")["reports_30d"], 1);
+    assert_eq!(s["national"]["reports_30d"], 2);
+}
+
+#[actix_web::test]
+async fn five_reports_on_a_site_within_30_days_queue_its_licence_once() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    with_numbers(&app, &w).await;
+    for _ in 0..3 {
+        report(&app, &call("+922134567001")).await.expect(202);
+    }
+    // Those three age out of the window.
+    app.clock.advance(Duration::days(31));
+    let regulator = app.login(REGULATOR, PASSWORD).await;
+    let mut recent = call("+922134567002");
+    recent["called_at"] = json!(app.clock_now());
+    for _ in 0..4 {
+        report(&app, &recent).await.expect(202);
+    }
+    assert!(queued_for_reports(&app, &regulator).await.is_empty());
+    report(&app, &recent).await.expect(202);
+    let raised = queued_for_reports(&app, &regulator).await;
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0]["licence_number"], w.licence.as_str());
+    assert_eq!(raised[0]["site_id"], w.op.site.as_str());
+    assert_eq!(raised[0]["inspection_id"], Value::Null);
+    assert!(raised[0]["raised_because"].as_str().unwrap().contains("5 public reports"));
+    report(&app, &recent).await.expect(202);
+    assert_eq!(queued_for_reports(&app, &regulator).await.len(), 1);
+}
+
+#[actix_web::test]
+async fn concurrent_reports_raise_one_item() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    with_numbers(&app, &w).await;
+    let body = call("+922134567500");
+    let sends = (0..10).map(|_| report(&app, &body));
+    for r in futures_util::future::join_all(sends).await {
+        r.expect(202);
+    }
+    assert_eq!(queued_for_reports(&app, &w.regulator).await.len(), 1);
+    let list = app.get("/api/v1/reports").token(&w.regulator).send().await.expect(200);
+    assert!(items(&list).iter().all(|r| r["site_reports_30d"] == 10));
+    let audit = app.get("/api/v1/audit/verify").token(&w.regulator).send().await.expect(200);
+    assert_eq!(audit.body["ok"], true);
+}
