@@ -16,9 +16,9 @@ use crate::error::AppError;
 /// The counts for one city or for the whole country.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
-    /// Registered sites.
+    /// Registered sites that are not closed.
     pub sites: i64,
-    /// Sites covered by a licence in force (active or provisional, not expired or lapsed).
+    /// Open sites covered by a licence in force (active or provisional, not expired or lapsed).
     pub sites_licensed: i64,
     /// Licences suspended now (not expired).
     pub licences_suspended: i64,

@@ -11,6 +11,7 @@ use crate::db::schema::{inspections, licence_sites, licences, reports, sites, vi
 use crate::db::DbConn;
 use crate::domain::LicenceStatus;
 use crate::inspections::{Severity, Status};
+use crate::sites::SiteStatus;
 
 /// In force at `now`: active or provisional, not expired, and not lapsed.
 macro_rules! in_force {
@@ -50,7 +51,11 @@ impl Held {
 }
 
 pub fn sites_by_city(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
-    sites::table.group_by(sites::city_key).select((sites::city_key, count_star())).load(conn)
+    sites::table
+        .filter(sites::status.eq(SiteStatus::Active))
+        .group_by(sites::city_key)
+        .select((sites::city_key, count_star()))
+        .load(conn)
 }
 
 pub fn sites_licensed_by_city(
@@ -61,6 +66,7 @@ pub fn sites_licensed_by_city(
         .inner_join(licence_sites::table.on(licence_sites::site_id.eq(sites::id)))
         .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
         .filter(in_force!(now))
+        .filter(sites::status.eq(SiteStatus::Active))
         .group_by(sites::city_key)
         .select((sites::city_key, count(sites::id).aggregate_distinct()))
         .load(conn)
@@ -118,7 +124,9 @@ pub fn national(
             .inner_join(
                 licences::table.on(licences::licence_number.eq(licence_sites::licence_number)),
             )
+            .inner_join(sites::table.on(sites::id.eq(licence_sites::site_id)))
             .filter(in_force!(now))
+            .filter(sites::status.eq(SiteStatus::Active))
             .select(count(licence_sites::site_id).aggregate_distinct())
             .first(conn)
     };
@@ -126,7 +134,10 @@ pub fn national(
         licences::table.filter(licences_in!(held, now)).select(count_star()).first(conn)
     };
     Ok(Counts {
-        sites: sites::table.select(count_star()).first(conn)?,
+        sites: sites::table
+            .filter(sites::status.eq(SiteStatus::Active))
+            .select(count_star())
+            .first(conn)?,
         sites_licensed: licensed(conn)?,
         licences_suspended: held(conn, Held::Suspended)?,
         licences_revoked: held(conn, Held::Revoked)?,

@@ -118,6 +118,20 @@ async fn statistics_follow_licences_inspections_and_time() {
     assert_eq!(s["national"]["licences_suspended"], 0);
     assert_eq!(s["national"]["sites_licensed"], 0);
     assert_eq!(s["national"]["sites"], 2);
+
+    // A closed site no longer counts.
+    let operator = app.login("op1@example.pk", PASSWORD).await;
+    app.patch(&format!("/api/v1/sites/{lahore}"))
+        .token(&operator)
+        .header("if-match", "\"1\"")
+        .json(&json!({"status": "closed"}))
+        .send()
+        .await
+        .expect(200);
+    let s = app.get("/api/v1/public/stats").send().await.expect(200).body;
+    assert_eq!(s["national"]["sites"], 1);
+    assert_eq!(city(&s, "lahore")["sites"], 0);
+    assert_eq!(city(&s, "lahore")["critical_findings"], 2);
 }
 
 #[derive(Default, Debug, PartialEq)]
@@ -134,11 +148,13 @@ struct Expected {
 fn expected(conn: &mut ccreg::db::DbConn, now: NaiveDateTime) -> BTreeMap<String, Expected> {
     use ccreg::db::schema::{inspections, licence_sites, licences, sites};
     use ccreg::domain::LicenceStatus;
+    let all: Vec<(String, String, String)> =
+        sites::table.select((sites::id, sites::city_key, sites::status)).load(conn).unwrap();
     let site_city: BTreeMap<String, String> =
-        sites::table.select((sites::id, sites::city_key)).load(conn).unwrap().into_iter().collect();
+        all.iter().map(|(id, city, _)| (id.clone(), city.clone())).collect();
     let mut out: BTreeMap<String, Expected> = BTreeMap::new();
-    for c in site_city.values() {
-        out.entry(c.clone()).or_default().sites += 1;
+    for (_, c, status) in &all {
+        out.entry(c.clone()).or_default().sites += (status == "active") as i64;
     }
     #[allow(clippy::type_complexity)]
     let lic: Vec<(String, LicenceStatus, NaiveDateTime, Option<NaiveDateTime>)> = licences::table
@@ -160,7 +176,8 @@ fn expected(conn: &mut ccreg::db::DbConn, now: NaiveDateTime) -> BTreeMap<String
         let now_status = status.as_of(*exp, *prov, now);
         for (_, site) in covers.iter().filter(|(n, _)| n == number) {
             let c = &site_city[site];
-            if now_status.in_force() {
+            let open = all.iter().any(|(id, _, status)| id == site && status == "active");
+            if now_status.in_force() && open {
                 licensed.insert(site.clone());
             }
             if per_city_licences.insert((c.clone(), number.clone())) {
@@ -675,4 +692,18 @@ async fn concurrent_reports_raise_one_item() {
     assert!(items(&list).iter().all(|r| r["site_reports_30d"] == 10));
     let audit = app.get("/api/v1/audit/verify").token(&w.regulator).send().await.expect(200);
     assert_eq!(audit.body["ok"], true);
+}
+
+#[actix_web::test]
+async fn reports_and_statistics_share_the_public_rate_limit() {
+    let app = TestApp::spawn().await;
+    // The default allows 60 a minute per address, for the public routes together.
+    report(&app, &call("+922134567001")).await.expect(202);
+    for _ in 0..59 {
+        app.get("/api/v1/public/stats").send().await.expect(200);
+    }
+    let r = report(&app, &call("+922134567001")).await.problem(429);
+    assert!(r.header("retry-after").is_some());
+    app.get("/api/v1/public/stats").send().await.problem(429);
+    app.get("/api/v1/public/licences/CCL-2026-000099-13").send().await.problem(429);
 }
