@@ -324,7 +324,6 @@ fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), Ap
     }
 }
 
-/// Approval waits for the fee and every clearance; one 409 names everything outstanding.
 /// The flags an approval overrides, or 422 naming `override_flags` and `reason` when the
 /// application carries flags and the approval does not override them with a reason.
 fn check_flags(
@@ -372,6 +371,7 @@ pub fn flags_for_viewer(
         .collect())
 }
 
+/// Approval waits for the fee and every clearance; one 409 names everything outstanding.
 fn check_approvable(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
     let mut blockers = Vec::new();
     match crate::invoices::store::for_application(conn, &row.id)? {
