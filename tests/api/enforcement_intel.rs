@@ -707,3 +707,30 @@ async fn reports_and_statistics_share_the_public_rate_limit() {
     app.get("/api/v1/public/stats").send().await.problem(429);
     app.get("/api/v1/public/licences/CCL-2026-000099-13").send().await.problem(429);
 }
+
+#[actix_web::test]
+async fn the_database_refuses_values_outside_the_new_enums() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    with_numbers(&app, &w).await;
+    inspect(&app, &w, &w.op.site, "routine", visit("critical", findings())).await;
+    report(&app, &call("+922134567001")).await.expect(202);
+    for (table, column) in [
+        ("violations", "severity"),
+        ("violations", "status"),
+        ("reports", "category"),
+        ("reports", "status"),
+        ("enforcement_items", "cause"),
+    ] {
+        let sql = format!("UPDATE {table} SET {column} = 'bogus'");
+        let refused = app.db.try_execute(&sql);
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains(&format!("{table}_{column}_check"))),
+            "{sql} was not refused by its check: {refused:?}"
+        );
+    }
+    // An item raised by an inspection names it; `overdue` is derived, never stored.
+    let refused = app.db.try_execute("UPDATE enforcement_items SET inspection_id = NULL");
+    assert!(refused.is_err_and(|e| e.contains("enforcement_items_inspection_check")));
+    assert!(app.db.try_execute("UPDATE violations SET status = 'overdue'").is_err());
+}

@@ -9,10 +9,11 @@ CREATE TABLE violations (
     organisation_id TEXT NOT NULL REFERENCES organisations (id),
     licence_number TEXT REFERENCES licences (licence_number),
     code TEXT NOT NULL,
-    severity TEXT NOT NULL CHECK (severity IN ('info', 'minor', 'major', 'critical')),
+    severity TEXT NOT NULL CONSTRAINT violations_severity_check
+        CHECK (severity IN ('info', 'minor', 'major', 'critical')),
     description TEXT NOT NULL,
     due_by DATE,
-    status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+    status TEXT NOT NULL CONSTRAINT violations_status_check CHECK (status IN ('open', 'resolved')),
     resolved_at TIMESTAMP,
     resolved_by TEXT,
     resolution TEXT,
@@ -42,10 +43,11 @@ CREATE TABLE reports (
     number TEXT NOT NULL,
     site_id TEXT REFERENCES sites (id),
     called_at TIMESTAMP NOT NULL,
-    category TEXT NOT NULL CHECK (category IN ('fraud', 'impersonation', 'harassment', 'spam', 'other')),
+    category TEXT NOT NULL CONSTRAINT reports_category_check
+        CHECK (category IN ('fraud', 'impersonation', 'harassment', 'spam', 'other')),
     description TEXT NOT NULL,
     contact TEXT,
-    status TEXT NOT NULL CHECK (status IN ('new', 'triaged', 'dismissed')),
+    status TEXT NOT NULL CONSTRAINT reports_status_check CHECK (status IN ('new', 'triaged', 'dismissed')),
     triage_reason TEXT,
     triaged_by TEXT,
     triaged_at TIMESTAMP,
@@ -68,10 +70,11 @@ CREATE TABLE enforcement_items_new (
     resolved_at TIMESTAMP,
     version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
-    cause TEXT NOT NULL DEFAULT 'inspection' CHECK (cause IN ('inspection', 'violation', 'reports')),
+    cause TEXT NOT NULL DEFAULT 'inspection' CONSTRAINT enforcement_items_cause_check
+        CHECK (cause IN ('inspection', 'violation', 'reports')),
     violation_id TEXT UNIQUE REFERENCES violations (id),
-    CHECK (cause <> 'inspection' OR inspection_id IS NOT NULL),
-    CHECK (cause <> 'violation' OR violation_id IS NOT NULL)
+    CONSTRAINT enforcement_items_inspection_check CHECK (cause <> 'inspection' OR inspection_id IS NOT NULL),
+    CONSTRAINT enforcement_items_violation_check CHECK (cause <> 'violation' OR violation_id IS NOT NULL)
 );
 INSERT INTO enforcement_items_new (id, licence_number, site_id, inspection_id, status,
     raised_because, resolution, resolved_by, resolved_at, version, created_at)
