@@ -5,12 +5,13 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 
 use super::Counts;
-use crate::db::schema::{inspections, licence_sites, licences, reports, sites, violations};
+use crate::db::schema::{inspections, licence_sites, licences, reports, sites};
 use crate::db::DbConn;
 use crate::domain::LicenceStatus;
-use crate::inspections::{Severity, Status};
+use crate::inspections::Status;
 use crate::sites::SiteStatus;
 
 /// In force at `now`: active or provisional, not expired, and not lapsed.
@@ -95,14 +96,30 @@ pub fn inspections_by_city(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>>
         .load(conn)
 }
 
-/// Every critical finding opened a violation, so the violations count them.
+#[derive(QueryableByName)]
+struct CityCount {
+    #[diesel(sql_type = Text)]
+    city: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Critical findings of recorded inspections, read from the findings' JSON where it is stored
+/// (so inspections recorded before violations existed count too). The JSON functions differ.
 pub fn critical_findings_by_city(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
-    sites::table
-        .inner_join(violations::table.on(violations::site_id.eq(sites::id)))
-        .filter(violations::severity.eq(Severity::Critical))
-        .group_by(sites::city_key)
-        .select((sites::city_key, count_star()))
-        .load(conn)
+    const SQLITE: &str = "SELECT s.city_key AS city, COUNT(*) AS n FROM inspections i \
+        JOIN sites s ON s.id = i.site_id, json_each(i.findings) f \
+        WHERE i.status = 'recorded' AND json_extract(f.value, '$.severity') = 'critical' \
+        GROUP BY s.city_key";
+    const POSTGRES: &str = "SELECT s.city_key AS city, COUNT(*) AS n FROM inspections i \
+        JOIN sites s ON s.id = i.site_id \
+        CROSS JOIN LATERAL jsonb_array_elements(i.findings::jsonb) f \
+        WHERE i.status = 'recorded' AND f->>'severity' = 'critical' GROUP BY s.city_key";
+    let rows: Vec<CityCount> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(SQLITE).load(c)?,
+        DbConn::Postgresql(c) => diesel::sql_query(POSTGRES).load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| (r.city, r.n)).collect())
 }
 
 pub fn reports_by_city(conn: &mut DbConn, since: NaiveDateTime) -> QueryResult<Vec<(String, i64)>> {
@@ -145,10 +162,7 @@ pub fn national(
             .filter(inspections::status.eq(Status::Recorded))
             .select(count_star())
             .first(conn)?,
-        critical_findings: violations::table
-            .filter(violations::severity.eq(Severity::Critical))
-            .select(count_star())
-            .first(conn)?,
+        critical_findings: critical_findings_by_city(conn)?.iter().map(|(_, n)| n).sum(),
         reports_30d: reports::table
             .filter(reports::received_at.gt(since))
             .select(count_star())
