@@ -23,8 +23,9 @@ use crate::openapi::ApiDoc;
 use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
-    agency_clients, applications, audit, auth, clearances, documents, inspections, invoices,
-    licences, organisations, service, sites, telephony, users, verify,
+    agency_clients, applications, audit, auth, barred, clearances, documents, inspections,
+    invoices, licences, organisations, reports, service, sites, stats, telephony, users, verify,
+    violations,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -93,6 +94,14 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(inspections::routes::cancel)
         .service(inspections::routes::list_queue)
         .service(inspections::routes::dismiss)
+        .service(barred::routes::list_barred_persons)
+        .service(reports::routes::report_call)
+        .service(reports::routes::list_reports)
+        .service(reports::routes::get_report)
+        .service(reports::routes::triage)
+        .service(violations::routes::list_violations)
+        .service(violations::routes::get_violation)
+        .service(violations::routes::resolve)
         .service(verify::routes::verify_licence)
         .service(verify::routes::verify_number)
         .service(verify::routes::verify_ip)
@@ -100,6 +109,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(verify::routes::verify_bulk)
         .service(verify::routes::attest)
         .service(verify::routes::public_licence)
+        .service(stats::routes::public_stats)
         .service(verify::routes::verification_log)
         .service(openapi_json);
 }

@@ -43,6 +43,8 @@ pub struct Licensing {
     pub fee_main_site_minor: i64,
     pub fee_branch_site_minor: i64,
     pub fee_late_renewal_minor: i64,
+    /// How long a revocation bars the holder's directors and beneficial owners.
+    pub bar_years: u32,
 }
 
 impl Default for Licensing {
@@ -52,6 +54,7 @@ impl Default for Licensing {
             fee_main_site_minor: 20_000 * 100,
             fee_branch_site_minor: 10_000 * 100,
             fee_late_renewal_minor: 10_000 * 100,
+            bar_years: 5,
         }
     }
 }
@@ -157,6 +160,7 @@ impl Settings {
                     * 100,
                 fee_late_renewal_minor: number("CCREG_FEE_LATE_RENEWAL", 10_000, 0, 100_000_000)?
                     * 100,
+                bar_years: number("CCREG_BAR_YEARS", 5, 1, 100)? as u32,
             },
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
@@ -200,6 +204,15 @@ mod tests {
         assert!(settings(&[("CCREG_CLEARANCE_AGENCIES", "nccia,bad code")]).is_err());
         assert!(settings(&[("CCREG_CLEARANCE_AGENCIES", ",")]).is_err());
         assert!(settings(&[("CCREG_FEE_BRANCH_SITE", "-1")]).is_err());
+    }
+
+    #[test]
+    fn the_bar_after_a_revocation_lasts_five_years_unless_configured() {
+        assert_eq!(settings(&[]).unwrap().licensing.bar_years, 5);
+        assert_eq!(settings(&[("CCREG_BAR_YEARS", "10")]).unwrap().licensing.bar_years, 10);
+        for bad in ["0", "-1", "101", "five"] {
+            assert!(settings(&[("CCREG_BAR_YEARS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

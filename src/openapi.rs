@@ -35,6 +35,7 @@ use crate::http::shape;
         (name = "licences", description = "Licences, their lifecycle, and the change feed"),
         (name = "inspections", description = "Site visits and the enforcement queue"),
         (name = "verify", description = "Verification for agencies, signed proof, the public check"),
+        (name = "enforcement", description = "Violations, barred persons, public reports of calls"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics"),
     )

@@ -309,6 +309,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     |_| Ok(()),
                     LicenceAction::Suspend,
                     change("Critical findings at inspection; investigation open")?,
+                    &licensing,
                 )?;
             }
             "revoked" => {
@@ -320,6 +321,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     |_| Ok(()),
                     LicenceAction::Revoke,
                     change("Fraudulent outbound calling confirmed by NCCIA")?,
+                    &licensing,
                 )?;
             }
             "surrendered" => {
@@ -331,6 +333,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     |_| Ok(()),
                     LicenceAction::Surrender,
                     change("Ceasing operations")?,
+                    &licensing,
                 )?;
             }
             _ => {}

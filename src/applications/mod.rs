@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
 use crate::auth::{Principal, Role};
+use crate::barred::{self, Flag};
 use crate::clearances;
 use crate::config::Licensing;
 use crate::db::DbConn;
@@ -106,6 +107,17 @@ pub struct Application {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Staff only (absent for operators): warnings worked out at read time, such as a barred
+    /// person among the organisation's people. Approving needs `override_flags` when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<Flag>>,
+}
+
+impl Application {
+    /// The view with `flags` (given for staff, `None` for operators).
+    pub fn view(row: ApplicationRow, flags: Option<Vec<Flag>>) -> Self {
+        Application { flags, ..Application::from(row) }
+    }
 }
 
 impl From<ApplicationRow> for Application {
@@ -124,6 +136,7 @@ impl From<ApplicationRow> for Application {
             version: r.version,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
+            flags: None,
         }
     }
 }
@@ -187,6 +200,11 @@ pub struct Approval {
     pub conditions: Option<Vec<Reason>>,
     /// Overrides the term applied for.
     pub term_months: Option<TermMonths>,
+    /// Must be `true`, with a `reason`, to approve an application that carries `flags`.
+    pub override_flags: Option<bool>,
+    /// Why the flags are overridden (written to the audit log and the history).
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    pub reason: Option<Reason>,
 }
 
 /// The application if the caller may see it: operators only their organisations' (404).
@@ -306,6 +324,53 @@ fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), Ap
     }
 }
 
+/// The flags an approval overrides, or 422 naming `override_flags` and `reason` when the
+/// application carries flags and the approval does not override them with a reason.
+fn check_flags(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    row: &ApplicationRow,
+    approval: &Approval,
+) -> Result<Vec<Flag>, AppError> {
+    let flags = barred::flags_of(conn, &row.organisation_id, now)?;
+    if flags.is_empty() {
+        return Ok(flags);
+    }
+    let mut errors = Vec::new();
+    if approval.override_flags != Some(true) {
+        errors.push(FieldError::new(
+            "override_flags",
+            "must be true: the application is flagged (a barred person)",
+        ));
+    }
+    if approval.reason.is_none() {
+        errors.push(FieldError::new("reason", "is required to override the flags"));
+    }
+    if errors.is_empty() {
+        Ok(flags)
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+/// The flags of each row as `who` sees them: staff get them (maybe empty), operators `None`.
+pub fn flags_for_viewer(
+    conn: &mut DbConn,
+    who: &Principal,
+    rows: &[ApplicationRow],
+    now: NaiveDateTime,
+) -> Result<Vec<Option<Vec<Flag>>>, AppError> {
+    if who.is(Role::Operator) {
+        return Ok(rows.iter().map(|_| None).collect());
+    }
+    let orgs: Vec<String> = rows.iter().map(|r| r.organisation_id.clone()).collect();
+    let by_org = barred::flags_for(conn, &orgs, now)?;
+    Ok(rows
+        .iter()
+        .map(|r| Some(by_org.get(&r.organisation_id).cloned().unwrap_or_default()))
+        .collect())
+}
+
 /// Approval waits for the fee and every clearance; one 409 names everything outstanding.
 fn check_approvable(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
     let mut blockers = Vec::new();
@@ -399,12 +464,16 @@ pub fn act(
     check_version(row.version)?;
     let from = row.status;
     let to = action.target(from)?;
+    let mut overridden = Vec::new();
     match action {
         Action::Submit => check_prerequisites(conn, &row)?,
-        Action::Approve => check_approvable(conn, &row)?,
+        Action::Approve => {
+            check_approvable(conn, &row)?;
+            overridden = check_flags(conn, now, &row, &approval)?;
+        }
         _ => {}
     }
-    let reason = reason.map(Reason::into_string);
+    let reason = reason.or_else(|| approval.reason.clone()).map(Reason::into_string);
     let transition = store::Transition {
         status: to,
         history: transition::push(
@@ -441,6 +510,24 @@ pub fn act(
         };
         store::set_licence_number(conn, &row.id, &number)?;
         row.licence_number = Some(number);
+    }
+    if !overridden.is_empty() {
+        let people: Vec<&str> = overridden.iter().map(|f| f.person_id.as_str()).collect();
+        audit::append(
+            conn,
+            now,
+            Change {
+                actor_id: Some(&who.id),
+                action: "application.flags_overridden",
+                entity_type: "application",
+                entity_id: &row.id,
+                summary: format!(
+                    "barred persons {}: {}",
+                    people.join(", "),
+                    reason.as_deref().unwrap_or_default()
+                ),
+            },
+        )?;
     }
     audit::append(
         conn,

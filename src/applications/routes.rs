@@ -6,7 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{store, Action, Application, Approval, NewApplication, Status};
+use chrono::NaiveDateTime;
+
 use crate::auth::{Principal, Role};
+use crate::barred::Flag;
+use crate::db::DbConn;
 use crate::domain::Reason;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -35,8 +39,22 @@ pub struct Rejection {
     pub reason: Reason,
 }
 
-fn respond(row: super::ApplicationRow) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Application::from(row))
+fn respond((row, flags): (super::ApplicationRow, Option<Vec<Flag>>)) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(row.version)))
+        .json(Application::view(row, flags))
+}
+
+/// The row with its flags as `who` sees them.
+fn with_flags(
+    conn: &mut DbConn,
+    who: &Principal,
+    row: super::ApplicationRow,
+    now: NaiveDateTime,
+) -> Result<(super::ApplicationRow, Option<Vec<Flag>>), AppError> {
+    let flags =
+        super::flags_for_viewer(conn, who, std::slice::from_ref(&row), now)?.pop().flatten();
+    Ok((row, flags))
 }
 
 /// Start an application (a draft) for one of the caller's organisations.
@@ -91,8 +109,21 @@ pub async fn list_applications(
         organisation_id: f.organisation_id.map(|id| id.to_string()),
         status: f.status,
     };
-    let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Application::from)))
+    let now = state.now();
+    let rows = state
+        .db
+        .read(move |conn| {
+            let rows = store::list(conn, &filter, after, limit + 1)?;
+            let flags = super::flags_for_viewer(conn, &who, &rows, now)?;
+            Ok(rows.into_iter().zip(flags).collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |(r, _)| r.id.clone(),
+        |(r, flags)| Application::view(r, flags),
+    )))
 }
 
 /// Read an application, with its history.
@@ -111,8 +142,15 @@ pub async fn get_application(
     who: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
-    Ok(respond(state.db.read(move |conn| super::visible(conn, &who, &id)).await?))
+    let (id, now) = (id.to_string(), state.now());
+    let row = state
+        .db
+        .read(move |conn| {
+            let row = super::visible(conn, &who, &id)?;
+            with_flags(conn, &who, row, now)
+        })
+        .await?;
+    Ok(respond(row))
 }
 
 async fn transition(
@@ -129,7 +167,9 @@ async fn transition(
         .db
         .write(move |conn| {
             let check = |v| if_match.check(v);
-            super::act(conn, now, &who, &id, check, action, reason, approval, &licensing)
+            let row =
+                super::act(conn, now, &who, &id, check, action, reason, approval, &licensing)?;
+            with_flags(conn, &who, row, now)
         })
         .await?;
     Ok(respond(row))
@@ -230,12 +270,13 @@ pub async fn request_info(
 /// Regulators; needs `If-Match`. Of two concurrent approvals exactly one issues a licence.
 #[utoipa::path(
     tag = "applications",
-    request_body(content = Option<Approval>, description = "Optional: conditions and a term overriding the one applied for"),
+    request_body(content = Option<Approval>, description = "Optional: conditions and a term overriding the one applied for; for a flagged application, override_flags and a reason"),
     params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
         (status = 200, description = "Approved; licence_number is set", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application"),
         (status = 409, description = "Not allowed from the current status, or approved concurrently"),
+        (status = 422, description = "Flagged, and override_flags or reason is missing; or not approvable yet"),
         (status = 412, description = "If-Match does not match the current ETag"),
         (status = 428, description = "If-Match is missing"),
     ),

@@ -266,7 +266,7 @@ diesel::table! {
         id -> Text,
         licence_number -> Text,
         site_id -> Text,
-        inspection_id -> Text,
+        inspection_id -> Nullable<Text>,
         status -> Text,
         raised_because -> Text,
         resolution -> Nullable<Text>,
@@ -274,6 +274,8 @@ diesel::table! {
         resolved_at -> Nullable<Timestamp>,
         version -> BigInt,
         created_at -> Timestamp,
+        cause -> Text,
+        violation_id -> Nullable<Text>,
     }
 }
 
@@ -359,6 +361,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    violations (id) {
+        id -> Text,
+        inspection_id -> Text,
+        site_id -> Text,
+        organisation_id -> Text,
+        licence_number -> Nullable<Text>,
+        code -> Text,
+        severity -> Text,
+        description -> Text,
+        due_by -> Nullable<Date>,
+        status -> Text,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        queued_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    barred_persons (id) {
+        id -> Text,
+        person_id -> Text,
+        id_type -> Text,
+        id_number -> Text,
+        full_name -> Text,
+        licence_number -> Text,
+        organisation_id -> Text,
+        barred_at -> Timestamp,
+        barred_until -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        number -> Text,
+        site_id -> Nullable<Text>,
+        called_at -> Timestamp,
+        category -> Text,
+        description -> Text,
+        contact -> Nullable<Text>,
+        status -> Text,
+        triage_reason -> Nullable<Text>,
+        triaged_by -> Nullable<Text>,
+        triaged_at -> Nullable<Timestamp>,
+        inspection_id -> Nullable<Text>,
+        version -> BigInt,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_alerts (licence_number) {
+        licence_number -> Text,
+        site_id -> Text,
+        enforcement_item_id -> Text,
+        raised_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(applications -> organisations (organisation_id));
 diesel::joinable!(licences -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
@@ -384,4 +449,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     payments,
     clearances,
+    violations,
+    barred_persons,
+    reports,
+    report_alerts,
 );

@@ -1,6 +1,6 @@
-//! The regulator's enforcement queue: an inspection recorded as critical puts the site's
-//! licence on it; suspending or revoking that licence, or a regulator's dismissal, takes the
-//! item off.
+//! The regulator's enforcement queue: an inspection recorded as critical, an overdue major or
+//! critical violation, or five public reports on a site in 30 days put the site's licence on
+//! it; suspending or revoking that licence, or a regulator's dismissal, takes the item off.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -26,13 +26,26 @@ crate::stored_enum! {
     }
 }
 
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    #[schema(as = EnforcementCause)]
+    pub enum Cause in "enforcement_items.cause" {
+        /// An inspection recorded as critical.
+        Inspection = "inspection",
+        /// A major or critical violation left past its `due_by`.
+        Violation = "violation",
+        /// Five public reports on one site within 30 days.
+        Reports = "reports",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = enforcement_items)]
 pub struct ItemRow {
     pub id: String,
     pub licence_number: String,
     pub site_id: String,
-    pub inspection_id: String,
+    pub inspection_id: Option<String>,
     pub status: ItemStatus,
     pub raised_because: String,
     pub resolution: Option<String>,
@@ -40,6 +53,8 @@ pub struct ItemRow {
     pub resolved_at: Option<NaiveDateTime>,
     pub version: i64,
     pub created_at: NaiveDateTime,
+    pub cause: Cause,
+    pub violation_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -47,8 +62,12 @@ pub struct EnforcementItem {
     pub id: String,
     pub licence_number: String,
     pub site_id: String,
-    /// The inspection that raised it.
-    pub inspection_id: String,
+    /// What raised it.
+    pub cause: Cause,
+    /// The inspection that raised it (`cause` `inspection`).
+    pub inspection_id: Option<String>,
+    /// The overdue violation that raised it (`cause` `violation`).
+    pub violation_id: Option<String>,
     /// `open`, `dismissed`, or `resolved` (the licence was suspended or revoked).
     pub status: ItemStatus,
     pub raised_because: String,
@@ -65,7 +84,9 @@ impl From<ItemRow> for EnforcementItem {
             id: r.id,
             licence_number: r.licence_number,
             site_id: r.site_id,
+            cause: r.cause,
             inspection_id: r.inspection_id,
+            violation_id: r.violation_id,
             status: r.status,
             raised_because: r.raised_because,
             resolution: r.resolution,
@@ -79,7 +100,7 @@ impl From<ItemRow> for EnforcementItem {
 
 /// The licence covering a site that is still held (in force or suspended, not expired), if
 /// any; the newest when several are.
-fn licence_of_site(
+pub fn licence_of_site(
     conn: &mut DbConn,
     site_id: &str,
     now: NaiveDateTime,
@@ -105,6 +126,53 @@ fn licence_of_site(
         .map(|(number, ..)| number))
 }
 
+/// Why an item is raised: its cause, the record behind it, and the words for the regulator.
+pub struct Raise<'a> {
+    pub licence_number: String,
+    pub site_id: &'a str,
+    pub cause: Cause,
+    pub inspection_id: Option<&'a str>,
+    pub violation_id: Option<&'a str>,
+    pub because: String,
+}
+
+/// Puts a licence on the queue, with its audit entry (`actor` None: the registry itself).
+pub fn raise_item(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    raise: Raise<'_>,
+) -> Result<ItemRow, AppError> {
+    let row = ItemRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        licence_number: raise.licence_number,
+        site_id: raise.site_id.to_string(),
+        inspection_id: raise.inspection_id.map(str::to_string),
+        status: ItemStatus::Open,
+        raised_because: raise.because,
+        resolution: None,
+        resolved_by: None,
+        resolved_at: None,
+        version: 1,
+        created_at: now,
+        cause: raise.cause,
+        violation_id: raise.violation_id.map(str::to_string),
+    };
+    diesel::insert_into(enforcement_items::table).values(&row).execute(conn)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: actor,
+            action: "enforcement.raised",
+            entity_type: "enforcement_item",
+            entity_id: &row.id,
+            summary: format!("licence {} queued: {}", row.licence_number, row.raised_because),
+        },
+    )?;
+    Ok(row)
+}
+
 /// Puts the site's licence on the queue for a critical inspection (no licence: nothing to do).
 pub fn raise(
     conn: &mut DbConn,
@@ -115,33 +183,22 @@ pub fn raise(
     let Some(licence_number) = licence_of_site(conn, &inspection.site_id, now)? else {
         return Ok(());
     };
-    let row = ItemRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        licence_number,
-        site_id: inspection.site_id.clone(),
-        inspection_id: inspection.id.clone(),
-        status: ItemStatus::Open,
-        raised_because: format!(
-            "inspection {} recorded outcome {}",
-            inspection.id,
-            inspection.outcome.map(|o| o.as_str()).unwrap_or("?")
-        ),
-        resolution: None,
-        resolved_by: None,
-        resolved_at: None,
-        version: 1,
-        created_at: now,
-    };
-    diesel::insert_into(enforcement_items::table).values(&row).execute(conn)?;
-    audit::append(
+    let because = format!(
+        "inspection {} recorded outcome {}",
+        inspection.id,
+        inspection.outcome.map(|o| o.as_str()).unwrap_or("?")
+    );
+    raise_item(
         conn,
         now,
-        Change {
-            actor_id: Some(actor),
-            action: "enforcement.raised",
-            entity_type: "enforcement_item",
-            entity_id: &row.id,
-            summary: format!("licence {} queued: {}", row.licence_number, row.raised_because),
+        Some(actor),
+        Raise {
+            licence_number,
+            site_id: &inspection.site_id,
+            cause: Cause::Inspection,
+            inspection_id: Some(&inspection.id),
+            violation_id: None,
+            because,
         },
     )?;
     Ok(())

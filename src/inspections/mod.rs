@@ -2,7 +2,8 @@
 //! assigned inspector, or cancelled. Who sees what: regulators and admins all; inspectors the
 //! ones assigned to or opened by them; an operator only *recorded* inspections of its own
 //! sites, never a scheduled one (an unannounced visit stays unannounced) and never the notes.
-//! A critical outcome or finding puts the site's licence on the enforcement queue.
+//! A critical outcome or finding puts the site's licence on the enforcement queue; major and
+//! critical findings, and those with a `due_by`, open violations (`crate::violations`).
 
 pub mod enforcement;
 pub mod routes;
@@ -42,13 +43,14 @@ crate::stored_enum! {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Minor,
-    Major,
-    Critical,
+crate::stored_enum! {
+    #[derive(ToSchema)]
+    pub enum Severity in "violations.severity" {
+        Info = "info",
+        Minor = "minor",
+        Major = "major",
+        Critical = "critical",
+    }
 }
 
 crate::stored_enum! {
@@ -354,6 +356,10 @@ pub fn record(
             ),
         },
     )?;
+    if row.kind == Kind::FollowUp && rec.outcome == Outcome::Compliant {
+        crate::violations::resolve_by_follow_up(conn, now, &who.id, &row)?;
+    }
+    crate::violations::open_from_findings(conn, now, &who.id, &row, &site, &rec.findings)?;
     if critical {
         enforcement::raise(conn, now, &who.id, &row)?;
     }

@@ -191,7 +191,8 @@ pub enum QueueStatus {
     All,
 }
 
-/// The enforcement queue: licences flagged by critical inspections.
+/// The enforcement queue: licences flagged by critical inspections, overdue major or critical
+/// violations, and public reports.
 #[utoipa::path(
     tag = "inspections",
     params(PageParams, QueueFilter),
@@ -211,6 +212,7 @@ pub async fn list_queue(
         QueueStatus::Dismissed => Some(enforcement::ItemStatus::Dismissed),
         QueueStatus::Resolved => Some(enforcement::ItemStatus::Resolved),
     };
+    crate::violations::routes::sweep(&state).await?;
     let rows = state.db.read(move |conn| enforcement::list(conn, status, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), EnforcementItem::from)))
 }

@@ -314,7 +314,9 @@ pub struct LicenceChange {
     pub until: Option<NaiveDate>,
 }
 
-/// Applies a lifecycle transition (inside a write transaction).
+/// Applies a lifecycle transition (inside a write transaction). Revoking bars the holder's
+/// directors and beneficial owners for `licensing.bar_years`.
+#[allow(clippy::too_many_arguments)]
 pub fn act(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -323,6 +325,7 @@ pub fn act(
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     action: Action,
     change: LicenceChange,
+    licensing: &crate::config::Licensing,
 ) -> Result<LicenceRow, AppError> {
     let row = visible(conn, who, number)?;
     check_version(row.version)?;
@@ -370,6 +373,16 @@ pub fn act(
             &who.id,
             &row.licence_number,
             action.event().as_str(),
+        )?;
+    }
+    if action == Action::Revoke {
+        crate::barred::bar_holders(
+            conn,
+            now,
+            &who.id,
+            &row.licence_number,
+            &row.organisation_id,
+            licensing.bar_years,
         )?;
     }
     audit::append(

@@ -84,11 +84,12 @@ async fn transition(
     change: LicenceChange,
 ) -> Result<HttpResponse, AppError> {
     let number = LicenceNumber::from_path(&number)?;
-    let now = state.now();
+    let (now, licensing) = (state.now(), state.settings.licensing.clone());
     let row = state
         .db
         .write(move |conn| {
-            super::act(conn, now, &who, &number, |v| if_match.check(v), action, change)
+            let check = |v| if_match.check(v);
+            super::act(conn, now, &who, &number, check, action, change, &licensing)
         })
         .await?;
     Ok(HttpResponse::Ok()

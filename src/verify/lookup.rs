@@ -67,6 +67,11 @@ fn number_sites(conn: &mut DbConn, numbers: &[i64]) -> Result<HashMap<i64, Strin
         .collect())
 }
 
+/// The site whose registered number or range holds `number`, if any (as verification finds it).
+pub fn site_of_number(conn: &mut DbConn, number: i64) -> Result<Option<String>, AppError> {
+    Ok(number_sites(conn, &[number])?.remove(&number))
+}
+
 /// For each (family, address key), the site of the CIDR range that holds it.
 fn ip_sites(
     conn: &mut DbConn,

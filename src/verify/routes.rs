@@ -29,7 +29,7 @@ impl PublicLimiter {
         PublicLimiter(Arc::new(RateLimiter::keyed(quota)))
     }
 
-    fn check(&self, req: &HttpRequest) -> Result<(), AppError> {
+    pub fn check(&self, req: &HttpRequest) -> Result<(), AppError> {
         let ip = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         self.0.check_key(&ip).map_err(|not_until| {
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());

@@ -471,8 +471,13 @@ async fn the_licence_lifecycle_and_its_events() {
     assert_eq!(history.last().unwrap()["reason"], "Fraud confirmed");
     assert_eq!(history.len(), 4);
 
-    // A second licence, surrendered by its holder.
-    let id2 = in_status(&app, &op, &regulator, "approved").await;
+    // A second licence, surrendered by its holder. Its director is barred since the
+    // revocation (§11), so the approval overrides the flag.
+    let id2 = in_status(&app, &op, &regulator, "ready").await;
+    let over = json!({"override_flags": true, "reason": "New management"});
+    act(&app, &regulator, &format!("/api/v1/applications/{id2}"), "approve", Some(over))
+        .await
+        .expect(200);
     let number2 =
         app.get(&format!("/api/v1/applications/{id2}")).token(&op.token).send().await.body
             ["licence_number"]

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod documents;
 mod dossier;
+mod enforcement_intel;
 mod http_rules;
 mod input_rules;
 mod inspections;

@@ -1,0 +1,11 @@
+DELETE FROM registry_locks WHERE name = 'reports';
+DROP TABLE report_alerts;
+DELETE FROM enforcement_items WHERE inspection_id IS NULL;
+ALTER TABLE enforcement_items DROP CONSTRAINT enforcement_items_violation_check;
+ALTER TABLE enforcement_items DROP CONSTRAINT enforcement_items_inspection_check;
+ALTER TABLE enforcement_items DROP COLUMN violation_id;
+ALTER TABLE enforcement_items DROP COLUMN cause;
+ALTER TABLE enforcement_items ALTER COLUMN inspection_id SET NOT NULL;
+DROP TABLE reports;
+DROP TABLE barred_persons;
+DROP TABLE violations;

@@ -1,0 +1,171 @@
+//! The statistics' aggregate queries: COUNT … GROUP BY the site's city, never rows loaded and
+//! counted. Expiry and lapse follow `LicenceStatus::as_of`: a licence is expired from
+//! `expires_at` on, a provisional one lapsed from `provisional_until` on.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::{count, count_star};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::Counts;
+use crate::db::schema::{inspections, licence_sites, licences, reports, sites};
+use crate::db::DbConn;
+use crate::domain::LicenceStatus;
+use crate::inspections::Status;
+use crate::sites::SiteStatus;
+
+/// In force at `now`: active or provisional, not expired, and not lapsed.
+macro_rules! in_force {
+    ($now:expr) => {
+        licences::expires_at.gt($now).and(
+            licences::status.eq(LicenceStatus::Active).or(licences::status
+                .eq(LicenceStatus::Provisional)
+                .and(licences::provisional_until.gt($now).assume_not_null())),
+        )
+    };
+}
+
+/// The held states the statistics count licences in.
+#[derive(Debug, Clone, Copy)]
+pub enum Held {
+    /// Suspended and not expired.
+    Suspended,
+    Revoked,
+}
+
+/// Licences in `status` now: suspended ones until they expire, revoked ones for good.
+macro_rules! licences_in {
+    ($held:expr, $now:expr) => {
+        licences::status
+            .eq($held.status())
+            .and(licences::expires_at.gt($now).or(licences::status.eq(LicenceStatus::Revoked)))
+    };
+}
+
+impl Held {
+    fn status(self) -> LicenceStatus {
+        match self {
+            Held::Suspended => LicenceStatus::Suspended,
+            Held::Revoked => LicenceStatus::Revoked,
+        }
+    }
+}
+
+pub fn sites_by_city(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    sites::table
+        .filter(sites::status.eq(SiteStatus::Active))
+        .group_by(sites::city_key)
+        .select((sites::city_key, count_star()))
+        .load(conn)
+}
+
+pub fn sites_licensed_by_city(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    sites::table
+        .inner_join(licence_sites::table.on(licence_sites::site_id.eq(sites::id)))
+        .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
+        .filter(in_force!(now))
+        .filter(sites::status.eq(SiteStatus::Active))
+        .group_by(sites::city_key)
+        .select((sites::city_key, count(sites::id).aggregate_distinct()))
+        .load(conn)
+}
+
+pub fn licences_by_city(
+    conn: &mut DbConn,
+    held: Held,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    sites::table
+        .inner_join(licence_sites::table.on(licence_sites::site_id.eq(sites::id)))
+        .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
+        .filter(licences_in!(held, now))
+        .group_by(sites::city_key)
+        .select((sites::city_key, count(licences::licence_number).aggregate_distinct()))
+        .load(conn)
+}
+
+pub fn inspections_by_city(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    sites::table
+        .inner_join(inspections::table.on(inspections::site_id.eq(sites::id)))
+        .filter(inspections::status.eq(Status::Recorded))
+        .group_by(sites::city_key)
+        .select((sites::city_key, count_star()))
+        .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct CityCount {
+    #[diesel(sql_type = Text)]
+    city: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Critical findings of recorded inspections, read from the findings' JSON where it is stored
+/// (so inspections recorded before violations existed count too). The JSON functions differ.
+pub fn critical_findings_by_city(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    const SQLITE: &str = "SELECT s.city_key AS city, COUNT(*) AS n FROM inspections i \
+        JOIN sites s ON s.id = i.site_id, json_each(i.findings) f \
+        WHERE i.status = 'recorded' AND json_extract(f.value, '$.severity') = 'critical' \
+        GROUP BY s.city_key";
+    const POSTGRES: &str = "SELECT s.city_key AS city, COUNT(*) AS n FROM inspections i \
+        JOIN sites s ON s.id = i.site_id \
+        CROSS JOIN LATERAL jsonb_array_elements(i.findings::jsonb) f \
+        WHERE i.status = 'recorded' AND f->>'severity' = 'critical' GROUP BY s.city_key";
+    let rows: Vec<CityCount> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(SQLITE).load(c)?,
+        DbConn::Postgresql(c) => diesel::sql_query(POSTGRES).load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| (r.city, r.n)).collect())
+}
+
+pub fn reports_by_city(conn: &mut DbConn, since: NaiveDateTime) -> QueryResult<Vec<(String, i64)>> {
+    sites::table
+        .inner_join(reports::table.on(reports::site_id.eq(sites::id.nullable())))
+        .filter(reports::received_at.gt(since))
+        .group_by(sites::city_key)
+        .select((sites::city_key, count_star()))
+        .load(conn)
+}
+
+pub fn national(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    since: NaiveDateTime,
+) -> QueryResult<Counts> {
+    let licensed = |conn: &mut DbConn| {
+        licence_sites::table
+            .inner_join(
+                licences::table.on(licences::licence_number.eq(licence_sites::licence_number)),
+            )
+            .inner_join(sites::table.on(sites::id.eq(licence_sites::site_id)))
+            .filter(in_force!(now))
+            .filter(sites::status.eq(SiteStatus::Active))
+            .select(count(licence_sites::site_id).aggregate_distinct())
+            .first(conn)
+    };
+    let held = |conn: &mut DbConn, held: Held| {
+        licences::table.filter(licences_in!(held, now)).select(count_star()).first(conn)
+    };
+    Ok(Counts {
+        sites: sites::table
+            .filter(sites::status.eq(SiteStatus::Active))
+            .select(count_star())
+            .first(conn)?,
+        sites_licensed: licensed(conn)?,
+        licences_suspended: held(conn, Held::Suspended)?,
+        licences_revoked: held(conn, Held::Revoked)?,
+        inspections_recorded: inspections::table
+            .filter(inspections::status.eq(Status::Recorded))
+            .select(count_star())
+            .first(conn)?,
+        critical_findings: critical_findings_by_city(conn)?.iter().map(|(_, n)| n).sum(),
+        reports_30d: reports::table
+            .filter(reports::received_at.gt(since))
+            .select(count_star())
+            .first(conn)?,
+    })
+}

@@ -1,0 +1,265 @@
+//! Violations (API.md §11): every recorded finding of severity `major` or `critical`, and
+//! every finding with a `due_by`, opens one. It is `overdue` from the day after its `due_by`
+//! (derived at read time), and `resolved` by a regulator or by a compliant follow-up
+//! inspection of the site. An overdue major or critical violation puts its site's licence on
+//! the enforcement queue once: the first sweep that claims it (`queued_at`) raises the item.
+
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::{Principal, Role};
+use crate::db::DbConn;
+use crate::domain::Reason;
+use crate::error::AppError;
+use crate::inspections::enforcement::{self, Cause, Raise};
+use crate::inspections::{Finding, InspectionRow, Severity};
+use crate::sites::store::SiteRow;
+pub use store::ViolationRow;
+
+crate::stored_enum! {
+    /// What is stored; `overdue` is derived from `open` and the date.
+    pub enum StoredStatus in "violations.status" {
+        Open = "open",
+        Resolved = "resolved",
+    }
+}
+
+/// A violation's status as served and filtered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationStatus {
+    Open,
+    /// Open, and `due_by` has passed.
+    Overdue,
+    Resolved,
+}
+
+impl ViolationStatus {
+    /// The status on `today`: overdue from the day after `due_by`.
+    pub fn of(row: &ViolationRow, today: NaiveDate) -> Self {
+        match row.status {
+            StoredStatus::Resolved => ViolationStatus::Resolved,
+            StoredStatus::Open if row.due_by.is_some_and(|d| d < today) => ViolationStatus::Overdue,
+            StoredStatus::Open => ViolationStatus::Open,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Violation {
+    pub id: String,
+    pub inspection_id: String,
+    pub site_id: String,
+    pub organisation_id: String,
+    /// The site's licence held when the finding was recorded, if any.
+    pub licence_number: Option<String>,
+    pub code: String,
+    pub severity: Severity,
+    /// The finding's description (never the inspector's notes).
+    pub description: String,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_by: Option<NaiveDate>,
+    pub status: ViolationStatus,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Violation {
+    pub fn view(r: ViolationRow, now: NaiveDateTime) -> Self {
+        Violation {
+            status: ViolationStatus::of(&r, now.date()),
+            id: r.id,
+            inspection_id: r.inspection_id,
+            site_id: r.site_id,
+            organisation_id: r.organisation_id,
+            licence_number: r.licence_number,
+            code: r.code,
+            severity: r.severity,
+            description: r.description,
+            due_by: r.due_by,
+            resolved_at: r.resolved_at.map(|t| t.and_utc()),
+            resolution: r.resolution,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resolve {
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    pub reason: Reason,
+}
+
+/// Whether a finding opens a violation.
+fn opens_violation(f: &Finding) -> bool {
+    matches!(f.severity, Severity::Major | Severity::Critical) || f.due_by.is_some()
+}
+
+/// Opens the violations of a recorded inspection's findings (in its transaction).
+pub fn open_from_findings(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    inspection: &InspectionRow,
+    site: &SiteRow,
+    findings: &[Finding],
+) -> Result<(), AppError> {
+    if !findings.iter().any(opens_violation) {
+        return Ok(());
+    }
+    let licence_number = enforcement::licence_of_site(conn, &site.id, now)?;
+    for f in findings.iter().filter(|f| opens_violation(f)) {
+        let row = ViolationRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            inspection_id: inspection.id.clone(),
+            site_id: site.id.clone(),
+            organisation_id: site.organisation_id.clone(),
+            licence_number: licence_number.clone(),
+            code: f.code.clone(),
+            severity: f.severity,
+            description: f.description.as_str().to_string(),
+            due_by: f.due_by,
+            status: StoredStatus::Open,
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+            queued_at: None,
+            version: 1,
+            created_at: now,
+        };
+        store::insert(conn, &row)?;
+        audit::append(
+            conn,
+            now,
+            Change {
+                actor_id: Some(actor),
+                action: "violation.opened",
+                entity_type: "violation",
+                entity_id: &row.id,
+                summary: format!("{} {} at site {}", row.severity, row.code, row.site_id),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn close(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    row: &ViolationRow,
+    reason: &str,
+) -> Result<(), AppError> {
+    let resolution = store::Resolution {
+        status: StoredStatus::Resolved,
+        resolved_at: now,
+        resolved_by: actor,
+        resolution: reason,
+        version: row.version + 1,
+    };
+    if store::resolve(conn, &row.id, &resolution)? == 0 {
+        return Err(AppError::conflict("the violation was changed concurrently; read it again"));
+    }
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(actor),
+            action: "violation.resolved",
+            entity_type: "violation",
+            entity_id: &row.id,
+            summary: reason.to_string(),
+        },
+    )?;
+    Ok(())
+}
+
+/// A compliant follow-up inspection resolves the site's open violations (in its transaction).
+pub fn resolve_by_follow_up(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    inspection: &InspectionRow,
+) -> Result<(), AppError> {
+    let reason = format!("follow-up inspection {} found the site compliant", inspection.id);
+    for row in store::open_of_site(conn, &inspection.site_id)? {
+        close(conn, now, actor, &row, &reason)?;
+    }
+    Ok(())
+}
+
+/// The violation if `who` may see it: staff all, operators their own organisations'.
+pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<ViolationRow, AppError> {
+    store::find(conn, id)?
+        .filter(|r| {
+            !who.is(Role::Operator)
+                || crate::organisations::visible(conn, who, &r.organisation_id).is_ok()
+        })
+        .ok_or_else(|| AppError::not_found("no such violation"))
+}
+
+/// A regulator resolves an open (or overdue) violation with a reason.
+pub fn resolve(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    id: &str,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    reason: Reason,
+) -> Result<ViolationRow, AppError> {
+    let row = visible(conn, who, id)?;
+    check_version(row.version)?;
+    if row.status == StoredStatus::Resolved {
+        return Err(AppError::conflict("the violation is resolved already"));
+    }
+    close(conn, now, &who.id, &row, reason.as_str())?;
+    store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such violation"))
+}
+
+/// Whether a sweep has anything to do (a cheap read before taking the write lock).
+pub fn sweep_pending(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool, AppError> {
+    Ok(!store::due_for_queue(conn, now.date())?.is_empty())
+}
+
+/// Puts the licence of every newly overdue major or critical violation on the enforcement
+/// queue, once: only the transaction whose conditional UPDATE claims `queued_at` raises it.
+pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> Result<(), AppError> {
+    for v in store::due_for_queue(conn, now.date())? {
+        if store::mark_queued(conn, &v.id, now)? == 0 {
+            continue;
+        }
+        let Some(licence_number) = enforcement::licence_of_site(conn, &v.site_id, now)? else {
+            continue;
+        };
+        let because = format!(
+            "{} violation {} ({}) overdue since {}",
+            v.severity,
+            v.id,
+            v.code,
+            v.due_by.map(|d| d.to_string()).unwrap_or_default()
+        );
+        enforcement::raise_item(
+            conn,
+            now,
+            None,
+            Raise {
+                licence_number,
+                site_id: &v.site_id,
+                cause: Cause::Violation,
+                inspection_id: Some(&v.inspection_id),
+                violation_id: Some(&v.id),
+                because,
+            },
+        )?;
+    }
+    Ok(())
+}
