@@ -378,7 +378,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         &regulator.principal,
         visit(critical_site.as_deref().unwrap_or(&target), "complaint")?,
     )?;
-    inspections::record(
+    let hot = inspections::record(
         conn,
         now,
         &inspector.principal,
@@ -389,6 +389,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         "findings": [{"code": "SCRIPT-IMPERSONATION", "severity": "critical", "description": "Agents scripted to impersonate a bank"}],
         "outcome": "critical", "evidence": [{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "description": "Call script, page 1"}]}))?,
     )?;
+    crate::violations::after_inspection(conn, now, &inspector.principal.id, &hot)?;
     out.push_str(&format!("  {} organisations in {} cities; licences active, provisional, lapsed, suspended, revoked, expired and surrendered (each with its paid invoice and three clearances); unlicensed companies; inspections.\n",
         COMPANIES.len(), CITIES.len()));
     Ok(out)

@@ -3,7 +3,8 @@
 //! ones assigned to or opened by them; an operator only *recorded* inspections of its own
 //! sites, never a scheduled one (an unannounced visit stays unannounced) and never the notes.
 //! A critical outcome or finding puts the site's licence on the enforcement queue; major and
-//! critical findings, and those with a `due_by`, open violations (`crate::violations`).
+//! critical findings, and those with a `due_by`, open violations: the edge calls
+//! `violations::after_inspection` beside `record`, in its transaction.
 
 pub mod enforcement;
 pub mod routes;
@@ -356,10 +357,6 @@ pub fn record(
             ),
         },
     )?;
-    if row.kind == Kind::FollowUp && rec.outcome == Outcome::Compliant {
-        crate::violations::resolve_by_follow_up(conn, now, &who.id, &row)?;
-    }
-    crate::violations::open_from_findings(conn, now, &who.id, &row, &site, &rec.findings)?;
     if critical {
         enforcement::raise(conn, now, &who.id, &row)?;
     }

@@ -136,6 +136,7 @@ pub async fn record(
         .db
         .write(move |conn| {
             let row = super::record(conn, now, &w, &id, |v| if_match.check(v), rec)?;
+            crate::violations::after_inspection(conn, now, &w.id, &row)?;
             crate::licences::confirm_after_inspection(conn, now, &w.id, &row)?;
             Ok(row)
         })

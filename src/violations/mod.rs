@@ -105,6 +105,30 @@ fn opens_violation(f: &Finding) -> bool {
 }
 
 /// Opens the violations of a recorded inspection's findings (in its transaction).
+/// After an inspection is recorded (in its transaction): a compliant `follow_up` resolves the
+/// site's open violations, and its findings open new ones. Called by the edge beside
+/// `inspections::record`, so inspections need not know of violations.
+pub fn after_inspection(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    inspection: &InspectionRow,
+) -> Result<(), AppError> {
+    use crate::inspections::{Kind, Outcome, Status};
+    if inspection.status != Status::Recorded {
+        return Ok(());
+    }
+    let findings: Vec<Finding> = serde_json::from_str(&inspection.findings).map_err(|e| {
+        AppError::internal(format!("inspections.findings of {}: {e}", inspection.id))
+    })?;
+    let site = crate::sites::store::find(conn, &inspection.site_id)?
+        .ok_or_else(|| AppError::internal("inspection without site"))?;
+    if inspection.kind == Kind::FollowUp && inspection.outcome == Some(Outcome::Compliant) {
+        resolve_by_follow_up(conn, now, actor, inspection)?;
+    }
+    open_from_findings(conn, now, actor, inspection, &site, &findings)
+}
+
 pub fn open_from_findings(
     conn: &mut DbConn,
     now: NaiveDateTime,
