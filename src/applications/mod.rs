@@ -203,7 +203,6 @@ pub struct Approval {
     /// Must be `true`, with a `reason`, to approve an application that carries `flags`.
     pub override_flags: Option<bool>,
     /// Why the flags are overridden (written to the audit log and the history).
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
     pub reason: Option<Reason>,
 }
 

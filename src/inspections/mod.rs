@@ -82,7 +82,6 @@ pub struct Finding {
     #[schema(example = "UNDECLARED-SEATS", pattern = r"^[A-Za-z0-9._-]{1,50}$")]
     pub code: String,
     pub severity: Severity,
-    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     pub description: Reason,
     #[schema(value_type = Option<String>, format = Date)]
     pub due_by: Option<NaiveDate>,
@@ -94,7 +93,6 @@ pub struct Evidence {
     /// The SHA-256 of the evidence file, 64 hex digits.
     #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: String,
-    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     pub description: Reason,
 }
 

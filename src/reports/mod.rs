@@ -56,10 +56,8 @@ pub struct NewReport {
     /// When the call came (not in the future).
     pub called_at: DateTime<Utc>,
     pub category: Category,
-    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     pub description: Reason,
     /// How to reach the reporter, if they wish.
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
     pub contact: Option<Reason>,
 }
 
@@ -81,7 +79,6 @@ pub enum TriageAction {
 #[serde(deny_unknown_fields)]
 pub struct Triage {
     pub action: TriageAction,
-    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     pub reason: Reason,
     /// `inspect` only: an active inspector account.
     pub inspector_id: Option<uuid::Uuid>,

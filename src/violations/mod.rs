@@ -95,7 +95,6 @@ impl Violation {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resolve {
-    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     pub reason: Reason,
 }
 
