@@ -139,7 +139,8 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             "  clears {:<9} client_id {}  client_secret {}\n",
             code, row.client_id, secret
         ));
-        clearers.push(Principal { id: row.id, role: Role::Agency, jti: String::new() });
+        clearers
+            .push((code.clone(), Principal { id: row.id, role: Role::Agency, jti: String::new() }));
     }
     let mut critical_site = None;
     for (k, (legal_name, fate)) in COMPANIES.iter().enumerate() {
@@ -427,7 +428,7 @@ fn pay_and_clear(
     conn: &mut DbConn,
     at: NaiveDateTime,
     regulator: &Principal,
-    clearers: &[Principal],
+    clearers: &[(String, Principal)],
     application_id: &str,
 ) -> Result<(), AppError> {
     let invoice = crate::invoices::store::for_application(conn, application_id)?
@@ -442,12 +443,9 @@ fn pay_and_clear(
             "channel": "psid", "reference": format!("PSID-{}", &invoice.id[..8])}))?,
     )?;
     for clearance in crate::clearances::store::for_application(conn, application_id)? {
-        let clearer = clearers
+        let (_, clearer) = clearers
             .iter()
-            .find(|c| {
-                crate::clearances::agency_of(conn, &c.id).ok().flatten().as_deref()
-                    == Some(clearance.agency.as_str())
-            })
+            .find(|(code, _)| *code == clearance.agency)
             .ok_or_else(|| AppError::internal("no client clears for a configured agency"))?;
         let reference =
             Name::parse(&format!("{}/CLR/{}", clearance.agency, &clearance.id[..8]), "reference")?;
