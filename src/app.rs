@@ -182,6 +182,7 @@ pub struct Parts {
     pub table: web::Data<RouteTable>,
     pub verification_log: web::Data<verify::log::VerificationLog>,
     pub public_limiter: web::Data<verify::routes::PublicLimiter>,
+    pub follower: web::Data<crate::index::follow::Follower>,
 }
 
 pub fn build_app(
@@ -203,6 +204,7 @@ pub fn build_app(
             .app_data(parts.table)
             .app_data(parts.verification_log)
             .app_data(parts.public_limiter)
+            .app_data(parts.follower)
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error)),
     );
@@ -214,6 +216,7 @@ pub fn build_app(
             }),
         )
         .default_service(web::to(fallback::not_found))
+        .wrap(from_fn(crate::index::follow::catch_up_after_writes))
         .wrap(from_fn(auth::guard::guard))
         .wrap(ErrorHandlers::new().default_handler(fallback::problem_json))
         .wrap(from_fn(service::record))
@@ -244,7 +247,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let spec = openapi_spec();
         let verification_log = verify::log::VerificationLog::start(db.clone());
+        let tokens = Arc::new(auth::cache::TokenCache::new());
+        let follower = {
+            let (db, tokens) = (db.clone(), tokens.clone());
+            crate::db::blocking(move || crate::index::follow::Follower::load(db, tokens))
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot load the verification index: {e}"))?
+        };
+        follower.spawn_polling(std::time::Duration::from_millis(settings.index_poll_ms));
         let parts = Parts {
+            follower: web::Data::from(follower.clone()),
             verification_log: web::Data::new(verification_log),
             public_limiter: web::Data::new(verify::routes::PublicLimiter::per_minute(
                 settings.public_rate_per_minute,
@@ -257,6 +269,8 @@ impl Application {
                 keys: Arc::new(keys),
                 clock,
                 settings: Arc::new(settings.clone()),
+                index: follower.index().clone(),
+                tokens,
             }),
         };
         let mut server = HttpServer::new(move || build_app(parts.clone())).listen(listener)?;

@@ -102,6 +102,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Public licence look-ups allowed per client address per minute.
     pub public_rate_per_minute: u32,
+    /// How often the verification index polls the audit log for other processes' changes.
+    pub index_poll_ms: u64,
     pub licensing: Licensing,
 }
 
@@ -153,6 +155,7 @@ impl Settings {
             db_pool_size: number("CCREG_DB_POOL_SIZE", 16, 1, 256)? as u32,
             public_rate_per_minute: number("CCREG_PUBLIC_RATE_PER_MINUTE", 60, 1, 1_000_000)?
                 as u32,
+            index_poll_ms: number("CCREG_INDEX_POLL_MS", 250, 10, 1_000)? as u64,
             licensing: Licensing {
                 clearance_agencies: clearance_agencies(get("CCREG_CLEARANCE_AGENCIES"))?,
                 fee_main_site_minor: number("CCREG_FEE_MAIN_SITE", 20_000, 0, 100_000_000)? * 100,

@@ -14,6 +14,7 @@ pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod index;
 pub mod inspections;
 pub mod invoices;
 pub mod keys;

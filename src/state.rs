@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::auth::cache::TokenCache;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::index::Index;
 use crate::keys::Keys;
 
 pub struct AppState {
@@ -12,6 +14,10 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
+    /// The verification index (kept current by `index::follow::Follower`).
+    pub index: Arc<Index>,
+    /// Verified access tokens (cleared by the follower when access is taken away).
+    pub tokens: Arc<TokenCache>,
 }
 
 impl AppState {

@@ -86,7 +86,13 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principa
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => return Err(AppError::unauthorized("use the Bearer authorization scheme")),
     };
-    let claims = state.keys.verify_access(token, state.clock.now().timestamp())?;
+    let now = state.clock.now().timestamp();
+    if let Some(principal) = state.tokens.get(token, now) {
+        return Ok(principal);
+    }
+    // Read before the database is asked, so a clear that lands meanwhile wins (see cache).
+    let generation = state.tokens.generation();
+    let claims = state.keys.verify_access(token, now)?;
     let claimed = Role::parse(&claims.role)
         .ok_or_else(|| AppError::unauthorized("the access token names no known role"))?;
     let (sub, jti) = (claims.sub.clone(), claims.jti.clone());
@@ -95,5 +101,7 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Principa
     let role = role.ok_or_else(|| {
         AppError::unauthorized("the access token has been revoked or its account deactivated")
     })?;
-    Ok(Principal { id: claims.sub, role, jti: claims.jti })
+    let principal = Principal { id: claims.sub, role, jti: claims.jti };
+    state.tokens.put(token, principal.clone(), claims.exp, generation);
+    Ok(principal)
 }

@@ -1,6 +1,7 @@
 //! Who the caller is and what they may do: roles, the `Principal`, the one role policy,
 //! passwords, signing keys and tokens.
 
+pub mod cache;
 pub mod guard;
 pub mod passwords;
 pub mod policy;

@@ -8,11 +8,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
-use super::{Answer, Parsed, QueryType, SiteRef, VerifyResult};
+use super::{
+    answer, best, site_city, Answer, Facts, LicenceFacts, OrgFacts, Parsed, QueryType, SiteFacts,
+};
 use crate::db::schema::{ip_ranges, organisations, phone_ranges, sites};
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::licences::{self, effective_status, LicenceRow, LicenceStatus};
+use crate::licences::{self, LicenceRow};
 use crate::organisations::OrgRow;
 use crate::sites::SiteRow;
 
@@ -105,68 +107,31 @@ fn ip_sites(
         .collect())
 }
 
-/// The licence that speaks for a set: an active one if any, else the latest issued.
-fn best<'a>(
-    candidates: impl Iterator<Item = &'a LicenceRow>,
-    now: NaiveDateTime,
-) -> Option<&'a LicenceRow> {
-    candidates.max_by_key(|l| (effective_status(l, now).in_force(), l.issued_at))
+fn facts(l: &LicenceRow) -> LicenceFacts<'_> {
+    LicenceFacts {
+        number: &l.licence_number,
+        holder: &l.holder,
+        status: l.status,
+        issued_at: l.issued_at,
+        expires_at: l.expires_at,
+        provisional_until: l.provisional_until,
+    }
+}
+
+fn org_facts(o: &OrgRow) -> OrgFacts<'_> {
+    OrgFacts { legal_name: &o.legal_name, registration_number: &o.registration_number }
+}
+
+fn best_of<'a>(ls: Option<&Vec<&'a LicenceRow>>, now: NaiveDateTime) -> Option<LicenceFacts<'a>> {
+    ls.and_then(|ls| best(ls.iter().map(|l| facts(l)), now))
 }
 
 fn known_org<'a>(
-    org: &'a OrgRow,
-    licences: &HashMap<&str, Vec<&'a LicenceRow>>,
+    o: &'a OrgRow,
+    by_org: &HashMap<&str, Vec<&'a LicenceRow>>,
     now: NaiveDateTime,
-) -> Known<'a> {
-    let licence = licences.get(org.id.as_str()).and_then(|ls| best(ls.iter().copied(), now));
-    Known { org: Some(org), licence, site: None }
-}
-
-struct Known<'a> {
-    org: Option<&'a OrgRow>,
-    licence: Option<&'a LicenceRow>,
-    site: Option<&'a SiteRow>,
-}
-
-fn answer(
-    query: &str,
-    query_type: QueryType,
-    known: Option<Known<'_>>,
-    now: NaiveDateTime,
-) -> Answer {
-    let mut a = Answer {
-        query: query.to_string(),
-        query_type,
-        result: VerifyResult::Unknown,
-        checked_at: now.and_utc(),
-        licence_number: None,
-        status: None,
-        holder: None,
-        registration_number: None,
-        expires_at: None,
-        site: None,
-    };
-    let Some(k) = known else { return a };
-    let status = k.licence.map(|l| effective_status(l, now));
-    let site_open = k.site.is_none_or(|s| s.status == crate::sites::SiteStatus::Active);
-    a.result = if status.is_some_and(LicenceStatus::in_force) && site_open {
-        VerifyResult::Licensed
-    } else {
-        VerifyResult::NotLicensed
-    };
-    a.status = status;
-    a.licence_number = k.licence.map(|l| l.licence_number.clone());
-    a.expires_at = k.licence.map(|l| l.expires_at.and_utc());
-    a.holder = k.org.map(|o| o.legal_name.clone()).or_else(|| k.licence.map(|l| l.holder.clone()));
-    a.registration_number = k.org.map(|o| o.registration_number.clone());
-    a.site = k.site.map(|s| SiteRef {
-        name: s.name.clone(),
-        city: serde_json::from_str::<serde_json::Value>(&s.address)
-            .ok()
-            .and_then(|v| v.get("city").and_then(|c| c.as_str()).map(str::to_string))
-            .unwrap_or_default(),
-    });
-    a
+) -> Facts<'a> {
+    Facts { org: Some(org_facts(o)), licence: best_of(by_org.get(o.id.as_str()), now), site: None }
 }
 
 /// Answers every question; `queries[i]` is (the value as sent, its type, the parsed value).
@@ -265,20 +230,26 @@ pub fn answer_all(
         by_org.entry(l.organisation_id.as_str()).or_default().push(l);
     }
 
+    let cities: HashMap<&str, String> =
+        sites.values().map(|s| (s.id.as_str(), site_city(&s.address))).collect();
     let known_site = |site_id: &str| {
-        sites.get(site_id).map(|site| Known {
-            org: org_by_id.get(site.organisation_id.as_str()).copied(),
-            licence: by_site.get(site_id).and_then(|ls| best(ls.iter().copied(), now)),
-            site: Some(site),
+        sites.get(site_id).map(|site| Facts {
+            org: org_by_id.get(site.organisation_id.as_str()).map(|o| org_facts(o)),
+            licence: best_of(by_site.get(site_id), now),
+            site: Some(SiteFacts {
+                name: &site.name,
+                city: cities.get(site_id).map(String::as_str).unwrap_or_default(),
+                open: site.status == crate::sites::SiteStatus::Active,
+            }),
         })
     };
     Ok(queries
         .iter()
         .map(|(raw, t, p)| {
             let known = match p {
-                Parsed::Licence(n) => asked_licences.get(n.as_str()).map(|l| Known {
-                    org: org_by_id.get(l.organisation_id.as_str()).copied(),
-                    licence: Some(l),
+                Parsed::Licence(n) => asked_licences.get(n.as_str()).map(|l| Facts {
+                    org: org_by_id.get(l.organisation_id.as_str()).map(|o| org_facts(o)),
+                    licence: Some(facts(l)),
                     site: None,
                 }),
                 Parsed::Number(n) => number_site.get(&n.value()).and_then(|s| known_site(s)),

@@ -9,7 +9,7 @@ pub mod routes;
 /// The most items one bulk request may ask about.
 pub const MAX_BULK: usize = 10_000;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -223,4 +223,104 @@ pub struct AttestationClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+}
+
+/// What the registry holds about the thing asked about. The database lookup (the oracle) and
+/// the in-memory index both gather these, and [`answer`] turns them into the answer, so the
+/// two cannot disagree on the rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts<'a> {
+    pub org: Option<OrgFacts<'a>>,
+    pub licence: Option<LicenceFacts<'a>>,
+    pub site: Option<SiteFacts<'a>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OrgFacts<'a> {
+    pub legal_name: &'a str,
+    pub registration_number: &'a str,
+}
+
+/// A licence as stored; its status as of the question is derived by [`answer`].
+#[derive(Debug, Clone, Copy)]
+pub struct LicenceFacts<'a> {
+    pub number: &'a str,
+    pub holder: &'a str,
+    pub status: LicenceStatus,
+    pub issued_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub provisional_until: Option<NaiveDateTime>,
+}
+
+impl LicenceFacts<'_> {
+    pub fn status_at(&self, now: NaiveDateTime) -> LicenceStatus {
+        self.status.as_of(self.expires_at, self.provisional_until, now)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SiteFacts<'a> {
+    pub name: &'a str,
+    pub city: &'a str,
+    pub open: bool,
+}
+
+/// The licence that speaks for a site or a company: one in force if any, else the latest
+/// issued (ties broken by the higher licence number, so every source picks the same one).
+pub fn best<'a>(
+    candidates: impl Iterator<Item = LicenceFacts<'a>>,
+    now: NaiveDateTime,
+) -> Option<LicenceFacts<'a>> {
+    candidates.max_by(|a, b| {
+        (a.status_at(now).in_force(), a.issued_at, a.number).cmp(&(
+            b.status_at(now).in_force(),
+            b.issued_at,
+            b.number,
+        ))
+    })
+}
+
+/// The city of a stored site address (its JSON `city`).
+pub fn site_city(address: &str) -> String {
+    serde_json::from_str::<Value>(address)
+        .ok()
+        .and_then(|v| v.get("city").and_then(|c| c.as_str()).map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The answer to one question: `licensed` only when the licence that speaks for it is in
+/// force as of `now` and, for numbers and addresses, the site that holds it is open.
+pub fn answer(
+    query: &str,
+    query_type: QueryType,
+    known: Option<Facts<'_>>,
+    now: NaiveDateTime,
+) -> Answer {
+    let mut a = Answer {
+        query: query.to_string(),
+        query_type,
+        result: VerifyResult::Unknown,
+        checked_at: now.and_utc(),
+        licence_number: None,
+        status: None,
+        holder: None,
+        registration_number: None,
+        expires_at: None,
+        site: None,
+    };
+    let Some(k) = known else { return a };
+    let status = k.licence.map(|l| l.status_at(now));
+    let site_open = k.site.is_none_or(|s| s.open);
+    a.result = if status.is_some_and(LicenceStatus::in_force) && site_open {
+        VerifyResult::Licensed
+    } else {
+        VerifyResult::NotLicensed
+    };
+    a.status = status;
+    a.licence_number = k.licence.map(|l| l.number.to_string());
+    a.expires_at = k.licence.map(|l| l.expires_at.and_utc());
+    a.holder = k.org.map(|o| o.legal_name).or(k.licence.map(|l| l.holder)).map(str::to_string);
+    a.registration_number = k.org.map(|o| o.registration_number.to_string());
+    a.site = k.site.map(|s| SiteRef { name: s.name.to_string(), city: s.city.to_string() });
+    a
 }

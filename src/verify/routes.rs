@@ -12,8 +12,8 @@ use utoipa::IntoParams;
 
 use super::log::{LogEntry, LogResult, LogRow, VerificationLog};
 use super::{
-    bulk_items, lookup, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError,
-    BulkItemRead, BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType,
+    bulk_items, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkItemRead,
+    BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType,
 };
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
@@ -49,7 +49,7 @@ async fn ask(
     queries: Vec<(String, QueryType, Parsed)>,
 ) -> Result<Vec<Answer>, AppError> {
     let now = state.now();
-    let answers = state.db.read(move |conn| lookup::answer_all(conn, &queries, now)).await?;
+    let answers = state.index.answer_all(&queries, now)?;
     if who.is(Role::Agency) {
         let rows = answers
             .iter()
@@ -279,9 +279,8 @@ pub async fn public_licence(
     let now = state.now();
     let queries = vec![(n.into_inner(), QueryType::Licence, parsed)];
     let a = state
-        .db
-        .read(move |conn| lookup::answer_all(conn, &queries, now))
-        .await?
+        .index
+        .answer_all(&queries, now)?
         .pop()
         .ok_or_else(|| AppError::internal("no answer"))?;
     Ok(web::Json(PublicAnswer {

@@ -65,15 +65,37 @@ async fn an_unknown_stored_status_is_an_error_never_a_default() {
         "UPDATE licences SET status = 'bogus' WHERE licence_number = '{number}'"
     ));
 
-    // Neither a read nor a verification turns it into a status: both are errors.
+    // A read does not turn it into a status: it is an error.
     let r = app.get(&path).token(&regulator).send().await.problem(500);
     assert!(!r.text.contains("bogus") && !r.text.contains("licences.status"), "{}", r.text);
-    app.get(&format!("/api/v1/verify/licences/{number}"))
-        .token(&regulator)
-        .send()
-        .await
-        .problem(500);
-    app.get(&format!("/api/v1/public/licences/{number}")).send().await.problem(500);
+
+    // The verification index is never loaded from it: a fresh start refuses to load.
+    let db = ccreg::db::Db::connect(&app.db.url, 1).unwrap();
+    let loaded = ccreg::index::load::all(&mut db.get().unwrap());
+    assert!(loaded.is_err(), "the index loaded a licence whose status is 'bogus'");
+
+    // A running process learns of the row through an audit entry (as another process's change
+    // would reach it); it cannot apply it, so verification fails closed (503) instead of
+    // answering from a registry it knows is behind.
+    app.db.execute(&format!(
+        "INSERT INTO audit_log (seq, at, actor_id, action, entity_type, entity_id, summary, \
+         prev_hash, hash) SELECT seq + 1, '2026-11-22 10:00:00', NULL, 'licence.suspended', \
+         'licence', '{number}', 'hand edit', hash, hash FROM audit_head WHERE id = 1"
+    ));
+    app.db.execute("UPDATE audit_head SET seq = seq + 1 WHERE id = 1");
+    let verify = format!("/api/v1/verify/licences/{number}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = app.get(&verify).token(&regulator).send().await;
+        if r.status == 503 {
+            assert!(!r.text.contains("bogus"), "{}", r.text);
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(std::time::Instant::now() < deadline, "verification still answers from the index");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.get(&format!("/api/v1/public/licences/{number}")).send().await.problem(503);
 }
 
 #[actix_web::test]

@@ -1,0 +1,354 @@
+//! The verification index: everything the §7 answers, the public checks and the bulk endpoint
+//! need, held in memory so that a question costs no database trip.
+//!
+//! - Loaded whole at start ([`load::all`]), before the server listens.
+//! - Kept current by [`follow::Follower`], which follows the audit log (every change appends
+//!   an entry in its own transaction, and appends are serialised in commit order, so the
+//!   sequence has no gaps): each entry names the organisation, site, licence or range it
+//!   touched, and the follower reloads exactly that entity from the database.
+//! - Derived statuses (`expired`, `lapsed`) are not stored here: [`crate::verify::answer`]
+//!   computes them at answer time from the injected clock.
+//!
+//! The database lookup in [`crate::verify::lookup`] stays as the oracle the differential test
+//! checks this index against.
+
+pub mod follow;
+pub mod load;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+use chrono::NaiveDateTime;
+
+use crate::error::AppError;
+use crate::licences::LicenceStatus;
+use crate::verify::{
+    answer, best, Answer, Facts, LicenceFacts, OrgFacts, Parsed, QueryType, SiteFacts,
+};
+
+/// An organisation, as verification sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Org {
+    pub legal_name: Box<str>,
+    pub registration_number: Box<str>,
+    pub tax_number: Box<str>,
+    /// Numbers of the licences it holds.
+    pub licences: Vec<Box<str>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Licence {
+    pub organisation_id: Box<str>,
+    pub holder: Box<str>,
+    pub status: LicenceStatus,
+    pub issued_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub provisional_until: Option<NaiveDateTime>,
+    /// The sites it covers.
+    pub sites: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub id: Box<str>,
+    pub organisation_id: Box<str>,
+    pub name: Box<str>,
+    pub city: Box<str>,
+    pub open: bool,
+    /// Numbers of the licences that cover it.
+    pub licences: Vec<Box<str>>,
+}
+
+/// A registered number or range of numbers (`first..=last`), keyed by its first number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberRange {
+    pub last: i64,
+    pub site: u32,
+    pub id: u128,
+}
+
+/// A CIDR range of one family, keyed by (family, first address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    pub last: u128,
+    pub site: u32,
+    pub id: u128,
+}
+
+/// The registry as verification sees it. Sites are numbered in the order they were first
+/// seen so ranges refer to them with four bytes; a site is never removed (sites close).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Registry {
+    pub orgs: HashMap<Box<str>, Org>,
+    pub org_by_registration: HashMap<Box<str>, Box<str>>,
+    pub org_by_tax: HashMap<Box<str>, Box<str>>,
+    pub licences: HashMap<Box<str>, Licence>,
+    pub sites: Vec<Site>,
+    pub site_ix: HashMap<Box<str>, u32>,
+    pub numbers: BTreeMap<i64, NumberRange>,
+    pub ips: BTreeMap<(u8, u128), IpRange>,
+}
+
+impl Registry {
+    fn licence_facts<'a>(&'a self, number: &'a str) -> Option<LicenceFacts<'a>> {
+        self.licences.get(number).map(|l| LicenceFacts {
+            number,
+            holder: &l.holder,
+            status: l.status,
+            issued_at: l.issued_at,
+            expires_at: l.expires_at,
+            provisional_until: l.provisional_until,
+        })
+    }
+
+    fn org_facts(&self, id: &str) -> Option<OrgFacts<'_>> {
+        self.orgs.get(id).map(|o| OrgFacts {
+            legal_name: &o.legal_name,
+            registration_number: &o.registration_number,
+        })
+    }
+
+    fn site_facts(&self, ix: u32, now: NaiveDateTime) -> Option<Facts<'_>> {
+        let site = self.sites.get(ix as usize)?;
+        Some(Facts {
+            org: self.org_facts(&site.organisation_id),
+            licence: best(site.licences.iter().filter_map(|n| self.licence_facts(n)), now),
+            site: Some(SiteFacts { name: &site.name, city: &site.city, open: site.open }),
+        })
+    }
+
+    fn company_facts(&self, org_id: &str, now: NaiveDateTime) -> Option<Facts<'_>> {
+        let org = self.orgs.get(org_id)?;
+        Some(Facts {
+            org: self.org_facts(org_id),
+            licence: best(org.licences.iter().filter_map(|n| self.licence_facts(n)), now),
+            site: None,
+        })
+    }
+
+    /// The site of the range holding `number`: the range with the greatest first number not
+    /// above it, if it reaches that far (ranges never overlap).
+    pub fn number_site(&self, number: i64) -> Option<u32> {
+        let (_, r) = self.numbers.range(..=number).next_back()?;
+        (r.last >= number).then_some(r.site)
+    }
+
+    pub fn ip_site(&self, family: u8, key: u128) -> Option<u32> {
+        let (&(f, _), r) = self.ips.range(..=(family, key)).next_back()?;
+        (f == family && r.last >= key).then_some(r.site)
+    }
+
+    /// One answer, exactly as [`crate::verify::lookup::answer_all`] gives it.
+    pub fn answer(&self, raw: &str, t: QueryType, p: &Parsed, now: NaiveDateTime) -> Answer {
+        let known = match p {
+            Parsed::Licence(n) => self.licences.get(n.as_str()).map(|l| Facts {
+                org: self.org_facts(&l.organisation_id),
+                licence: self.licence_facts(n.as_str()),
+                site: None,
+            }),
+            Parsed::Number(n) => self.number_site(n.value()).and_then(|s| self.site_facts(s, now)),
+            Parsed::Ip(f, k) => u128::from_str_radix(k, 16)
+                .ok()
+                .and_then(|k| self.ip_site(*f as u8, k))
+                .and_then(|s| self.site_facts(s, now)),
+            Parsed::RegistrationNumber(r) => {
+                self.org_by_registration.get(r.as_str()).and_then(|id| self.company_facts(id, now))
+            }
+            Parsed::TaxNumber(t) => {
+                self.org_by_tax.get(t.as_str()).and_then(|id| self.company_facts(id, now))
+            }
+        };
+        answer(raw, t, known, now)
+    }
+
+    /// Interns a site id, giving its slot (a placeholder until the site itself is loaded).
+    fn site_slot(&mut self, id: &str) -> u32 {
+        if let Some(ix) = self.site_ix.get(id) {
+            return *ix;
+        }
+        let ix = self.sites.len() as u32;
+        self.sites.push(Site {
+            id: id.into(),
+            organisation_id: "".into(),
+            name: "".into(),
+            city: "".into(),
+            open: false,
+            licences: Vec::new(),
+        });
+        self.site_ix.insert(id.into(), ix);
+        ix
+    }
+
+    /// Puts an organisation as stored (keeping the licences it holds).
+    pub fn put_org(&mut self, id: &str, legal_name: &str, registration: &str, tax: &str) {
+        let licences = match self.orgs.remove(id) {
+            Some(old) => {
+                self.org_by_registration.remove(&old.registration_number);
+                self.org_by_tax.remove(&old.tax_number);
+                old.licences
+            }
+            None => Vec::new(),
+        };
+        self.org_by_registration.insert(registration.into(), id.into());
+        self.org_by_tax.insert(tax.into(), id.into());
+        self.orgs.insert(
+            id.into(),
+            Org {
+                legal_name: legal_name.into(),
+                registration_number: registration.into(),
+                tax_number: tax.into(),
+                licences,
+            },
+        );
+    }
+
+    pub fn remove_org(&mut self, id: &str) {
+        if let Some(old) = self.orgs.remove(id) {
+            self.org_by_registration.remove(&old.registration_number);
+            self.org_by_tax.remove(&old.tax_number);
+        }
+    }
+
+    /// Puts a site as stored (keeping the licences that cover it).
+    pub fn put_site(
+        &mut self,
+        id: &str,
+        organisation_id: &str,
+        name: &str,
+        city: &str,
+        open: bool,
+    ) {
+        let ix = self.site_slot(id) as usize;
+        let site = &mut self.sites[ix];
+        site.organisation_id = organisation_id.into();
+        site.name = name.into();
+        site.city = city.into();
+        site.open = open;
+    }
+
+    /// Puts a licence as stored, with the sites it covers.
+    pub fn put_licence(&mut self, number: &str, licence: Licence) {
+        self.remove_licence(number);
+        for &s in &licence.sites {
+            if let Some(site) = self.sites.get_mut(s as usize) {
+                site.licences.push(number.into());
+            }
+        }
+        if let Some(org) = self.orgs.get_mut(&*licence.organisation_id) {
+            org.licences.push(number.into());
+        }
+        self.licences.insert(number.into(), licence);
+    }
+
+    pub fn remove_licence(&mut self, number: &str) {
+        let Some(old) = self.licences.remove(number) else { return };
+        for &s in &old.sites {
+            if let Some(site) = self.sites.get_mut(s as usize) {
+                site.licences.retain(|n| &**n != number);
+            }
+        }
+        if let Some(org) = self.orgs.get_mut(&*old.organisation_id) {
+            org.licences.retain(|n| &**n != number);
+        }
+    }
+
+    /// Puts a registered range (ranges are never edited, only registered and removed).
+    pub fn put_number_range(&mut self, id: u128, site_id: &str, first: i64, last: i64) {
+        let site = self.site_slot(site_id);
+        self.numbers.insert(first, NumberRange { last, site, id });
+    }
+
+    /// The first number of the range with this id (removals are rare: a scan, done under
+    /// the read lock so answers go on meanwhile).
+    pub fn find_number_range(&self, id: u128) -> Option<i64> {
+        self.numbers.iter().find(|(_, r)| r.id == id).map(|(k, _)| *k)
+    }
+
+    pub fn remove_number_range(&mut self, first: i64, id: u128) {
+        if self.numbers.get(&first).is_some_and(|r| r.id == id) {
+            self.numbers.remove(&first);
+        }
+    }
+
+    pub fn put_ip_range(&mut self, id: u128, site_id: &str, family: u8, first: u128, last: u128) {
+        let site = self.site_slot(site_id);
+        self.ips.insert((family, first), IpRange { last, site, id });
+    }
+
+    pub fn find_ip_range(&self, id: u128) -> Option<(u8, u128)> {
+        self.ips.iter().find(|(_, r)| r.id == id).map(|(k, _)| *k)
+    }
+
+    pub fn remove_ip_range(&mut self, key: (u8, u128), id: u128) {
+        if self.ips.get(&key).is_some_and(|r| r.id == id) {
+            self.ips.remove(&key);
+        }
+    }
+
+    /// Counts, for logs and metrics.
+    pub fn sizes(&self) -> (usize, usize, usize, usize) {
+        (
+            self.orgs.len(),
+            self.sites.len(),
+            self.licences.len(),
+            self.numbers.len() + self.ips.len(),
+        )
+    }
+}
+
+/// The shared index: many readers, one writer (the follower).
+#[derive(Debug, Default)]
+pub struct Index {
+    registry: RwLock<Registry>,
+    /// Why the follower could not apply the latest changes, while it cannot: answers are
+    /// refused (503) rather than given from a registry known to be behind.
+    behind: RwLock<Option<String>>,
+}
+
+impl Index {
+    pub fn new(registry: Registry) -> Self {
+        Index { registry: RwLock::new(registry), behind: RwLock::new(None) }
+    }
+
+    /// Answers every question from memory, in order; 503 while the index is known to be
+    /// behind the database.
+    pub fn answer_all(
+        &self,
+        queries: &[(String, QueryType, Parsed)],
+        now: NaiveDateTime,
+    ) -> Result<Vec<Answer>, AppError> {
+        if let Some(why) = self.behind.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Err(AppError::unavailable(format!(
+                "the verification index cannot be brought up to date ({why}); \
+                 answers resume when it can"
+            )));
+        }
+        let r = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        Ok(queries.iter().map(|(raw, t, p)| r.answer(raw, *t, p, now)).collect())
+    }
+
+    /// Marks the index behind (`Some(reason)`) or current again (`None`).
+    pub fn set_behind(&self, why: Option<String>) {
+        *self.behind.write().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
+        self.registry.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces the whole registry (a full reload).
+    pub fn replace(&self, registry: Registry) {
+        *self.write() = registry;
+    }
+}
+
+/// A stored UUID as the 128-bit number the index keys ranges by.
+pub fn id_bits(id: &str) -> Result<u128, String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.as_u128())
+        .map_err(|_| format!("stored id {id:?} is not a UUID"))
+}
