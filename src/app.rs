@@ -29,7 +29,15 @@ use crate::{
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
-    cfg.service(users::routes::signup)
+    // The hot path first: the router tries routes in this order.
+    cfg.service(verify::routes::verify_licence)
+        .service(verify::routes::verify_number)
+        .service(verify::routes::verify_ip)
+        .service(verify::routes::verify_organisation)
+        .service(verify::routes::verify_bulk)
+        .service(verify::routes::attest)
+        .service(verify::routes::public_licence)
+        .service(users::routes::signup)
         .service(auth::routes::issue_token)
         .service(auth::routes::revoke)
         .service(auth::routes::me)
@@ -102,13 +110,6 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(violations::routes::list_violations)
         .service(violations::routes::get_violation)
         .service(violations::routes::resolve)
-        .service(verify::routes::verify_licence)
-        .service(verify::routes::verify_number)
-        .service(verify::routes::verify_ip)
-        .service(verify::routes::verify_organisation)
-        .service(verify::routes::verify_bulk)
-        .service(verify::routes::attest)
-        .service(verify::routes::public_licence)
         .service(stats::routes::public_stats)
         .service(verify::routes::verification_log)
         .service(openapi_json);
@@ -220,7 +221,8 @@ pub fn build_app(
         .wrap(from_fn(auth::guard::guard))
         .wrap(ErrorHandlers::new().default_handler(fallback::problem_json))
         .wrap(from_fn(service::record))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(tracing_actix_web::TracingLogger::<crate::http::route::Spans>::new())
+        .wrap(from_fn(crate::http::route::tag))
 }
 
 pub struct Application {

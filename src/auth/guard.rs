@@ -34,7 +34,7 @@ pub async fn guard(
 
 fn known_query(req: &ServiceRequest) -> Result<(), AppError> {
     let (Some(pattern), Some(table)) =
-        (req.match_pattern(), req.app_data::<web::Data<RouteTable>>())
+        (crate::http::route::of(req), req.app_data::<web::Data<RouteTable>>())
     else {
         return Ok(());
     };
@@ -46,11 +46,11 @@ async fn authorize(req: &ServiceRequest) -> Result<Option<Principal>, AppError> 
     {
         return Err(AppError::bad_request("NUL characters are not allowed in paths or queries"));
     }
-    let Some(pattern) = req.match_pattern() else { return Ok(None) };
+    let Some(pattern) = crate::http::route::of(req) else { return Ok(None) };
     // A known path under a method it does not have: the fallback answers 405 with Allow.
     let table = req.app_data::<web::Data<RouteTable>>();
-    if let Some(allow) = table.and_then(|t| t.allowed(req.path())) {
-        if !allow.iter().any(|m| m == req.method().as_str()) {
+    if let Some(methods) = table.and_then(|t| t.methods_of(&pattern)) {
+        if !methods.iter().any(|m| m == req.method().as_str()) {
             return Ok(None);
         }
     }

@@ -14,11 +14,14 @@ pub struct RouteTable {
     routes: Vec<(Vec<String>, Vec<String>)>,
     /// (METHOD, path template) → the query parameters the operation documents.
     queries: HashMap<(String, String), Vec<String>>,
+    /// Path template → its methods.
+    methods: HashMap<String, Vec<String>>,
 }
 
 impl RouteTable {
     pub fn from_json(value: &serde_json::Value) -> Self {
-        let (mut routes, mut queries) = (Vec::new(), HashMap::new());
+        let (mut routes, mut queries, mut by_template) =
+            (Vec::new(), HashMap::new(), HashMap::new());
         if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
             for (path, item) in paths {
                 let methods: Vec<String> = item
@@ -32,6 +35,7 @@ impl RouteTable {
                             .collect()
                     })
                     .unwrap_or_default();
+                by_template.insert(path.clone(), methods.clone());
                 routes.push((segments(path), methods));
                 for (method, op) in item.as_object().into_iter().flatten() {
                     let names = op["parameters"]
@@ -45,12 +49,15 @@ impl RouteTable {
                 }
             }
         }
-        RouteTable { routes, queries }
+        RouteTable { routes, queries, methods: by_template }
     }
 
     /// Refuses a query parameter the operation does not document (400 naming it). Routes
     /// outside the document (the Swagger UI's files) are not checked.
     pub fn check_query(&self, method: &str, template: &str, query: &str) -> Result<(), AppError> {
+        if query.is_empty() {
+            return Ok(());
+        }
         let Some(known) = self.queries.get(&(method.to_string(), template.to_string())) else {
             return Ok(());
         };
@@ -67,6 +74,11 @@ impl RouteTable {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// The methods a path template (as the router matched it) has in the document.
+    pub fn methods_of(&self, template: &str) -> Option<&[String]> {
+        self.methods.get(template).map(Vec::as_slice)
     }
 
     /// The methods a concrete path accepts, if any template matches it.

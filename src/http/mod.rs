@@ -7,6 +7,7 @@ pub mod fallback;
 pub mod idempotency;
 pub mod pagination;
 pub mod query;
+pub mod route;
 pub mod shape;
 
 pub use body::{ApiJson, NoFields, OptionalJson, RawJson};
