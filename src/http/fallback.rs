@@ -161,13 +161,15 @@ mod tests {
 
     #[test]
     fn templates_match_concrete_paths() {
-        let table = RouteTable {
-            routes: vec![
-                (segments("/api/v1/users"), vec!["GET".into(), "POST".into()]),
-                (segments("/api/v1/users/{id}"), vec!["GET".into(), "PATCH".into()]),
-            ],
-            queries: HashMap::new(),
-        };
+        let spec = serde_json::json!({"paths": {
+            "/api/v1/users": {"get": {}, "post": {}},
+            "/api/v1/users/{id}": {"get": {}, "patch": {}}}});
+        let table = RouteTable::from_json(&spec);
+        assert_eq!(
+            table.methods_of("/api/v1/users/{id}"),
+            Some(&["GET".into(), "PATCH".into()][..])
+        );
+        assert_eq!(table.methods_of("/api/v1/nothing"), None);
         assert_eq!(table.allowed("/api/v1/users/abc"), Some(vec!["GET".into(), "PATCH".into()]));
         assert_eq!(table.allowed("/api/v1/users"), Some(vec!["GET".into(), "POST".into()]));
         assert_eq!(table.allowed("/api/v1/nothing"), None);

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::ranges::id_halves;
 use super::{id_bits, Licence, Registry};
 use crate::db::schema::{ip_ranges, licence_sites, licences, organisations, phone_ranges, sites};
 use crate::db::DbConn;
@@ -96,10 +97,10 @@ impl Registry {
             }
             Update::Site { id, row: None } => {
                 // Sites are never deleted; should one be, it holds nothing any more.
-                if let Some(ix) = self.site_ix.get(id.as_str()).copied() {
+                if let Some(ix) = self.site_ix.get(&super::site_key(&id)).copied() {
                     self.sites[ix as usize].open = false;
-                    self.numbers.retain(|_, r| r.site != ix);
-                    self.ips.retain(|_, r| r.site != ix);
+                    self.numbers.remove_site(ix);
+                    self.ips.remove_site(ix);
                 }
             }
             Update::Licence { number, row: Some((l, site_ids)) } => {
@@ -119,21 +120,13 @@ impl Registry {
             }
             Update::Licence { number, row: None } => self.remove_licence(&number),
             Update::Number { id, row: Some((site, first, last)) } => {
-                self.put_number_range(id, &site, first, last)
+                self.put_number_range(id, &site, first, last, false)
             }
-            Update::Number { id, row: None } => {
-                if let Some(first) = self.find_number_range(id) {
-                    self.remove_number_range(first, id);
-                }
-            }
+            Update::Number { id, row: None } => self.numbers.remove(id_halves(id)),
             Update::Ip { id, row: Some((site, f, first, last)) } => {
-                self.put_ip_range(id, &site, f, first, last)
+                self.put_ip_range(id, &site, f, (first, last), false)
             }
-            Update::Ip { id, row: None } => {
-                if let Some(key) = self.find_ip_range(id) {
-                    self.remove_ip_range(key, id);
-                }
-            }
+            Update::Ip { id, row: None } => self.ips.remove(id_halves(id)),
         }
     }
 }
@@ -160,6 +153,8 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
+    let count: i64 = sites::table.count().get_result(conn)?;
+    r.sites.reserve_exact(count.max(0) as usize);
     let mut after = String::new();
     loop {
         let rows: Vec<(String, String, String, String, SiteStatus)> = sites::table
@@ -200,6 +195,10 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
+    let count: i64 = phone_ranges::table.count().get_result(conn)?;
+    r.numbers.reserve(count.max(0) as usize);
+    let count: i64 = ip_ranges::table.count().get_result(conn)?;
+    r.ips.reserve(count.max(0) as usize);
     let mut after = i64::MIN;
     loop {
         let rows: Vec<(String, String, i64, i64)> = phone_ranges::table
@@ -215,7 +214,7 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
             .load(conn)?;
         let Some(last) = rows.last().map(|row| row.2) else { break };
         for (id, site, first, last) in rows {
-            r.put_number_range(id_bits(&id).map_err(AppError::internal)?, &site, first, last);
+            r.put_number_range(id_bits(&id).map_err(AppError::internal)?, &site, first, last, true);
         }
         after = last;
     }
@@ -243,12 +242,13 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
                 id_bits(&id).map_err(AppError::internal)?,
                 &site,
                 family(f)?,
-                hex_key(&first)?,
-                hex_key(&last)?,
+                (hex_key(&first)?, hex_key(&last)?),
+                true,
             );
         }
         after = last;
     }
+    r.finish_load();
     Ok(r)
 }
 

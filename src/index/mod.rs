@@ -14,9 +14,10 @@
 
 pub mod follow;
 pub mod load;
+pub mod ranges;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDateTime;
 
@@ -33,7 +34,7 @@ pub struct Org {
     pub registration_number: Box<str>,
     pub tax_number: Box<str>,
     /// Numbers of the licences it holds.
-    pub licences: Vec<Box<str>>,
+    pub licences: Vec<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,43 +51,34 @@ pub struct Licence {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
-    pub id: Box<str>,
-    pub organisation_id: Box<str>,
+    /// Shared with the organisation's key.
+    pub organisation_id: Arc<str>,
     pub name: Box<str>,
-    pub city: Box<str>,
+    /// Interned: a few dozen cities serve 100,000 sites.
+    pub city: Arc<str>,
     pub open: bool,
-    /// Numbers of the licences that cover it.
-    pub licences: Vec<Box<str>>,
+    /// Numbers of the licences that cover it (shared with the licences' keys).
+    pub licences: Vec<Arc<str>>,
 }
 
-/// A registered number or range of numbers (`first..=last`), keyed by its first number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NumberRange {
-    pub last: i64,
-    pub site: u32,
-    pub id: u128,
-}
-
-/// A CIDR range of one family, keyed by (family, first address).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRange {
-    pub last: u128,
-    pub site: u32,
-    pub id: u128,
-}
+use ranges::{id_halves, Entry, RangeSet};
 
 /// The registry as verification sees it. Sites are numbered in the order they were first
 /// seen so ranges refer to them with four bytes; a site is never removed (sites close).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Registry {
-    pub orgs: HashMap<Box<str>, Org>,
+    pub orgs: HashMap<Arc<str>, Org>,
     pub org_by_registration: HashMap<Box<str>, Box<str>>,
     pub org_by_tax: HashMap<Box<str>, Box<str>>,
-    pub licences: HashMap<Box<str>, Licence>,
+    pub licences: HashMap<Arc<str>, Licence>,
+    pub cities: HashMap<Arc<str>, ()>,
     pub sites: Vec<Site>,
-    pub site_ix: HashMap<Box<str>, u32>,
-    pub numbers: BTreeMap<i64, NumberRange>,
-    pub ips: BTreeMap<(u8, u128), IpRange>,
+    /// Site id (as [`site_key`]) → its slot in `sites`.
+    pub site_ix: HashMap<u128, u32>,
+    /// Registered numbers and number ranges.
+    pub numbers: RangeSet<i64>,
+    /// CIDR ranges, keyed by (family, address).
+    pub ips: RangeSet<(u8, u128)>,
 }
 
 impl Registry {
@@ -129,13 +121,11 @@ impl Registry {
     /// The site of the range holding `number`: the range with the greatest first number not
     /// above it, if it reaches that far (ranges never overlap).
     pub fn number_site(&self, number: i64) -> Option<u32> {
-        let (_, r) = self.numbers.range(..=number).next_back()?;
-        (r.last >= number).then_some(r.site)
+        self.numbers.holding(number).map(|r| r.site)
     }
 
     pub fn ip_site(&self, family: u8, key: u128) -> Option<u32> {
-        let (&(f, _), r) = self.ips.range(..=(family, key)).next_back()?;
-        (f == family && r.last >= key).then_some(r.site)
+        self.ips.holding((family, key)).map(|r| r.site)
     }
 
     /// One answer, exactly as [`crate::verify::lookup::answer_all`] gives it.
@@ -163,20 +153,34 @@ impl Registry {
 
     /// Interns a site id, giving its slot (a placeholder until the site itself is loaded).
     fn site_slot(&mut self, id: &str) -> u32 {
-        if let Some(ix) = self.site_ix.get(id) {
+        let key = site_key(id);
+        if let Some(ix) = self.site_ix.get(&key) {
             return *ix;
         }
         let ix = self.sites.len() as u32;
         self.sites.push(Site {
-            id: id.into(),
-            organisation_id: "".into(),
+            organisation_id: Arc::from(""),
             name: "".into(),
-            city: "".into(),
+            city: Arc::from(""),
             open: false,
             licences: Vec::new(),
         });
-        self.site_ix.insert(id.into(), ix);
+        self.site_ix.insert(key, ix);
         ix
+    }
+
+    /// The organisation's id as the map holds it (shared, not copied), or a new one.
+    fn org_key(&self, id: &str) -> Arc<str> {
+        self.orgs.get_key_value(id).map(|(k, _)| k.clone()).unwrap_or_else(|| Arc::from(id))
+    }
+
+    fn city(&mut self, city: &str) -> Arc<str> {
+        if let Some((k, _)) = self.cities.get_key_value(city) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(city);
+        self.cities.insert(k.clone(), ());
+        k
     }
 
     /// Puts an organisation as stored (keeping the licences it holds).
@@ -191,8 +195,9 @@ impl Registry {
         };
         self.org_by_registration.insert(registration.into(), id.into());
         self.org_by_tax.insert(tax.into(), id.into());
+        let key = self.org_key(id);
         self.orgs.insert(
-            id.into(),
+            key,
             Org {
                 legal_name: legal_name.into(),
                 registration_number: registration.into(),
@@ -219,25 +224,28 @@ impl Registry {
         open: bool,
     ) {
         let ix = self.site_slot(id) as usize;
+        let org = self.org_key(organisation_id);
+        let city = self.city(city);
         let site = &mut self.sites[ix];
-        site.organisation_id = organisation_id.into();
+        site.organisation_id = org;
         site.name = name.into();
-        site.city = city.into();
+        site.city = city;
         site.open = open;
     }
 
     /// Puts a licence as stored, with the sites it covers.
     pub fn put_licence(&mut self, number: &str, licence: Licence) {
         self.remove_licence(number);
+        let key: Arc<str> = Arc::from(number);
         for &s in &licence.sites {
             if let Some(site) = self.sites.get_mut(s as usize) {
-                site.licences.push(number.into());
+                site.licences.push(key.clone());
             }
         }
         if let Some(org) = self.orgs.get_mut(&*licence.organisation_id) {
-            org.licences.push(number.into());
+            org.licences.push(key.clone());
         }
-        self.licences.insert(number.into(), licence);
+        self.licences.insert(key, licence);
     }
 
     pub fn remove_licence(&mut self, number: &str) {
@@ -252,37 +260,46 @@ impl Registry {
         }
     }
 
-    /// Puts a registered range (ranges are never edited, only registered and removed).
-    pub fn put_number_range(&mut self, id: u128, site_id: &str, first: i64, last: i64) {
+    /// Puts a registered range (ranges are never edited, only registered and removed);
+    /// `loading` while the index is first built.
+    pub fn put_number_range(
+        &mut self,
+        id: u128,
+        site_id: &str,
+        first: i64,
+        last: i64,
+        loading: bool,
+    ) {
         let site = self.site_slot(site_id);
-        self.numbers.insert(first, NumberRange { last, site, id });
-    }
-
-    /// The first number of the range with this id (removals are rare: a scan, done under
-    /// the read lock so answers go on meanwhile).
-    pub fn find_number_range(&self, id: u128) -> Option<i64> {
-        self.numbers.iter().find(|(_, r)| r.id == id).map(|(k, _)| *k)
-    }
-
-    pub fn remove_number_range(&mut self, first: i64, id: u128) {
-        if self.numbers.get(&first).is_some_and(|r| r.id == id) {
-            self.numbers.remove(&first);
+        let e = Entry { first, last, site, id: id_halves(id) };
+        if loading {
+            self.numbers.load(e)
+        } else {
+            self.numbers.insert(e)
         }
     }
 
-    pub fn put_ip_range(&mut self, id: u128, site_id: &str, family: u8, first: u128, last: u128) {
+    pub fn put_ip_range(
+        &mut self,
+        id: u128,
+        site_id: &str,
+        family: u8,
+        (first, last): (u128, u128),
+        loading: bool,
+    ) {
         let site = self.site_slot(site_id);
-        self.ips.insert((family, first), IpRange { last, site, id });
-    }
-
-    pub fn find_ip_range(&self, id: u128) -> Option<(u8, u128)> {
-        self.ips.iter().find(|(_, r)| r.id == id).map(|(k, _)| *k)
-    }
-
-    pub fn remove_ip_range(&mut self, key: (u8, u128), id: u128) {
-        if self.ips.get(&key).is_some_and(|r| r.id == id) {
-            self.ips.remove(&key);
+        let e = Entry { first: (family, first), last: (family, last), site, id: id_halves(id) };
+        if loading {
+            self.ips.load(e)
+        } else {
+            self.ips.insert(e)
         }
+    }
+
+    /// Ends the first build.
+    pub fn finish_load(&mut self) {
+        self.numbers.finish_load();
+        self.ips.finish_load();
     }
 
     /// Counts, for logs and metrics.
@@ -344,6 +361,18 @@ impl Index {
     pub fn replace(&self, registry: Registry) {
         *self.write() = registry;
     }
+}
+
+/// The key of a stored site id: the UUID's bits, or (should a stored id not be a UUID) the
+/// first 128 bits of its SHA-256.
+pub fn site_key(id: &str) -> u128 {
+    id_bits(id).unwrap_or_else(|_| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(id.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        u128::from_be_bytes(bytes)
+    })
 }
 
 /// A stored UUID as the 128-bit number the index keys ranges by.

@@ -1,0 +1,206 @@
+//! A set of non-overlapping ranges (numbers, or addresses of one family), answering "which
+//! range holds this value" in O(log n) and using about 40 bytes per range.
+//!
+//! The ranges loaded at start sit in one sorted vector; ranges registered later go into a
+//! small ordered map, and removed ones are remembered by id, until there are enough changes
+//! to fold them into a new vector. Because registered ranges never overlap (the database
+//! refuses it), the range holding `v` is the one with the greatest first value not above `v`,
+//! if it reaches `v`: that holds across the vector and the map together, and a removed range
+//! found as the vector's floor means no range of the vector holds `v` (every earlier one ends
+//! before it began).
+
+use std::collections::{BTreeMap, HashSet};
+
+/// One range; the id is the stored UUID as two halves (keeps the entry 8-byte aligned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<K> {
+    pub first: K,
+    pub last: K,
+    pub site: u32,
+    pub id: [u64; 2],
+}
+
+pub fn id_halves(id: u128) -> [u64; 2] {
+    [(id >> 64) as u64, id as u64]
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeSet<K> {
+    base: Vec<Entry<K>>,
+    added: BTreeMap<K, Entry<K>>,
+    removed: HashSet<[u64; 2]>,
+}
+
+impl<K> Default for RangeSet<K> {
+    fn default() -> Self {
+        RangeSet { base: Vec::new(), added: BTreeMap::new(), removed: HashSet::new() }
+    }
+}
+
+impl<K: Ord + Copy> RangeSet<K> {
+    /// Room for `n` ranges before loading (so the vector is never copied as it grows).
+    pub fn reserve(&mut self, n: usize) {
+        self.base.reserve_exact(n);
+    }
+
+    /// Adds a range while loading (call [`RangeSet::finish_load`] after the last).
+    pub fn load(&mut self, e: Entry<K>) {
+        self.base.push(e);
+    }
+
+    pub fn finish_load(&mut self) {
+        self.base.sort_unstable_by_key(|e| e.first);
+    }
+
+    fn base_floor(&self, v: K) -> Option<&Entry<K>> {
+        let i = self.base.partition_point(|e| e.first <= v);
+        i.checked_sub(1).map(|i| &self.base[i])
+    }
+
+    /// The range holding `v`, if any.
+    pub fn holding(&self, v: K) -> Option<&Entry<K>> {
+        let from_base =
+            self.base_floor(v).filter(|e| self.removed.is_empty() || !self.removed.contains(&e.id));
+        let from_added = self.added.range(..=v).next_back().map(|(_, e)| e);
+        let floor = match (from_base, from_added) {
+            (Some(b), Some(a)) => {
+                if a.first > b.first {
+                    a
+                } else {
+                    b
+                }
+            }
+            (Some(b), None) => b,
+            (None, Some(a)) => a,
+            (None, None) => return None,
+        };
+        (floor.last >= v).then_some(floor)
+    }
+
+    /// Puts a registered range (ranges are never edited; putting one already held is a no-op).
+    pub fn insert(&mut self, e: Entry<K>) {
+        if self.base_floor(e.first).is_some_and(|b| b.id == e.id && b.first == e.first)
+            && !self.removed.contains(&e.id)
+        {
+            return;
+        }
+        self.added.insert(e.first, e);
+        self.maybe_fold();
+    }
+
+    /// Removes the range with this id, if held (a scan of the vector: removals are rare).
+    pub fn remove(&mut self, id: [u64; 2]) {
+        if let Some(first) = self.added.values().find(|e| e.id == id).map(|e| e.first) {
+            self.added.remove(&first);
+        }
+        if self.base.iter().any(|e| e.id == id) {
+            self.removed.insert(id);
+        }
+        self.maybe_fold();
+    }
+
+    /// Drops every range of `site`.
+    pub fn remove_site(&mut self, site: u32) {
+        let ids: Vec<[u64; 2]> = self.iter().filter(|e| e.site == site).map(|e| e.id).collect();
+        for id in ids {
+            self.remove(id);
+        }
+    }
+
+    /// Every range held, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry<K>> {
+        self.base.iter().filter(|e| !self.removed.contains(&e.id)).chain(self.added.values())
+    }
+
+    pub fn len(&self) -> usize {
+        self.base.len() - self.removed.len() + self.added.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Folds the changes into a new sorted vector once they are a sixteenth of it.
+    fn maybe_fold(&mut self) {
+        if self.added.len() + self.removed.len() <= (self.base.len() / 16).max(4_096) {
+            return;
+        }
+        let mut base: Vec<Entry<K>> = Vec::with_capacity(self.len());
+        base.extend(self.base.iter().filter(|e| !self.removed.contains(&e.id)));
+        base.extend(self.added.values());
+        base.sort_unstable_by_key(|e| e.first);
+        self.base = base;
+        self.added.clear();
+        self.removed.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(first: i64, last: i64, id: u64) -> Entry<i64> {
+        Entry { first, last, site: id as u32, id: [0, id] }
+    }
+
+    /// The range holding v, found the slow way.
+    fn naive(ranges: &[Entry<i64>], v: i64) -> Option<u32> {
+        ranges.iter().find(|r| r.first <= v && v <= r.last).map(|r| r.site)
+    }
+
+    #[test]
+    fn agrees_with_a_scan_through_loads_inserts_removals_and_folds() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+        let mut set = RangeSet::default();
+        let mut live: Vec<Entry<i64>> = Vec::new();
+        let mut next_id = 1;
+        // Load disjoint ranges on a grid, then churn: removals and new disjoint ranges.
+        for k in 0..2_000 {
+            if rng.gen_bool(0.7) {
+                let first = k * 100 + rng.gen_range(0..50);
+                let r = e(first, first + rng.gen_range(0..40), next_id);
+                next_id += 1;
+                set.load(r);
+                live.push(r);
+            }
+        }
+        set.finish_load();
+        for round in 0..20_000 {
+            if rng.gen_bool(0.5) && !live.is_empty() {
+                let r = live.swap_remove(rng.gen_range(0..live.len()));
+                set.remove(r.id);
+            } else {
+                let first = rng.gen_range(0..200_000);
+                let last = first + rng.gen_range(0..60);
+                if live.iter().all(|r| last < r.first || first > r.last) {
+                    let r = e(first, last, next_id);
+                    next_id += 1;
+                    set.insert(r);
+                    live.push(r);
+                }
+            }
+            if round % 500 == 0 {
+                for _ in 0..200 {
+                    let v = rng.gen_range(-10..200_100);
+                    assert_eq!(set.holding(v).map(|r| r.site), naive(&live, v), "value {v}");
+                }
+                assert_eq!(set.len(), live.len());
+            }
+        }
+    }
+
+    #[test]
+    fn inserting_a_loaded_range_again_changes_nothing() {
+        let mut set = RangeSet::default();
+        set.load(e(10, 20, 1));
+        set.finish_load();
+        set.insert(e(10, 20, 1));
+        assert_eq!(set.len(), 1);
+        set.remove([0, 1]);
+        assert!(set.holding(15).is_none());
+        set.insert(e(12, 30, 2));
+        assert_eq!(set.holding(15).map(|r| r.site), Some(2));
+        assert!(set.holding(11).is_none());
+    }
+}
