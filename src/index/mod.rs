@@ -183,19 +183,29 @@ impl Registry {
         k
     }
 
+    /// Drops the registration and tax numbers `old` held from the lookups, where they still
+    /// lead to `id`: in a batch of changes another organisation may already have taken a
+    /// number this one gave up, and that mapping stays.
+    fn unmap_org(&mut self, id: &str, old: &Org) {
+        if self.org_by_registration.get(&old.registration_number).is_some_and(|o| &**o == id) {
+            self.org_by_registration.remove(&old.registration_number);
+        }
+        if self.org_by_tax.get(&old.tax_number).is_some_and(|o| &**o == id) {
+            self.org_by_tax.remove(&old.tax_number);
+        }
+    }
+
     /// Puts an organisation as stored (keeping the licences it holds).
     pub fn put_org(&mut self, id: &str, legal_name: &str, registration: &str, tax: &str) {
-        let licences = match self.orgs.remove(id) {
-            Some(old) => {
-                self.org_by_registration.remove(&old.registration_number);
-                self.org_by_tax.remove(&old.tax_number);
-                old.licences
+        let (key, licences) = match self.orgs.remove_entry(id) {
+            Some((key, old)) => {
+                self.unmap_org(id, &old);
+                (key, old.licences)
             }
-            None => Vec::new(),
+            None => (Arc::from(id), Vec::new()),
         };
         self.org_by_registration.insert(registration.into(), id.into());
         self.org_by_tax.insert(tax.into(), id.into());
-        let key = self.org_key(id);
         self.orgs.insert(
             key,
             Org {
@@ -209,8 +219,7 @@ impl Registry {
 
     pub fn remove_org(&mut self, id: &str) {
         if let Some(old) = self.orgs.remove(id) {
-            self.org_by_registration.remove(&old.registration_number);
-            self.org_by_tax.remove(&old.tax_number);
+            self.unmap_org(id, &old);
         }
     }
 
@@ -380,4 +389,35 @@ pub fn id_bits(id: &str) -> Result<u128, String> {
     uuid::Uuid::parse_str(id)
         .map(|u| u.as_u128())
         .map_err(|_| format!("stored id {id:?} is not a UUID"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One batch of changes: `a` gives up its registration and tax numbers and `b` takes them.
+    /// The follower applies a batch's organisations in no particular order; either way the
+    /// numbers must lead to `b`, and `a`'s new ones to `a`.
+    #[test]
+    fn numbers_given_up_and_taken_in_one_batch_lead_to_their_new_holder() {
+        for a_first in [true, false] {
+            let mut r = Registry::default();
+            r.put_org("a", "A Ltd", "R1", "1000001-1");
+            let mut batch = vec![("a", "R2", "1000002-2"), ("b", "R1", "1000001-1")];
+            if !a_first {
+                batch.reverse();
+            }
+            for (id, reg, tax) in batch {
+                r.put_org(id, id, reg, tax);
+            }
+            let held = |m: &HashMap<Box<str>, Box<str>>, k: &str| m.get(k).map(|v| v.to_string());
+            assert_eq!(held(&r.org_by_registration, "R1").as_deref(), Some("b"), "{a_first}");
+            assert_eq!(held(&r.org_by_tax, "1000001-1").as_deref(), Some("b"), "{a_first}");
+            assert_eq!(held(&r.org_by_registration, "R2").as_deref(), Some("a"), "{a_first}");
+            assert_eq!(held(&r.org_by_tax, "1000002-2").as_deref(), Some("a"), "{a_first}");
+            r.remove_org("a");
+            assert_eq!(held(&r.org_by_registration, "R1").as_deref(), Some("b"));
+            assert_eq!(held(&r.org_by_registration, "R2"), None);
+        }
+    }
 }

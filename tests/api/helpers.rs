@@ -231,6 +231,11 @@ impl<'a> Req<'a> {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with the settings changed by `change` first.
+    pub async fn spawn_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDb::new();
         let key_dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::from_lookup(|_| None).unwrap();
@@ -243,6 +248,7 @@ impl TestApp {
             email: ADMIN_EMAIL.into(),
             password: Secret::new(ADMIN_PASSWORD.into()),
         });
+        change(&mut settings);
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap());
         let app = Application::build(settings.clone(), Arc::new(clock.clone())).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -157,10 +157,10 @@ async fn thirty_parallel_guesses_check_at_most_five_passwords() {
 }
 
 /// A `ccreg serve` process of its own on the test database, killed when dropped.
-struct Process {
+pub struct Process {
     child: Child,
-    base: String,
-    _keys: tempfile::TempDir,
+    pub base: String,
+    _keys: Option<tempfile::TempDir>,
 }
 
 impl Drop for Process {
@@ -171,22 +171,30 @@ impl Drop for Process {
 }
 
 async fn serve(database_url: &str) -> Process {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let keys = tempfile::tempdir().unwrap();
+    let mut process = serve_with_keys(database_url, keys.path()).await;
+    process._keys = Some(keys);
+    process
+}
+
+/// As [`serve`], signing with the keys in `key_dir` (processes sharing it accept each
+/// other's tokens).
+pub async fn serve_with_keys(database_url: &str, key_dir: &std::path::Path) -> Process {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_ccreg"))
         .arg("serve")
         .env_remove("CCREG_BOOTSTRAP_ADMIN_EMAIL")
         .env_remove("CCREG_BOOTSTRAP_ADMIN_PASSWORD")
         .env("CCREG_DATABASE_URL", database_url)
         .env("CCREG_BIND", format!("127.0.0.1:{port}"))
-        .env("CCREG_KEY_DIR", keys.path())
+        .env("CCREG_KEY_DIR", key_dir)
         .env("CCREG_WORKERS", "2")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let process = Process { child, base: format!("http://127.0.0.1:{port}"), _keys: keys };
+    let process = Process { child, base: format!("http://127.0.0.1:{port}"), _keys: None };
     let client = reqwest::Client::new();
     for _ in 0..200 {
         if client

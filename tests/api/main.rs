@@ -10,6 +10,7 @@ mod documents;
 mod dossier;
 mod enforcement_intel;
 mod http_rules;
+mod index;
 mod input_rules;
 mod inspections;
 mod integrity;
