@@ -57,7 +57,23 @@ enum UserCommand {
     },
 }
 
+/// glibc gives every thread that allocates an arena of its own (up to eight per core) and
+/// keeps what each frees for reuse by that thread: the index is built on one blocking thread
+/// and the hot path allocates on others, so resident memory grows well past what is live.
+/// Two arenas serve two workers; `MALLOC_ARENA_MAX` in the environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; it is called once, before any
+        // other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -15,7 +15,7 @@ use crate::sites::SiteStatus;
 use crate::verify::site_city;
 
 /// Rows per page.
-const PAGE: i64 = 20_000;
+const PAGE: i64 = 5_000;
 
 /// A change read from the database, to apply under the write lock.
 #[derive(Debug)]
@@ -134,6 +134,12 @@ impl Registry {
 /// The whole registry, read in pages.
 pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
     let mut r = Registry::default();
+    let count = organisations::table.count().get_result::<i64>(conn)?.max(0) as usize;
+    r.orgs.reserve(count);
+    r.org_by_registration.reserve(count);
+    r.org_by_tax.reserve(count);
+    let count = licences::table.count().get_result::<i64>(conn)?.max(0) as usize;
+    r.licences.reserve(count);
     let mut after = String::new();
     loop {
         let rows: Vec<(String, String, String, String)> = organisations::table
@@ -153,8 +159,9 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
-    let count: i64 = sites::table.count().get_result(conn)?;
-    r.sites.reserve_exact(count.max(0) as usize);
+    let count = sites::table.count().get_result::<i64>(conn)?.max(0) as usize;
+    r.sites.reserve_exact(count);
+    r.site_ix.reserve(count);
     let mut after = String::new();
     loop {
         let rows: Vec<(String, String, String, String, SiteStatus)> = sites::table
