@@ -43,8 +43,10 @@ struct IpFloor {
 fn number_sites(conn: &mut DbConn, numbers: &[i64]) -> Result<HashMap<i64, String>, AppError> {
     let mut floors = Vec::new();
     for chunk in numbers.chunks(CHUNK) {
-        // The values are integers we parsed, so writing them into the SQL is safe.
-        let values: Vec<String> = chunk.iter().map(|n| format!("({n})")).collect();
+        // The values are integers we parsed, so writing them into the SQL is safe. They are
+        // cast to BIGINT: PostgreSQL reads a bare literal above 2^31 as NUMERIC, and comparing
+        // the column with a NUMERIC cannot use the index (a full scan per probe).
+        let values: Vec<String> = chunk.iter().map(|n| format!("(CAST({n} AS BIGINT))")).collect();
         let sql = format!(
             "WITH v(n) AS (VALUES {}) SELECT v.n AS n, (SELECT p.id FROM phone_ranges p \
              WHERE p.first_number <= v.n ORDER BY p.first_number DESC LIMIT 1) AS range_id FROM v",

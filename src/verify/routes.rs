@@ -94,7 +94,10 @@ async fn one(
 #[utoipa::path(
     tag = "verify",
     params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
-    responses((status = 200, description = "The answer", body = Answer)),
+    responses(
+        (status = 200, description = "The answer", body = Answer),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/verify/licences/{licence_number}")]
@@ -111,7 +114,10 @@ pub async fn verify_licence(
 #[utoipa::path(
     tag = "verify",
     params(("e164" = String, Path, description = "E.164, e.g. +922134567890")),
-    responses((status = 200, description = "The answer", body = Answer)),
+    responses(
+        (status = 200, description = "The answer", body = Answer),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/verify/numbers/{e164}")]
@@ -128,7 +134,10 @@ pub async fn verify_number(
 #[utoipa::path(
     tag = "verify",
     params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
-    responses((status = 200, description = "The answer", body = Answer)),
+    responses(
+        (status = 200, description = "The answer", body = Answer),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/verify/ips/{ip}")]
@@ -152,7 +161,10 @@ pub struct OrganisationQuery {
 #[utoipa::path(
     tag = "verify",
     params(OrganisationQuery),
-    responses((status = 200, description = "The answer", body = Answer)),
+    responses(
+        (status = 200, description = "The answer", body = Answer),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/verify/organisations")]
@@ -174,7 +186,10 @@ pub async fn verify_organisation(
 #[utoipa::path(
     tag = "verify",
     request_body = BulkRequest,
-    responses((status = 200, description = "The answers, in request order", body = BulkResponse)),
+    responses(
+        (status = 200, description = "The answers, in request order", body = BulkResponse),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    ),
     security(("bearer" = []))
 )]
 #[post("/verify/bulk")]
@@ -228,7 +243,10 @@ pub async fn verify_bulk(
 #[utoipa::path(
     tag = "verify",
     params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
-    responses((status = 200, description = "The attestation", body = Attestation)),
+    responses(
+        (status = 200, description = "The attestation", body = Attestation),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/verify/licences/{licence_number}/attestation")]
@@ -265,6 +283,7 @@ pub async fn attest(
     responses(
         (status = 200, description = "The answer", body = PublicAnswer),
         (status = 429, description = "Too many look-ups from this address", headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
     )
 )]
 #[get("/public/licences/{licence_number}")]
