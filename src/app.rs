@@ -37,6 +37,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(verify::routes::verify_bulk)
         .service(verify::routes::attest)
         .service(verify::routes::public_licence)
+        .service(verify::routes::public_number)
         .service(users::routes::signup)
         .service(auth::routes::issue_token)
         .service(auth::routes::revoke)
@@ -219,6 +220,7 @@ pub fn build_app(
         .default_service(web::to(fallback::not_found))
         .wrap(from_fn(crate::index::follow::catch_up_after_writes))
         .wrap(from_fn(auth::guard::guard))
+        .wrap(from_fn(crate::http::public::conventions))
         .wrap(ErrorHandlers::new().default_handler(fallback::problem_json))
         .wrap(from_fn(service::record))
         .wrap(tracing_actix_web::TracingLogger::<crate::http::route::Spans>::new())
@@ -260,8 +262,9 @@ impl Application {
         let parts = Parts {
             follower: web::Data::from(follower.clone()),
             verification_log: web::Data::new(verification_log),
-            public_limiter: web::Data::new(verify::routes::PublicLimiter::per_minute(
+            public_limiter: web::Data::new(crate::http::public::PublicLimiter::new(
                 settings.public_rate_per_minute,
+                settings.trusted_proxies.clone(),
             )),
             table: web::Data::new(RouteTable::from_json(&spec)),
             spec: web::Data::new(SpecText(openapi_text())),

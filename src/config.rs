@@ -102,6 +102,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Public licence look-ups allowed per client address per minute.
     pub public_rate_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (`CCREG_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How often the verification index polls the audit log for other processes' changes.
     pub index_poll_ms: u64,
     pub licensing: Licensing,
@@ -155,6 +157,9 @@ impl Settings {
             db_pool_size: number("CCREG_DB_POOL_SIZE", 16, 1, 256)? as u32,
             public_rate_per_minute: number("CCREG_PUBLIC_RATE_PER_MINUTE", 60, 1, 1_000_000)?
                 as u32,
+            trusted_proxies: crate::http::public::parse_trusted(
+                &get("CCREG_TRUSTED_PROXIES").unwrap_or_default(),
+            )?,
             index_poll_ms: number("CCREG_INDEX_POLL_MS", 250, 10, 1_000)? as u64,
             licensing: Licensing {
                 clearance_agencies: clearance_agencies(get("CCREG_CLEARANCE_AGENCIES"))?,

@@ -69,7 +69,8 @@ fn problem_response(description: &str) -> Value {
 pub fn complete(mut spec: Value) -> Value {
     close_request_bodies(&mut spec);
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return spec };
-    for item in paths.values_mut() {
+    for (path, item) in paths.iter_mut() {
+        let public = path.starts_with(crate::http::public::PREFIX);
         let Some(ops) = item.as_object_mut() else { continue };
         for (method, op) in ops.iter_mut() {
             if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
@@ -99,8 +100,16 @@ pub fn complete(mut spec: Value) -> Value {
             let responses =
                 op.as_object_mut().map(|o| o.entry("responses").or_insert_with(|| json!({})));
             let Some(Value::Object(responses)) = responses else { continue };
+            if public {
+                add.push(("429", "Too many requests from this address (see Retry-After)"));
+            }
             for (status, description) in add {
                 responses.entry(status).or_insert_with(|| problem_response(description));
+            }
+            if public {
+                for response in responses.values_mut() {
+                    public_headers(response, method == "get");
+                }
             }
             for (status, response) in responses.iter_mut() {
                 let is_error = status.starts_with('4') || status.starts_with('5');
@@ -113,6 +122,27 @@ pub fn complete(mut spec: Value) -> Value {
         }
     }
     spec
+}
+
+/// The §12 headers every answer of an anonymous route carries.
+fn public_headers(response: &mut Value, cors: bool) {
+    let Some(r) = response.as_object_mut() else { return };
+    let headers = r.entry("headers").or_insert_with(|| json!({}));
+    let Some(h) = headers.as_object_mut() else { return };
+    let int = |d: &str| json!({"description": d, "schema": {"type": "integer", "minimum": 0}});
+    h.insert("RateLimit-Limit".into(), int("Requests allowed per minute from this address"));
+    h.insert("RateLimit-Remaining".into(), int("Requests left now"));
+    h.insert("RateLimit-Reset".into(), int("Seconds until the whole allowance is back"));
+    h.insert(
+        "Cache-Control".into(),
+        json!({"description": "no-store", "schema": {"type": "string"}}),
+    );
+    if cors {
+        h.insert(
+            "Access-Control-Allow-Origin".into(),
+            json!({"description": "* (any origin, no credentials)", "schema": {"type": "string"}}),
+        );
+    }
 }
 
 /// States what [`crate::http::body`] enforces on every request-body schema (and the schemas

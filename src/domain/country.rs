@@ -25,6 +25,11 @@ impl Country {
         Self::try_new(raw).map_err(|m| AppError::invalid(field, m))
     }
 
+    /// Pakistan: the region of national-form telephone numbers.
+    pub fn pakistan() -> Self {
+        Country(isocountry::CountryCode::PAK)
+    }
+
     pub fn alpha2(&self) -> &'static str {
         self.0.alpha2()
     }

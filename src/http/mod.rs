@@ -6,6 +6,7 @@ pub mod etag;
 pub mod fallback;
 pub mod idempotency;
 pub mod pagination;
+pub mod public;
 pub mod query;
 pub mod route;
 pub mod shape;

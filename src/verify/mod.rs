@@ -15,7 +15,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::ip::addr_key;
-use crate::domain::{LicenceNumber, Ntn, RegistrationNumber, E164};
+use crate::domain::{Country, LicenceNumber, Ntn, RegistrationNumber, E164};
 use crate::error::{AppError, Problem};
 use crate::http::body::parse_body;
 use crate::licences::LicenceStatus;
@@ -90,7 +90,8 @@ pub enum Parsed {
 pub fn parse(query_type: QueryType, value: &str) -> Result<Parsed, String> {
     Ok(match query_type {
         QueryType::Licence => Parsed::Licence(LicenceNumber::try_new(value)?),
-        QueryType::Number => Parsed::Number(E164::try_new(value, None)?),
+        // National forms are Pakistan's (§12): 021 3456 7890.
+        QueryType::Number => Parsed::Number(E164::try_new(value, Some(Country::pakistan()))?),
         QueryType::Ip => {
             let addr: std::net::IpAddr = value
                 .trim()

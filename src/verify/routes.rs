@@ -1,45 +1,23 @@
 //! `/api/v1/verify/*`, `/api/v1/public/licences/{n}` and `/api/v1/verification-log`.
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use uuid::Uuid;
 
-use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
-use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use actix_web::{get, http::header, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::log::{LogEntry, LogResult, LogRow, VerificationLog};
 use super::{
     bulk_items, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkItemRead,
-    BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType,
+    BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType, VerifyResult,
 };
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::{Page, PageParams, Query, RawJson};
 use crate::state::AppState;
 
-/// Per-address limiter of the public endpoint (per process; see the README).
-pub struct PublicLimiter(pub Arc<DefaultKeyedRateLimiter<IpAddr>>);
-
-impl PublicLimiter {
-    pub fn per_minute(n: u32) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
-        PublicLimiter(Arc::new(RateLimiter::keyed(quota)))
-    }
-
-    pub fn check(&self, req: &HttpRequest) -> Result<(), AppError> {
-        let ip = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.0.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            AppError::TooManyRequests {
-                detail: "too many public look-ups from this address; slow down".into(),
-                retry_after_secs: wait.as_secs_f64().ceil() as u64,
-            }
-        })
-    }
-}
+/// The anonymous routes' limiter (it lives with the §12 conventions in `http::public`).
+pub use crate::http::public::PublicLimiter;
 
 /// Answers questions and logs them when an agency asked.
 async fn ask(
@@ -276,7 +254,8 @@ pub async fn attest(
 }
 
 /// Anyone may check a licence: only `result`, `status`, `holder` and `expires_at`. Rate
-/// limited per client address (429 with Retry-After).
+/// limited per client address (429 with Retry-After); CORS for any origin; `RateLimit-*`
+/// headers on every answer.
 #[utoipa::path(
     tag = "verify",
     params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
@@ -289,11 +268,8 @@ pub async fn attest(
 #[get("/public/licences/{licence_number}")]
 pub async fn public_licence(
     state: web::Data<AppState>,
-    limiter: web::Data<PublicLimiter>,
-    req: HttpRequest,
     n: web::Path<String>,
 ) -> Result<web::Json<PublicAnswer>, AppError> {
-    limiter.check(&req)?;
     let parsed = parse(QueryType::Licence, &n).map_err(AppError::bad_request)?;
     let now = state.now();
     let queries = vec![(n.into_inner(), QueryType::Licence, parsed)];
@@ -307,6 +283,57 @@ pub async fn public_licence(
         status: a.status,
         holder: a.holder,
         expires_at: a.expires_at,
+    }))
+}
+
+/// What the public may see of a telephone number's holder.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicNumberAnswer {
+    /// The number as sent.
+    pub query: String,
+    pub result: VerifyResult,
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence_number: Option<String>,
+    /// The holding organisation's legal name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::licences::LicenceStatus>,
+}
+
+/// "Is the number that called me a licensed call centre?" Anyone may ask, in E.164 or the
+/// Pakistani national form (`021 3456 7890`): `result`, and for a known number the licence,
+/// its holder and status (no site, no registration number). Rate limited per client address.
+#[utoipa::path(
+    tag = "verify",
+    params(("number" = String, Path, description = "E.164 (+922134567890) or Pakistani national form (021 34567890)")),
+    responses(
+        (status = 200, description = "The answer", body = PublicNumberAnswer),
+        (status = 429, description = "Too many look-ups from this address", headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 503, description = "The verification index cannot be brought up to date (it answers again when it can)"),
+    )
+)]
+#[get("/public/numbers/{number}")]
+pub async fn public_number(
+    state: web::Data<AppState>,
+    n: web::Path<String>,
+) -> Result<web::Json<PublicNumberAnswer>, AppError> {
+    let parsed = parse(QueryType::Number, &n).map_err(AppError::bad_request)?;
+    let now = state.now();
+    let queries = vec![(n.into_inner(), QueryType::Number, parsed)];
+    let a = state
+        .index
+        .answer_all(&queries, now)?
+        .pop()
+        .ok_or_else(|| AppError::internal("no answer"))?;
+    Ok(web::Json(PublicNumberAnswer {
+        query: a.query,
+        result: a.result,
+        checked_at: a.checked_at,
+        licence_number: a.licence_number,
+        holder: a.holder,
+        status: a.status,
     }))
 }
 
