@@ -20,8 +20,6 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::verify::routes::PublicLimiter;
 
-pub use qr::{encode as qr_encode, modules as qr_modules, QrSvg};
-
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 

@@ -38,29 +38,29 @@ pub fn encode(text: &str) -> Result<QrSvg, String> {
     Ok(QrSvg { size: width + 2 * QUIET_ZONE, path })
 }
 
-/// The dark modules a path of [`encode`] draws, as a `size`×`size` grid (row by row).
-pub fn modules(size: usize, path: &str) -> Vec<bool> {
-    let mut grid = vec![false; size * size];
-    for run in path.split('z').filter(|r| !r.is_empty()) {
-        let nums: Vec<usize> = run
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|n| !n.is_empty())
-            .filter_map(|n| n.parse().ok())
-            .collect();
-        if let [x, y, n, ..] = nums[..] {
-            for dx in 0..n {
-                if let Some(m) = grid.get_mut(y * size + x + dx) {
-                    *m = true;
-                }
-            }
-        }
-    }
-    grid
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dark modules a path of [`encode`] draws, as a `size`×`size` grid (row by row).
+    fn modules(size: usize, path: &str) -> Vec<bool> {
+        let mut grid = vec![false; size * size];
+        for run in path.split('z').filter(|r| !r.is_empty()) {
+            let nums: Vec<usize> = run
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            if let [x, y, n, ..] = nums[..] {
+                for dx in 0..n {
+                    if let Some(m) = grid.get_mut(y * size + x + dx) {
+                        *m = true;
+                    }
+                }
+            }
+        }
+        grid
+    }
 
     /// Draws the path at 4 pixels a module and reads it back with an independent decoder.
     fn decode(qr: &QrSvg) -> String {
