@@ -55,7 +55,7 @@ fn date(t: NaiveDateTime) -> Markup {
 }
 
 fn moment(t: NaiveDateTime) -> Markup {
-    html! { time datetime=(t.and_utc().to_rfc3339()) { (t.format("%-d %B %Y, %H:%M UTC")) } }
+    html! { time datetime=(t.format("%Y-%m-%dT%H:%M:%SZ")) { (t.format("%-d %B %Y, %H:%M UTC")) } }
 }
 
 /// "karachi" → "Karachi", "dera ismail khan" → "Dera Ismail Khan".
@@ -354,7 +354,8 @@ pub fn stats(css: &str, s: &Statistics) -> Markup {
 /// One bar per city: registered sites, with the licensed ones drawn darker inside.
 fn chart(s: &Statistics) -> Markup {
     const LABEL: i64 = 150;
-    const BAR: i64 = 380;
+    // Room after the longest bar for "12345 (12345 licensed)".
+    const BAR: i64 = 320;
     const ROW: i64 = 30;
     const WIDTH: i64 = 660;
     let max = s.cities.iter().map(|c| c.counts.sites).max().unwrap_or(0).max(1);
@@ -364,8 +365,9 @@ fn chart(s: &Statistics) -> Markup {
         .cities
         .iter()
         .map(|c| {
+            let sites = if c.counts.sites == 1 { "site" } else { "sites" };
             format!(
-                "{}: {} sites, {} licensed",
+                "{}: {} {sites}, {} licensed",
                 city_name(&c.city),
                 c.counts.sites,
                 c.counts.sites_licensed

@@ -151,7 +151,7 @@ async fn status_pages_say_the_status_in_words_and_errors_are_pages_too() {
         "<dt>Valid from</dt><dd><time datetime=\"2026-11-22\">22 November 2026</time></dd>",
         "<dt>Valid to</dt><dd><time datetime=\"2027-11-22\">22 November 2027</time></dd>",
         "Karachi centre, Karachi",
-        "Checked against the register at <time datetime=\"2026-11-22T10:00:00+00:00\">",
+        "Checked against the register at <time datetime=\"2026-11-22T10:00:00Z\">",
         &format!("href=\"/register/licences/{}/certificate\"", w.indus_licence),
     ] {
         assert!(r.text.contains(part), "{part} missing from {}", r.text);
@@ -275,7 +275,7 @@ async fn the_statistics_page_has_the_figures_and_a_bar_per_city() {
     let chart = &chart[..chart.find("</figure>").unwrap()];
     assert!(chart.contains("role=\"img\" aria-labelledby=\"chart-title chart-desc\""), "{chart}");
     assert!(chart.contains("<title id=\"chart-title\">"));
-    assert!(chart.contains("Karachi: 2 sites, 1 licensed; Lahore: 1 sites, 0 licensed"), "{chart}");
+    assert!(chart.contains("Karachi: 2 sites, 1 licensed; Lahore: 1 site, 0 licensed"), "{chart}");
     assert_eq!(chart.matches("class=\"bar-all\"").count(), 2, "one bar per city");
     assert!(chart.contains(">Karachi</text>") && chart.contains(">Lahore</text>"));
 }
