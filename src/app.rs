@@ -210,7 +210,8 @@ pub fn build_app(
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error)),
     );
-    app.service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/api/v1/openapi.json"])))
+    app.configure(crate::pages::configure)
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/api/v1/openapi.json"])))
         .route(
             "/docs",
             web::get().to(|| async {

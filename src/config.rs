@@ -8,6 +8,7 @@ use crate::db::DatabaseUrl;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ccreg.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_KEY_DIR: &str = "data/keys";
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 /// A secret that never prints.
 #[derive(Clone)]
@@ -107,6 +108,30 @@ pub struct Settings {
     /// How often the verification index polls the audit log for other processes' changes.
     pub index_poll_ms: u64,
     pub licensing: Licensing,
+    /// Where the public reaches this registry (`https://…`, no trailing `/`): the register's
+    /// certificates carry QR codes of status-page URLs built on it.
+    pub public_url: String,
+}
+
+/// `CCREG_PUBLIC_URL`: an absolute `http://` or `https://` URL with a host; a trailing `/` is
+/// dropped so paths can be appended.
+fn public_url(raw: Option<String>) -> Result<String, String> {
+    let Some(raw) = raw else { return Ok(DEFAULT_PUBLIC_URL.into()) };
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host)
+            if !host.is_empty()
+                && !host.starts_with('/')
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !url.contains(['?', '#']) =>
+        {
+            Ok(url.to_string())
+        }
+        _ => Err(format!(
+            "CCREG_PUBLIC_URL must be an absolute http:// or https:// URL without query or fragment, not {raw:?}"
+        )),
+    }
 }
 
 impl Settings {
@@ -170,6 +195,7 @@ impl Settings {
                     * 100,
                 bar_years: number("CCREG_BAR_YEARS", 5, 1, 100)? as u32,
             },
+            public_url: public_url(get("CCREG_PUBLIC_URL"))?,
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
@@ -220,6 +246,16 @@ mod tests {
         assert_eq!(settings(&[("CCREG_BAR_YEARS", "10")]).unwrap().licensing.bar_years, 10);
         for bad in ["0", "-1", "101", "five"] {
             assert!(settings(&[("CCREG_BAR_YEARS", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_public_url_is_absolute_and_loses_its_trailing_slash() {
+        assert_eq!(settings(&[]).unwrap().public_url, "http://127.0.0.1:8080");
+        let s = settings(&[("CCREG_PUBLIC_URL", "https://register.pta.gov.pk/ccreg/")]).unwrap();
+        assert_eq!(s.public_url, "https://register.pta.gov.pk/ccreg");
+        for bad in ["register.pta.gov.pk", "ftp://x", "https://", "https://a b", "https://x/?q=1"] {
+            assert!(settings(&[("CCREG_PUBLIC_URL", bad)]).is_err(), "{bad}");
         }
     }
 

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod licences;
 pub mod openapi;
 pub mod organisations;
+pub mod pages;
 pub mod reports;
 pub mod seed;
 pub mod service;

@@ -125,6 +125,12 @@ const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Access::Public),
     ("GET", "/readyz", Access::Public),
     ("GET", "/metrics", Access::Public),
+    // The public register's pages (API.md §12): HTML, outside the OpenAPI document.
+    ("GET", "/", Access::Public),
+    ("GET", "/register/licences/{licence_number}", Access::Public),
+    ("GET", "/register/licences/{licence_number}/certificate", Access::Public),
+    ("GET", "/register/stats", Access::Public),
+    ("GET", "/assets/register.css", Access::Public),
 ];
 
 /// The access rule for a matched route; deny by default.

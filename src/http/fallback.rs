@@ -122,17 +122,16 @@ pub async fn not_found(
 }
 
 /// Error responses produced outside our handlers (the framework, Swagger UI) become
-/// problem+json too; ours already are and pass unchanged.
+/// problem+json too; ours already are (or are the register's HTML pages) and pass unchanged.
 pub fn problem_json<B: actix_web::body::MessageBody + 'static>(
     res: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
     use actix_web::http::header;
     use actix_web::middleware::ErrorHandlerResponse;
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with(crate::error::PROBLEM_JSON));
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+            ct.starts_with(crate::error::PROBLEM_JSON) || ct.starts_with("text/html")
+        });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
