@@ -336,6 +336,17 @@ impl Index {
         Index { registry: RwLock::new(registry), behind: RwLock::new(None) }
     }
 
+    /// 503 while the index is known to be behind the database (see `set_behind`).
+    pub fn ensure_current(&self) -> Result<(), AppError> {
+        match self.behind.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(why) => Err(AppError::unavailable(format!(
+                "the verification index cannot be brought up to date ({why}); \
+                 answers resume when it can"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Answers every question from memory, in order; 503 while the index is known to be
     /// behind the database.
     pub fn answer_all(
@@ -343,12 +354,7 @@ impl Index {
         queries: &[(String, QueryType, Parsed)],
         now: NaiveDateTime,
     ) -> Result<Vec<Answer>, AppError> {
-        if let Some(why) = self.behind.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Err(AppError::unavailable(format!(
-                "the verification index cannot be brought up to date ({why}); \
-                 answers resume when it can"
-            )));
-        }
+        self.ensure_current()?;
         let r = self.registry.read().unwrap_or_else(|p| p.into_inner());
         Ok(queries.iter().map(|(raw, t, p)| r.answer(raw, *t, p, now)).collect())
     }

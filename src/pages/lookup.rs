@@ -129,6 +129,8 @@ fn looks_like_phone(q: &str) -> bool {
 /// Reads `q` as a licence number, a telephone number (E.164 or Pakistani national form), a
 /// company's registration number or part of its legal name, and looks it up.
 pub fn search(state: &AppState, q: &str) -> Result<Search, AppError> {
+    // Like every answer from the index: none while it is known to be behind.
+    state.index.ensure_current()?;
     let now = state.now();
     let mut found = Found::default();
     let looks_like_licence = q.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("CCL-"));
