@@ -119,6 +119,15 @@ await check("the certificate's QR code reads as the status page's address", asyn
   assert.equal(code.data, base + statusPath(active.licence_number));
 });
 
+await check('the certificate prints on one A4 page', async () => {
+  const p = await page();
+  await p.goto(base + statusPath(active.licence_number) + '/certificate');
+  const pdf = await p.pdf({ format: 'A4', printBackground: true });
+  fs.writeFileSync(path.join(shots, 'certificate.pdf'), pdf);
+  const pagesInPdf = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+  assert.equal(pagesInPdf, 1, `the certificate printed on ${pagesInPdf} pages`);
+});
+
 const pages = {
   search: '/',
   results: `/?q=${encodeURIComponent(nameWord)}`,
