@@ -226,6 +226,11 @@ pub fn write_tx<T>(
     }
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower(text)`: ASCII on SQLite, the collation's rules on PostgreSQL.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// Whether a diesel error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -52,6 +52,83 @@ fn decode_cursor(cursor: &str) -> Result<String, AppError> {
         .ok_or_else(|| AppError::bad_request("cursor is not one this server issued"))
 }
 
+/// `?sort=field` (ascending) or `?sort=-field` (descending), on a list that offers it (§1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort<F> {
+    pub field: F,
+    pub desc: bool,
+}
+
+impl<F: Copy> Sort<F> {
+    /// Parses `raw` against the fields a list can sort by (`(name, field)`); 400 otherwise.
+    pub fn parse(raw: Option<&str>, fields: &[(&str, F)]) -> Result<Option<Self>, AppError> {
+        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+        let (desc, name) = match raw.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, raw),
+        };
+        match fields.iter().find(|(n, _)| *n == name) {
+            Some((_, field)) => Ok(Some(Sort { field: *field, desc })),
+            None => Err(AppError::bad_request(format!(
+                "cannot sort by {name:?}; sort by {} (prefix - for descending)",
+                fields.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
+/// Where a sorted page ends: the sort it was made for, the sort key's value and the row's id
+/// (the tie-break), kept in the opaque cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortedPosition {
+    pub sort: String,
+    pub value: String,
+    pub id: String,
+}
+
+impl SortedPosition {
+    pub fn encode(&self) -> String {
+        format!("s:{}", serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// The position in a cursor made for `sort` (the `?sort=` value as sent, trimmed).
+    pub fn decode(position: &str, sort: &str) -> Result<Self, AppError> {
+        let p: SortedPosition = position
+            .strip_prefix("s:")
+            .and_then(|json| serde_json::from_str(json).ok())
+            .ok_or_else(|| {
+                AppError::bad_request("this cursor was issued for another sort order")
+            })?;
+        if p.sort != sort {
+            return Err(AppError::bad_request("this cursor was issued for another sort order"));
+        }
+        Ok(p)
+    }
+}
+
+/// A stored timestamp as a sort key in a cursor, and back.
+pub fn time_key(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+pub fn parse_time_key(s: &str) -> Result<chrono::NaiveDateTime, AppError> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.6f")
+        .map_err(|_| AppError::bad_request("cursor is not one this server issued"))
+}
+
+/// `%text%` for a case-insensitive contains filter, with LIKE's wildcards escaped (`\`).
+pub fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.trim().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

@@ -10,6 +10,7 @@ use super::{store, Action, Licence, LicenceChange, LicenceStatus};
 use crate::auth::{Principal, Role};
 use crate::domain::LicenceNumber;
 use crate::error::AppError;
+use crate::http::pagination::{Sort, SortedPosition};
 use crate::http::{etag, ApiJson, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
@@ -19,6 +20,12 @@ pub struct LicenceFilter {
     pub organisation_id: Option<Uuid>,
     /// As read now: `expired` finds live licences past their expiry.
     pub status: Option<LicenceStatus>,
+    /// Licences whose holder's name contains this (any case).
+    pub holder: Option<String>,
+    /// `licence_number`, `holder`, `issued_at` or `expires_at`, ascending; prefix `-` for
+    /// descending (then by licence number).
+    #[param(pattern = "^-?(licence_number|holder|issued_at|expires_at)$")]
+    pub sort: Option<String>,
 }
 
 /// List licences: an operator's own, or all for staff.
@@ -41,12 +48,31 @@ pub async fn list_licences(
         owner_id: who.is(Role::Operator).then(|| who.id.clone()),
         organisation_id: f.organisation_id.map(|id| id.to_string()),
         status: f.status,
+        holder: f.holder.filter(|s| !s.trim().is_empty()),
     };
-    let rows = state.db.read(move |conn| store::list(conn, &filter, now, after, limit + 1)).await?;
+    let Some(sort) = Sort::parse(f.sort.as_deref(), &store::LICENCE_SORTS)? else {
+        if after.as_deref().is_some_and(|a| a.starts_with("s:")) {
+            return Err(AppError::bad_request("this cursor was issued for another sort order"));
+        }
+        let rows =
+            state.db.read(move |conn| store::list(conn, &filter, now, after, limit + 1)).await?;
+        return Ok(web::Json(Page::from_rows(
+            rows,
+            limit,
+            |r| r.licence_number.clone(),
+            |r| Licence::view(r, now),
+        )));
+    };
+    let token = f.sort.unwrap_or_default().trim().to_string();
+    let after = after.map(|a| SortedPosition::decode(&a, &token)).transpose()?;
+    let rows = state
+        .db
+        .read(move |conn| store::list_sorted(conn, &filter, now, sort, after, limit + 1))
+        .await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| r.licence_number.clone(),
+        |r| store::position(r, &token, sort.field).encode(),
         |r| Licence::view(r, now),
     )))
 }

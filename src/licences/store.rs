@@ -7,6 +7,7 @@ use super::{Category, LicenceStatus};
 use crate::db::schema::{licence_sites, licences, registry_locks};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::http::pagination::{Sort, SortedPosition};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = licences)]
@@ -130,6 +131,76 @@ pub struct Filter {
     pub organisation_id: Option<String>,
     /// An effective status (`expired` included), evaluated at `now`.
     pub status: Option<super::LicenceStatus>,
+    /// Case-insensitive contains.
+    pub holder: Option<String>,
+}
+
+/// What licences sort by (§1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenceSort {
+    LicenceNumber,
+    Holder,
+    IssuedAt,
+    ExpiresAt,
+}
+
+pub const LICENCE_SORTS: [(&str, LicenceSort); 4] = [
+    ("licence_number", LicenceSort::LicenceNumber),
+    ("holder", LicenceSort::Holder),
+    ("issued_at", LicenceSort::IssuedAt),
+    ("expires_at", LicenceSort::ExpiresAt),
+];
+
+/// A row's position under `sort`, for the next page's cursor.
+pub fn position(row: &LicenceRow, sort: &str, field: LicenceSort) -> SortedPosition {
+    use crate::http::pagination::time_key;
+    let value = match field {
+        LicenceSort::LicenceNumber => row.licence_number.clone(),
+        LicenceSort::Holder => row.holder.clone(),
+        LicenceSort::IssuedAt => time_key(row.issued_at),
+        LicenceSort::ExpiresAt => time_key(row.expires_at),
+    };
+    SortedPosition { sort: sort.to_string(), value, id: row.licence_number.clone() }
+}
+
+/// Lists by `sort`, then licence number; `after` is the previous page's last position.
+pub fn list_sorted(
+    conn: &mut DbConn,
+    f: &Filter,
+    now: NaiveDateTime,
+    sort: Sort<LicenceSort>,
+    after: Option<SortedPosition>,
+    limit: i64,
+) -> Result<Vec<LicenceRow>, AppError> {
+    use crate::http::pagination::parse_time_key;
+    use licences::{expires_at, holder, issued_at, licence_number as id};
+    let mut q = filtered(f, now);
+    macro_rules! by {
+        ($col:expr, $value:expr) => {{
+            if let Some(p) = &after {
+                let v = $value(&p.value)?;
+                q = if sort.desc {
+                    q.filter($col.lt(v.clone()).or($col.eq(v).and(id.lt(p.id.clone()))))
+                } else {
+                    q.filter($col.gt(v.clone()).or($col.eq(v).and(id.gt(p.id.clone()))))
+                };
+            }
+            if sort.desc {
+                q.order(($col.desc(), id.desc()))
+            } else {
+                q.order(($col.asc(), id.asc()))
+            }
+        }};
+    }
+    let text = |v: &String| Ok::<_, AppError>(v.clone());
+    let time = |v: &String| parse_time_key(v);
+    let q = match sort.field {
+        LicenceSort::LicenceNumber => by!(id, text),
+        LicenceSort::Holder => by!(holder, text),
+        LicenceSort::IssuedAt => by!(issued_at, time),
+        LicenceSort::ExpiresAt => by!(expires_at, time),
+    };
+    Ok(q.limit(limit).load(conn)?)
 }
 
 pub fn list(
@@ -139,14 +210,34 @@ pub fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<LicenceRow>, AppError> {
+    let mut q = filtered(f, now);
+    if let Some(after) = after {
+        q = q.filter(licences::licence_number.gt(after));
+    }
+    Ok(q.order(licences::licence_number.asc()).limit(limit).load(conn)?)
+}
+
+type LicenceSelect = diesel::dsl::AsSelect<LicenceRow, crate::db::Backend>;
+
+fn filtered(
+    f: &Filter,
+    now: NaiveDateTime,
+) -> licences::BoxedQuery<'static, crate::db::Backend, LicenceSelect> {
     use LicenceStatus::*;
     let mut q = licences::table.select(LicenceRow::as_select()).into_boxed();
+    if let Some(v) = &f.holder {
+        q = q.filter(
+            crate::db::lower(licences::holder)
+                .like(crate::db::lower(crate::http::pagination::contains_pattern(v)))
+                .escape('\\'),
+        );
+    }
     if let Some(owner) = &f.owner_id {
         q = q
             .filter(licences::organisation_id.eq_any(crate::organisations::store::owned_by(owner)));
     }
     if let Some(v) = &f.organisation_id {
-        q = q.filter(licences::organisation_id.eq(v));
+        q = q.filter(licences::organisation_id.eq(v.clone()));
     }
     q = match f.status {
         None => q,
@@ -174,8 +265,5 @@ pub fn list(
         Some(Revoked) => q.filter(licences::status.eq(Revoked)),
         Some(Surrendered) => q.filter(licences::status.eq(Surrendered)),
     };
-    if let Some(after) = after {
-        q = q.filter(licences::licence_number.gt(after));
-    }
-    Ok(q.order(licences::licence_number.asc()).limit(limit).load(conn)?)
+    q
 }

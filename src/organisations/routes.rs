@@ -9,6 +9,7 @@ use super::{store, NewOrganisation, NewPerson, Organisation, OrganisationPatch, 
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
+use crate::http::pagination::{Sort, SortedPosition};
 use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
@@ -17,6 +18,11 @@ use crate::state::AppState;
 pub struct OrganisationFilter {
     pub registration_number: Option<String>,
     pub tax_number: Option<String>,
+    /// Organisations whose legal name contains this (any case).
+    pub legal_name: Option<String>,
+    /// `legal_name` or `created_at`, ascending; prefix `-` for descending (then by id).
+    #[param(pattern = "^-?(legal_name|created_at)$")]
+    pub sort: Option<String>,
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
@@ -80,9 +86,27 @@ pub async fn list_organisations(
             .filter(|s| !s.is_empty())
             .map(|s| s.trim().to_ascii_uppercase()),
         tax_number: f.tax_number.filter(|s| !s.is_empty()).map(|s| s.trim().to_string()),
+        legal_name: f.legal_name.filter(|s| !s.trim().is_empty()),
     };
-    let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Organisation::from)))
+    let Some(sort) = Sort::parse(f.sort.as_deref(), &store::ORG_SORTS)? else {
+        if after.as_deref().is_some_and(|a| a.starts_with("s:")) {
+            return Err(AppError::bad_request("this cursor was issued for another sort order"));
+        }
+        let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
+        return Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Organisation::from)));
+    };
+    let token = f.sort.unwrap_or_default().trim().to_string();
+    let after = after.map(|a| SortedPosition::decode(&a, &token)).transpose()?;
+    let rows = state
+        .db
+        .read(move |conn| store::list_sorted(conn, &filter, sort, after, limit + 1))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| store::position(r, &token, sort.field).encode(),
+        Organisation::from,
+    )))
 }
 
 /// Read an organisation.

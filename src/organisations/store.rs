@@ -7,6 +7,7 @@ use crate::db::schema::{organisations, people};
 use crate::db::DbConn;
 use crate::domain::Country;
 use crate::error::AppError;
+use crate::http::pagination::{Sort, SortedPosition};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
@@ -83,7 +84,87 @@ pub struct Filter {
     pub owner_id: Option<String>,
     pub registration_number: Option<String>,
     pub tax_number: Option<String>,
+    /// Case-insensitive contains.
+    pub legal_name: Option<String>,
 }
+
+/// What organisations sort by (§1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgSort {
+    LegalName,
+    CreatedAt,
+}
+
+pub const ORG_SORTS: [(&str, OrgSort); 2] =
+    [("legal_name", OrgSort::LegalName), ("created_at", OrgSort::CreatedAt)];
+
+/// A row's position under `sort`, for the next page's cursor.
+pub fn position(row: &OrgRow, sort: &str, field: OrgSort) -> SortedPosition {
+    let value = match field {
+        OrgSort::LegalName => row.legal_name.clone(),
+        OrgSort::CreatedAt => crate::http::pagination::time_key(row.created_at),
+    };
+    SortedPosition { sort: sort.to_string(), value, id: row.id.clone() }
+}
+
+/// Lists by id, or by `sort` then id; `after` is the previous page's last position.
+pub fn list_sorted(
+    conn: &mut DbConn,
+    f: &Filter,
+    sort: Sort<OrgSort>,
+    after: Option<SortedPosition>,
+    limit: i64,
+) -> Result<Vec<OrgRow>, AppError> {
+    use organisations::{created_at, id, legal_name};
+    let mut q = filtered(f);
+    macro_rules! by {
+        ($col:expr, $value:expr) => {{
+            if let Some(p) = &after {
+                let v = $value(&p.value)?;
+                q = if sort.desc {
+                    q.filter($col.lt(v.clone()).or($col.eq(v).and(id.lt(p.id.clone()))))
+                } else {
+                    q.filter($col.gt(v.clone()).or($col.eq(v).and(id.gt(p.id.clone()))))
+                };
+            }
+            if sort.desc {
+                q.order(($col.desc(), id.desc()))
+            } else {
+                q.order(($col.asc(), id.asc()))
+            }
+        }};
+    }
+    let q = match sort.field {
+        OrgSort::LegalName => by!(legal_name, |v: &String| Ok::<_, AppError>(v.clone())),
+        OrgSort::CreatedAt => {
+            by!(created_at, |v: &String| crate::http::pagination::parse_time_key(v))
+        }
+    };
+    Ok(q.limit(limit).load(conn)?)
+}
+
+fn filtered(f: &Filter) -> organisations::BoxedQuery<'static, crate::db::Backend, OrgSelect> {
+    let mut q = organisations::table.select(OrgRow::as_select()).into_boxed();
+    if let Some(v) = &f.owner_id {
+        q = q.filter(organisations::owner_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.registration_number {
+        q = q.filter(organisations::registration_number.eq(v.clone()));
+    }
+    if let Some(v) = &f.tax_number {
+        q = q.filter(organisations::tax_number.eq(v.clone()));
+    }
+    if let Some(v) = &f.legal_name {
+        q = q.filter(
+            crate::db::lower(organisations::legal_name)
+                .like(crate::db::lower(crate::http::pagination::contains_pattern(v)))
+                .escape('\\'),
+        );
+    }
+    q
+}
+
+type OrgSelect = diesel::dsl::AsSelect<OrgRow, crate::db::Backend>;
 
 pub fn list(
     conn: &mut DbConn,
@@ -91,16 +172,7 @@ pub fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<OrgRow>, AppError> {
-    let mut q = organisations::table.select(OrgRow::as_select()).into_boxed();
-    if let Some(v) = &f.owner_id {
-        q = q.filter(organisations::owner_id.eq(v));
-    }
-    if let Some(v) = &f.registration_number {
-        q = q.filter(organisations::registration_number.eq(v));
-    }
-    if let Some(v) = &f.tax_number {
-        q = q.filter(organisations::tax_number.eq(v));
-    }
+    let mut q = filtered(f);
     if let Some(after) = after {
         q = q.filter(organisations::id.gt(after));
     }

@@ -15,6 +15,7 @@ mod input_rules;
 mod inspections;
 mod integrity;
 mod licensing;
+mod lists;
 mod pages;
 mod public_api;
 mod registry;
