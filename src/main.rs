@@ -97,8 +97,14 @@ fn settings() -> anyhow::Result<Settings> {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Openapi => {
-            print!("{}", ccreg::app::openapi_text());
-            Ok(())
+            // `ccreg openapi | head` closes the pipe early: that is the reader's choice, not an
+            // error (print! would panic on it).
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(ccreg::app::openapi_text().as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
         }
         Command::Migrate => {
             let s = settings()?;

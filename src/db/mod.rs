@@ -105,16 +105,7 @@ impl Db {
     pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Self> {
         let conn_url = match url {
             DatabaseUrl::Sqlite { path } => {
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            anyhow::anyhow!(
-                                "cannot create database directory {}: {e}",
-                                dir.display()
-                            )
-                        })?;
-                    }
-                }
+                create_owner_only(std::path::Path::new(path))?;
                 // WAL is a property of the file: set it once, on one connection, before the pool
                 // opens several at once (changing it cannot wait on the busy handler).
                 use diesel::connection::SimpleConnection;
@@ -192,6 +183,38 @@ impl Db {
         })
         .await
     }
+}
+
+/// The database holds password hashes: a new database file is created readable by its owner
+/// only (0600; SQLite gives its WAL and shared-memory files the same mode), in a directory
+/// created owner-only (0700). Existing files and directories keep their modes.
+fn create_owner_only(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            builder.mode(0o700);
+            builder.create(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create database directory {}: {e}", dir.display())
+            })?;
+        }
+    }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            // Another process made it first: it is theirs to have made right.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => anyhow::bail!("cannot create database file {}: {e}", path.display()),
+        }
+    }
+    Ok(())
 }
 
 /// Runs CPU-heavy work (argon2) on the blocking pool, off the actix workers.

@@ -169,3 +169,39 @@ fn seed_sites_builds_a_large_registry_in_batches() {
     let (ok, _, _) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed"], "");
     assert!(!ok);
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_no_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ccreg"))
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read nothing and hang up, as `ccreg openapi | head -c 0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_sqlite_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("new/ccreg.db");
+    let url = format!("sqlite://{}", path.display());
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["migrate"], "");
+    assert!(ok, "{err}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600, "database file");
+    assert_eq!(mode(path.parent().unwrap()), 0o700, "database directory");
+    for extra in ["ccreg.db-wal", "ccreg.db-shm"] {
+        let p = path.parent().unwrap().join(extra);
+        if p.exists() {
+            assert_eq!(mode(&p) & 0o077, 0, "{extra} is readable by others");
+        }
+    }
+}
