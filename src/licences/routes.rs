@@ -23,8 +23,8 @@ pub struct LicenceFilter {
     /// Licences whose holder's name contains this (any case).
     pub holder: Option<String>,
     /// `licence_number`, `holder`, `issued_at` or `expires_at`, ascending; prefix `-` for
-    /// descending (then by licence number).
-    #[param(pattern = "^-?(licence_number|holder|issued_at|expires_at)$")]
+    /// descending (then by licence number). Empty: by licence number.
+    #[param(pattern = "^(-?(licence_number|holder|issued_at|expires_at))?$")]
     pub sort: Option<String>,
 }
 

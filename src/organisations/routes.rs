@@ -20,8 +20,9 @@ pub struct OrganisationFilter {
     pub tax_number: Option<String>,
     /// Organisations whose legal name contains this (any case).
     pub legal_name: Option<String>,
-    /// `legal_name` or `created_at`, ascending; prefix `-` for descending (then by id).
-    #[param(pattern = "^-?(legal_name|created_at)$")]
+    /// `legal_name` or `created_at`, ascending; prefix `-` for descending (then by id). Empty:
+    /// unsorted (creation order).
+    #[param(pattern = "^(-?(legal_name|created_at))?$")]
     pub sort: Option<String>,
 }
 

@@ -108,6 +108,10 @@ async fn organisations_filter_by_name_and_sort_both_ways() {
     .await;
     assert_eq!(both, vec![NAMES[2].to_string(), NAMES[0].to_string()]);
 
+    // An empty sort, as a web form sends it, is no sort: creation order.
+    let unsorted =
+        all_pages(&app, &regulator, "/api/v1/organisations?sort=", 2, "legal_name").await;
+    assert_eq!(unsorted, made);
     // A field it cannot sort by is 400; so is a cursor made for another sort.
     let r = app
         .get("/api/v1/organisations?sort=tax_number")
