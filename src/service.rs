@@ -47,14 +47,31 @@ impl Metrics {
     }
 }
 
+/// The method as a metric label: the standard ones by name, anything else `other` (a client
+/// may send any token as a method, and each would otherwise be a new series).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts and times every request by its route pattern (not its concrete path, which would
-/// let clients grow the label set without bound).
+/// let clients grow the label set without bound; unmatched paths are one `unmatched` value)
+/// and its method (unknown methods are one `other` value).
 pub async fn record(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = crate::http::route::of(&req);
     let route = route.as_deref().unwrap_or("unmatched").to_string();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();

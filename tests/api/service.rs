@@ -24,6 +24,24 @@ async fn health_readiness_and_metrics() {
     );
 }
 
+#[actix_web::test]
+async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
+    let app = TestApp::spawn().await;
+    let before = app.get("/metrics").send().await.expect(200).text.len();
+    for i in 0..40 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap();
+        app.req(method.clone(), "/healthz").send().await;
+        app.req(method, &format!("/no/such/path/{i}")).send().await;
+        app.get(&format!("/no/such/path/{i}")).send().await;
+    }
+    let m = app.get("/metrics").send().await.expect(200);
+    assert!(!m.text.contains("BREW") && !m.text.contains("/no/such"), "{}", m.text);
+    assert!(m.text.contains(r#"method="other""#), "{}", m.text);
+    assert!(m.text.contains(r#"route="unmatched""#), "{}", m.text);
+    // 120 requests of 80 made-up kinds add a handful of series, not 80.
+    assert!(m.text.len() < before + 8_000, "metrics grew from {before} to {} bytes", m.text.len());
+}
+
 /// The served spec must equal the committed one. `CCREG_UPDATE_OPENAPI=1 cargo test` rewrites it.
 #[actix_web::test]
 async fn served_openapi_equals_the_committed_file() {
