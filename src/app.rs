@@ -183,7 +183,7 @@ pub struct Parts {
     pub spec: web::Data<SpecText>,
     pub table: web::Data<RouteTable>,
     pub verification_log: web::Data<verify::log::VerificationLog>,
-    pub public_limiter: web::Data<verify::routes::PublicLimiter>,
+    pub public_limiter: web::Data<crate::http::public::PublicLimiter>,
     pub follower: web::Data<crate::index::follow::Follower>,
 }
 

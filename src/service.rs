@@ -71,16 +71,16 @@ pub async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = method_label(req.method()).to_string();
+    let method = method_label(req.method());
     let route = crate::http::route::of(&req);
     let route = route.as_deref().unwrap_or("unmatched").to_string();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).await?;
     if let Some(m) = metrics {
         let status = res.status().as_u16().to_string();
-        m.requests.with_label_values(&[method.as_str(), route.as_str(), status.as_str()]).inc();
+        m.requests.with_label_values(&[method, route.as_str(), status.as_str()]).inc();
         m.latency
-            .with_label_values(&[method.as_str(), route.as_str()])
+            .with_label_values(&[method, route.as_str()])
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(res)

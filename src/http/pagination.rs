@@ -106,6 +106,33 @@ impl SortedPosition {
     }
 }
 
+/// Orders a boxed query `$q` by `$col` then `$id` (both ways, as `$sort.desc` says) and, given
+/// the previous page's last position `$after`, keeps only the rows after it: the keyset page
+/// of a sorted list. `$value` turns the position's text back into `$col`'s value.
+#[macro_export]
+macro_rules! keyset_page {
+    ($q:ident, $sort:expr, $after:expr, $id:expr, $col:expr, $value:expr) => {{
+        if let Some(p) = $after {
+            let v = $value(&p.value)?;
+            $q = if $sort.desc {
+                $q.filter($col.lt(v.clone()).or($col.eq(v).and($id.lt(p.id.clone()))))
+            } else {
+                $q.filter($col.gt(v.clone()).or($col.eq(v).and($id.gt(p.id.clone()))))
+            };
+        }
+        if $sort.desc {
+            $q.order(($col.desc(), $id.desc()))
+        } else {
+            $q.order(($col.asc(), $id.asc()))
+        }
+    }};
+}
+
+/// The text of a position as a text column's value.
+pub fn text_key(v: &str) -> Result<String, AppError> {
+    Ok(v.to_string())
+}
+
 /// A stored timestamp as a sort key in a cursor, and back.
 pub fn time_key(t: chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()

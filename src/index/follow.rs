@@ -78,10 +78,6 @@ impl Follower {
         &self.index
     }
 
-    pub fn tokens(&self) -> &Arc<TokenCache> {
-        &self.tokens
-    }
-
     /// Applies every audit entry committed since the last round.
     pub async fn catch_up(self: &Arc<Self>) -> Result<(), AppError> {
         let this = self.clone();

@@ -16,7 +16,7 @@ pub mod follow;
 pub mod load;
 pub mod ranges;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDateTime;
@@ -71,7 +71,7 @@ pub struct Registry {
     pub org_by_registration: HashMap<Box<str>, Box<str>>,
     pub org_by_tax: HashMap<Box<str>, Box<str>>,
     pub licences: HashMap<Arc<str>, Licence>,
-    pub cities: HashMap<Arc<str>, ()>,
+    pub cities: HashSet<Arc<str>>,
     pub sites: Vec<Site>,
     /// Site id (as [`site_key`]) → its slot in `sites`.
     pub site_ix: HashMap<u128, u32>,
@@ -175,11 +175,11 @@ impl Registry {
     }
 
     fn city(&mut self, city: &str) -> Arc<str> {
-        if let Some((k, _)) = self.cities.get_key_value(city) {
+        if let Some(k) = self.cities.get(city) {
             return k.clone();
         }
         let k: Arc<str> = Arc::from(city);
-        self.cities.insert(k.clone(), ());
+        self.cities.insert(k.clone());
         k
     }
 

@@ -172,33 +172,18 @@ pub fn list_sorted(
     after: Option<SortedPosition>,
     limit: i64,
 ) -> Result<Vec<LicenceRow>, AppError> {
-    use crate::http::pagination::parse_time_key;
+    use crate::http::pagination::{parse_time_key, text_key};
     use licences::{expires_at, holder, issued_at, licence_number as id};
     let mut q = filtered(f, now);
-    macro_rules! by {
-        ($col:expr, $value:expr) => {{
-            if let Some(p) = &after {
-                let v = $value(&p.value)?;
-                q = if sort.desc {
-                    q.filter($col.lt(v.clone()).or($col.eq(v).and(id.lt(p.id.clone()))))
-                } else {
-                    q.filter($col.gt(v.clone()).or($col.eq(v).and(id.gt(p.id.clone()))))
-                };
-            }
-            if sort.desc {
-                q.order(($col.desc(), id.desc()))
-            } else {
-                q.order(($col.asc(), id.asc()))
-            }
-        }};
-    }
-    let text = |v: &String| Ok::<_, AppError>(v.clone());
-    let time = |v: &String| parse_time_key(v);
     let q = match sort.field {
-        LicenceSort::LicenceNumber => by!(id, text),
-        LicenceSort::Holder => by!(holder, text),
-        LicenceSort::IssuedAt => by!(issued_at, time),
-        LicenceSort::ExpiresAt => by!(expires_at, time),
+        LicenceSort::LicenceNumber => crate::keyset_page!(q, sort, &after, id, id, text_key),
+        LicenceSort::Holder => crate::keyset_page!(q, sort, &after, id, holder, text_key),
+        LicenceSort::IssuedAt => {
+            crate::keyset_page!(q, sort, &after, id, issued_at, parse_time_key)
+        }
+        LicenceSort::ExpiresAt => {
+            crate::keyset_page!(q, sort, &after, id, expires_at, parse_time_key)
+        }
     };
     Ok(q.limit(limit).load(conn)?)
 }

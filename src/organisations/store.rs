@@ -117,28 +117,10 @@ pub fn list_sorted(
 ) -> Result<Vec<OrgRow>, AppError> {
     use organisations::{created_at, id, legal_name};
     let mut q = filtered(f);
-    macro_rules! by {
-        ($col:expr, $value:expr) => {{
-            if let Some(p) = &after {
-                let v = $value(&p.value)?;
-                q = if sort.desc {
-                    q.filter($col.lt(v.clone()).or($col.eq(v).and(id.lt(p.id.clone()))))
-                } else {
-                    q.filter($col.gt(v.clone()).or($col.eq(v).and(id.gt(p.id.clone()))))
-                };
-            }
-            if sort.desc {
-                q.order(($col.desc(), id.desc()))
-            } else {
-                q.order(($col.asc(), id.asc()))
-            }
-        }};
-    }
+    use crate::http::pagination::{parse_time_key, text_key};
     let q = match sort.field {
-        OrgSort::LegalName => by!(legal_name, |v: &String| Ok::<_, AppError>(v.clone())),
-        OrgSort::CreatedAt => {
-            by!(created_at, |v: &String| crate::http::pagination::parse_time_key(v))
-        }
+        OrgSort::LegalName => crate::keyset_page!(q, sort, &after, id, legal_name, text_key),
+        OrgSort::CreatedAt => crate::keyset_page!(q, sort, &after, id, created_at, parse_time_key),
     };
     Ok(q.limit(limit).load(conn)?)
 }

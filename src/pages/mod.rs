@@ -17,8 +17,8 @@ use maud::Markup;
 
 use crate::domain::LicenceNumber;
 use crate::error::AppError;
+use crate::http::public::PublicLimiter;
 use crate::state::AppState;
-use crate::verify::routes::PublicLimiter;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";

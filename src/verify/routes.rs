@@ -16,9 +16,6 @@ use crate::error::AppError;
 use crate::http::{Page, PageParams, Query, RawJson};
 use crate::state::AppState;
 
-/// The anonymous routes' limiter (it lives with the §12 conventions in `http::public`).
-pub use crate::http::public::PublicLimiter;
-
 /// Answers questions and logs them when an agency asked.
 async fn ask(
     state: &AppState,
