@@ -24,8 +24,8 @@ use crate::service::Metrics;
 use crate::state::AppState;
 use crate::{
     agency_clients, applications, audit, auth, barred, clearances, documents, inspections,
-    invoices, licences, organisations, reports, service, sites, stats, telephony, users, verify,
-    violations,
+    invoices, licences, organisations, register, reports, service, sites, stats, telephony, users,
+    verify, violations,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -112,6 +112,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(violations::routes::get_violation)
         .service(violations::routes::resolve)
         .service(stats::routes::public_stats)
+        .service(register::routes::register_csv)
+        .service(register::routes::register_json)
         .service(verify::routes::verification_log)
         .service(openapi_json);
 }
@@ -277,6 +279,9 @@ impl Application {
                 settings: Arc::new(settings.clone()),
                 index: follower.index().clone(),
                 tokens,
+                exports: Arc::new(tokio::sync::Semaphore::new(
+                    (settings.db_pool_size as usize / 4).max(1),
+                )),
             }),
         };
         let mut server = HttpServer::new(move || build_app(parts.clone())).listen(listener)?;

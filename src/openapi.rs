@@ -36,6 +36,7 @@ use crate::http::shape;
         (name = "inspections", description = "Site visits and the enforcement queue"),
         (name = "verify", description = "Verification for agencies, signed proof, the public check"),
         (name = "enforcement", description = "Violations, barred persons, public reports of calls"),
+        (name = "register", description = "The public register export: a snapshot a mirror loads before following the change feed"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics"),
     )

@@ -18,6 +18,8 @@ pub struct AppState {
     pub index: Arc<Index>,
     /// Verified access tokens (cleared by the follower when access is taken away).
     pub tokens: Arc<TokenCache>,
+    /// Register exports running at once (each holds a pooled connection while it streams).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

@@ -114,6 +114,8 @@ const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/verify/licences/{licence_number}/attestation", Access::Roles(VERIFIERS)),
     ("GET", "/api/v1/public/licences/{licence_number}", Access::Public),
     ("GET", "/api/v1/public/stats", Access::Public),
+    ("GET", "/api/v1/public/register.csv", Access::Public),
+    ("GET", "/api/v1/public/register.json", Access::Public),
     ("GET", "/api/v1/public/numbers/{number}", Access::Public),
     ("POST", "/api/v1/public/reports", Access::Public),
     ("GET", "/api/v1/reports", Access::Roles(ADMIN_REGULATOR)),

@@ -116,7 +116,7 @@ pub fn list_sorted(
     limit: i64,
 ) -> Result<Vec<OrgRow>, AppError> {
     use organisations::{created_at, id, legal_name};
-    let mut q = filtered(f);
+    let mut q = filtered(f, matches!(conn, DbConn::Sqlite(_)));
     use crate::http::pagination::{parse_time_key, text_key};
     let q = match sort.field {
         OrgSort::LegalName => crate::keyset_page!(q, sort, &after, id, legal_name, text_key),
@@ -125,7 +125,13 @@ pub fn list_sorted(
     Ok(q.limit(limit).load(conn)?)
 }
 
-fn filtered(f: &Filter) -> organisations::BoxedQuery<'static, crate::db::Backend, OrgSelect> {
+/// The filters as a query. On SQLite a `legal_name` of three or more characters without
+/// wildcards first asks the trigram index (`organisation_names`, FTS5) for candidates, which
+/// the exact test below then checks; PostgreSQL's planner uses its trigram index by itself.
+fn filtered(
+    f: &Filter,
+    sqlite: bool,
+) -> organisations::BoxedQuery<'static, crate::db::Backend, OrgSelect> {
     let mut q = organisations::table.select(OrgRow::as_select()).into_boxed();
     if let Some(v) = &f.owner_id {
         q = q.filter(organisations::owner_id.eq(v.clone()));
@@ -137,6 +143,17 @@ fn filtered(f: &Filter) -> organisations::BoxedQuery<'static, crate::db::Backend
         q = q.filter(organisations::tax_number.eq(v.clone()));
     }
     if let Some(v) = &f.legal_name {
+        let term = v.trim();
+        if sqlite && term.chars().count() >= 3 && !term.contains(['%', '_', '\\']) {
+            use diesel::sql_types::{Bool, Text};
+            q = q.filter(
+                diesel::dsl::sql::<Bool>(
+                    "organisations.id IN (SELECT id FROM organisation_names WHERE legal_name LIKE ",
+                )
+                .bind::<Text, _>(format!("%{term}%"))
+                .sql(")"),
+            );
+        }
         q = q.filter(
             crate::db::lower(organisations::legal_name)
                 .like(crate::db::lower(crate::http::pagination::contains_pattern(v)))
@@ -154,7 +171,7 @@ pub fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<OrgRow>, AppError> {
-    let mut q = filtered(f);
+    let mut q = filtered(f, matches!(conn, DbConn::Sqlite(_)));
     if let Some(after) = after {
         q = q.filter(organisations::id.gt(after));
     }

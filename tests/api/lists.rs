@@ -190,3 +190,38 @@ async fn licences_filter_by_holder_and_sort() {
     assert!(none.is_empty());
     app.get("/api/v1/licences?sort=status").token(&regulator).send().await.problem(400);
 }
+
+/// The name index follows renames: the old name no longer finds the organisation, the new one
+/// does, in any case; and a name registered before the index existed is found too (the
+/// migration filled it), which every organisation here stands for.
+#[actix_web::test]
+async fn the_name_filter_follows_renames() {
+    let app = TestApp::spawn().await;
+    let op = app.operator_token("rename@example.pk").await;
+    let mut body: Value = organisation_body("REN0001", "3000001-1");
+    body["legal_name"] = json!("Margalla Hills Contact (Private) Limited");
+    let created = app.post("/api/v1/organisations").token(&op).json(&body).send().await.expect(201);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let (_, regulator) = app.staff("regulator", "reg@pta.gov.pk").await;
+    let find = |q: &'static str| {
+        let (app, regulator) = (&app, regulator.clone());
+        async move {
+            all_pages(app, &regulator, &format!("/api/v1/organisations?legal_name={q}"), 10, "id")
+                .await
+        }
+    };
+    assert_eq!(find("margalla").await, [id.clone()]);
+    let path = format!("/api/v1/organisations/{id}");
+    let etag = created.header("etag").unwrap();
+    app.patch(&path)
+        .token(&op)
+        .header("if-match", &etag)
+        .json(&json!({"legal_name": "Potohar Voice Services (Private) Limited"}))
+        .send()
+        .await
+        .expect(200);
+    assert!(find("margalla").await.is_empty(), "the old name is gone from the index");
+    assert_eq!(find("POTOHAR%20VOICE").await, [id.clone()]);
+    assert_eq!(find("ar%20Vo").await, [id.clone()], "contains, across a word boundary");
+    assert_eq!(find("Po").await, [id], "two characters: read every row");
+}

@@ -18,6 +18,7 @@ mod licensing;
 mod lists;
 mod pages;
 mod public_api;
+mod register;
 mod registry;
 mod service;
 mod telephony;
