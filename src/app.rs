@@ -150,7 +150,7 @@ pub fn openapi_text() -> String {
 }
 
 /// The OpenAPI 3.1 document of this API.
-#[utoipa::path(tag = "service", responses((status = 200, description = "The OpenAPI document", body = Object)))]
+#[utoipa::path(operation_id = "get_openapi", tag = "service", responses((status = 200, description = "The OpenAPI document", body = Object)))]
 #[get("/openapi.json")]
 async fn openapi_json(spec: web::Data<SpecText>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(spec.0.clone())

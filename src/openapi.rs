@@ -1,16 +1,34 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes as they
-//! are registered, then completed here with the error responses that shared parts produce for
-//! every route (body parsing, authentication, parameters), so each operation lists every
-//! status it can return, and with what the body parser enforces on every request body:
-//! `additionalProperties: false`, `""` accepted (as absent) for optional text fields, and
-//! no NUL in free text.
+//! are registered, then completed here in one pass ([`complete`]) so that every route follows
+//! the same rules without repeating them in its annotation:
+//! - security comes from the role policy ([`crate::auth::policy`]): `security: []` on every
+//!   anonymous operation, the bearer and OAuth 2.0 schemes on every other one;
+//! - the error responses that shared parts produce (body parsing, authentication, the query
+//!   guard, `If-Match`, the public rate limit) are added to each operation that can meet them,
+//!   every error response with the problem+json body, so each operation lists its 4xx;
+//! - every inline object alternative of a `oneOf` becomes a named schema (its `title`, or the
+//!   parent's name and its tag value) with a discriminator, and every inline copy of a named
+//!   schema (utoipa inlines generic arguments: `Page<Licence>`'s items) becomes a `$ref`, so
+//!   client generators make one class per model;
+//! - what the body parser enforces on every request body: `additionalProperties: false`, `""`
+//!   accepted (as absent) for optional text fields, and no NUL in free text.
+//!
+//! A new route needs only its `#[utoipa::path]` (with a unique, descriptive `operation_id`,
+//! its own 404/409/… and its success) and its rule in the policy table; the test in
+//! `tests/api/spec_rules.rs` holds every operation to these rules.
 
-use serde_json::{json, Value};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use serde_json::{json, Map, Value};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
+use crate::auth::policy;
 use crate::error::{FieldError, Problem};
 use crate::http::shape;
+
+/// Where Swagger UI's Authorize (and any OAuth 2.0 client) gets tokens.
+pub const TOKEN_URL: &str = "/api/v1/auth/token";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,8 +37,9 @@ use crate::http::shape;
         description = "Operators register their call centres and apply for licences; regulators decide; inspectors record visits; agencies verify. Errors are RFC 9457 problem+json.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    servers((url = "/", description = "This registry: paths are relative to the address serving this document")),
     components(schemas(Problem, FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign-up, tokens, revocation, keys"),
         (name = "users", description = "Staff accounts (admin)"),
@@ -43,18 +62,48 @@ use crate::http::shape;
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// The two ways to present an access token: paste one (`bearer`), or let the client fetch
+/// one from the token endpoint (`oauth2`: people with the password grant, agency clients with
+/// client credentials, sent as HTTP Basic or in the form body).
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         if let Some(components) = api.components.as_mut() {
             components.add_security_scheme(
                 "bearer",
                 SecurityScheme::Http(
-                    HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .description(Some("An access token from the token endpoint"))
+                        .build(),
                 ),
             );
+            components.add_security_scheme(
+                "oauth2",
+                SecurityScheme::OAuth2(OAuth2::with_description(
+                    [
+                        Flow::Password(Password::with_refresh_url(
+                            TOKEN_URL,
+                            Scopes::new(),
+                            TOKEN_URL,
+                        )),
+                        Flow::ClientCredentials(ClientCredentials::new(TOKEN_URL, Scopes::new())),
+                    ],
+                    "Tokens from the token endpoint: people sign in with the password grant, agency clients with client credentials. There are no scopes: the account's role decides.",
+                )),
+            );
         }
+    }
+}
+
+/// The `security` of an operation, from the role policy that the guard enforces.
+fn security_of(method: &str, path: &str) -> Value {
+    if policy::is_public(method, path) {
+        json!([])
+    } else {
+        json!([{"bearer": []}, {"oauth2": []}])
     }
 }
 
@@ -65,64 +114,192 @@ fn problem_response(description: &str) -> Value {
     })
 }
 
-/// Adds the shared error responses to every operation and gives every error response the
-/// problem+json body.
+/// Completes the document as utoipa builds it (see the module's documentation).
 pub fn complete(mut spec: Value) -> Value {
+    name_variants(&mut spec);
+    reference_copies(&mut spec);
     close_request_bodies(&mut spec);
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return spec };
     for (path, item) in paths.iter_mut() {
-        let public = path.starts_with(crate::http::public::PREFIX);
         let Some(ops) = item.as_object_mut() else { continue };
         for (method, op) in ops.iter_mut() {
-            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
-                continue;
-            }
-            let secured =
-                op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
-            let has_body = op.get("requestBody").is_some();
-            let params: Vec<String> = op
-                .get("parameters")
-                .and_then(Value::as_array)
-                .map(|ps| ps.iter().filter_map(|p| p["in"].as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            let mut add = Vec::new();
-            if has_body || params.iter().any(|p| p == "query" || p == "path" || p == "header") {
-                add.push(("400", "Malformed JSON, query, path or header value"));
-            }
-            if secured {
-                add.push(("401", "Missing, expired or invalid credentials"));
-                add.push(("403", "The caller's role may not do this"));
-            }
-            if has_body {
-                add.push(("413", "The body is too large"));
-                add.push(("415", "The body is not JSON"));
-                add.push(("422", "Well-formed but invalid values, or unknown fields"));
-            }
-            let responses =
-                op.as_object_mut().map(|o| o.entry("responses").or_insert_with(|| json!({})));
-            let Some(Value::Object(responses)) = responses else { continue };
-            if public {
-                add.push(("429", "Too many requests from this address (see Retry-After)"));
-            }
-            for (status, description) in add {
-                responses.entry(status).or_insert_with(|| problem_response(description));
-            }
-            if public {
-                for response in responses.values_mut() {
-                    public_headers(response, method == "get");
-                }
-            }
-            for (status, response) in responses.iter_mut() {
-                let is_error = status.starts_with('4') || status.starts_with('5');
-                if is_error && response.get("content").is_none() {
-                    let description =
-                        response["description"].as_str().unwrap_or("Error").to_string();
-                    *response = problem_response(&description);
-                }
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                complete_operation(path, method, op);
             }
         }
     }
     spec
+}
+
+fn complete_operation(path: &str, method: &str, op: &mut Value) {
+    let public = path.starts_with(crate::http::public::PREFIX);
+    let anonymous = policy::is_public(method, path);
+    let has_body = op.get("requestBody").is_some();
+    let params: Vec<(String, String)> = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| {
+                    Some((p["in"].as_str()?.to_string(), p["name"].as_str()?.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(op) = op.as_object_mut() else { return };
+    op.insert("security".into(), security_of(method, path));
+    // The guard refuses a query parameter the operation does not define, on every route.
+    let mut add = vec![("400", "Malformed JSON, query, path or header value, or a query parameter this operation does not define")];
+    if !anonymous {
+        add.push(("401", "Missing, expired or invalid credentials"));
+        add.push(("403", "The caller's role may not do this"));
+    }
+    if params.iter().any(|(place, name)| place == "header" && name.eq_ignore_ascii_case("if-match"))
+    {
+        add.push(("412", "If-Match does not match the current ETag"));
+        add.push(("428", "If-Match is required"));
+    }
+    if has_body {
+        add.push(("413", "The body is too large"));
+        add.push(("415", "The body is not of a media type this operation takes"));
+        add.push(("422", "Well-formed but invalid values, or unknown fields"));
+    }
+    if public {
+        add.push(("429", "Too many requests from this address (see Retry-After)"));
+    }
+    let Some(responses) = op.entry("responses").or_insert_with(|| json!({})).as_object_mut() else {
+        return;
+    };
+    for (status, description) in add {
+        responses.entry(status).or_insert_with(|| problem_response(description));
+    }
+    if public {
+        for response in responses.values_mut() {
+            public_headers(response, method == "get");
+        }
+    }
+    for (status, response) in responses.iter_mut() {
+        let is_error = status.starts_with('4') || status.starts_with('5');
+        if is_error && response.get("content").is_none() {
+            let description = response["description"].as_str().unwrap_or("Error").to_string();
+            let headers = response.get("headers").cloned();
+            *response = problem_response(&description);
+            if let Some(headers) = headers {
+                response["headers"] = headers;
+            }
+        }
+    }
+}
+
+const SCHEMA_REF: &str = "#/components/schemas/";
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("{SCHEMA_REF}{name}") })
+}
+
+fn is_inline_object(schema: &Value) -> bool {
+    schema.get("$ref").is_none()
+        && (schema.get("properties").is_some() || schema["type"] == "object")
+}
+
+/// The property that every alternative fixes to one value of its own (serde's `tag`).
+fn common_tag(alternatives: &[Value]) -> Option<String> {
+    let first = alternatives.first()?.get("properties")?.as_object()?;
+    first
+        .keys()
+        .find(|key| {
+            alternatives.iter().all(|alt| {
+                let values = alt["properties"][key.as_str()]["enum"].as_array();
+                let required = shape::required(alt).contains(&key.as_str());
+                required && values.is_some_and(|v| v.len() == 1 && v[0].is_string())
+            })
+        })
+        .cloned()
+}
+
+fn pascal(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+        .collect()
+}
+
+/// Moves every inline object alternative of a component's `oneOf` to a component of its own,
+/// named by its `title` (`#[schema(title = "PasswordGrant")]` on the variant) or else by the
+/// parent's name and the variant's tag value (`NewNumberRange`), and adds the discriminator
+/// when serde tags the enum.
+fn name_variants(spec: &mut Value) {
+    let Some(schemas) = spec["components"]["schemas"].as_object_mut() else { return };
+    let mut named: Vec<(String, Value)> = Vec::new();
+    for (parent, schema) in schemas.iter_mut() {
+        let Some(alternatives) = schema.get_mut("oneOf").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        if !alternatives.iter().any(is_inline_object) {
+            continue;
+        }
+        let all_inline = alternatives.iter().all(is_inline_object);
+        let tag = if all_inline { common_tag(alternatives) } else { None };
+        let mut mapping = Map::new();
+        for (i, alternative) in alternatives.iter_mut().enumerate() {
+            if !is_inline_object(alternative) {
+                continue;
+            }
+            let value = tag
+                .as_ref()
+                .and_then(|t| alternative["properties"][t.as_str()]["enum"][0].as_str())
+                .map(str::to_string);
+            let name = match (alternative.get("title").and_then(Value::as_str), &value) {
+                (Some(title), _) => title.to_string(),
+                (None, Some(v)) => format!("{parent}{}", pascal(v)),
+                (None, None) => format!("{parent}{}", i + 1),
+            };
+            if let Some(v) = value {
+                mapping.insert(v, json!(format!("{SCHEMA_REF}{name}")));
+            }
+            named.push((name.clone(), alternative.take()));
+            *alternative = schema_ref(&name);
+        }
+        if let (Some(tag), Some(map)) = (tag, schema.as_object_mut()) {
+            map.insert("discriminator".into(), json!({"propertyName": tag, "mapping": mapping}));
+        }
+    }
+    for (name, schema) in named {
+        // Two variants may not claim one name: the spec test would find the lost one's refs.
+        schemas.entry(name).or_insert(schema);
+    }
+}
+
+/// Replaces every inline copy of a named object schema with a `$ref` to it.
+fn reference_copies(spec: &mut Value) {
+    let named: Vec<(String, Value)> = spec["components"]["schemas"]
+        .as_object()
+        .map(|s| {
+            s.iter()
+                .filter(|(_, schema)| schema.get("properties").is_some())
+                .map(|(name, schema)| (name.clone(), schema.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    fn replace(value: &mut Value, named: &[(String, Value)], root: bool) {
+        if !root && value.get("properties").is_some() {
+            if let Some((name, _)) = named.iter().find(|(_, schema)| schema == value) {
+                *value = schema_ref(name);
+                return;
+            }
+        }
+        match value {
+            Value::Object(map) => map.values_mut().for_each(|v| replace(v, named, false)),
+            Value::Array(items) => items.iter_mut().for_each(|v| replace(v, named, false)),
+            _ => {}
+        }
+    }
+    if let Some(schemas) = spec["components"]["schemas"].as_object_mut() {
+        schemas.values_mut().for_each(|schema| replace(schema, &named, true));
+    }
+    if let Some(paths) = spec.get_mut("paths") {
+        replace(paths, &named, false);
+    }
 }
 
 /// The §12 headers every answer of an anonymous route carries.
@@ -254,19 +431,14 @@ mod tests {
     use crate::auth::policy;
 
     #[test]
-    fn every_operation_has_a_policy_rule_and_matching_security() {
+    fn every_operation_has_a_policy_rule_and_the_security_it_states() {
         let spec = crate::app::openapi_spec();
         let paths = spec["paths"].as_object().unwrap();
         assert!(!paths.is_empty());
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
                 assert!(policy::has_rule(method, path), "no policy rule for {method} {path}");
-                let secured = op.get("security").is_some();
-                assert_eq!(
-                    secured,
-                    !policy::is_public(method, path),
-                    "{method} {path}: spec security and policy disagree"
-                );
+                assert_eq!(op["security"], super::security_of(method, path), "{method} {path}");
                 assert!(
                     op["responses"].as_object().unwrap().keys().any(|s| s.starts_with('2')),
                     "{method} {path} documents no success"
@@ -274,5 +446,28 @@ mod tests {
             }
         }
         assert_eq!(spec["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn tagged_variants_get_names_and_a_discriminator() {
+        let mut spec = serde_json::json!({"components": {"schemas": {"Grant": {"oneOf": [
+            {"type": "object", "title": "ByPassword", "required": ["kind", "password"],
+             "properties": {"kind": {"type": "string", "enum": ["password"]}, "password": {"type": "string"}}},
+            {"type": "object", "required": ["kind"],
+             "properties": {"kind": {"type": "string", "enum": ["client_credentials"]}}}
+        ]}}}});
+        super::name_variants(&mut spec);
+        let schemas = &spec["components"]["schemas"];
+        assert_eq!(schemas["Grant"]["oneOf"][0]["$ref"], "#/components/schemas/ByPassword");
+        assert_eq!(
+            schemas["Grant"]["oneOf"][1]["$ref"],
+            "#/components/schemas/GrantClientCredentials"
+        );
+        assert_eq!(schemas["Grant"]["discriminator"]["propertyName"], "kind");
+        assert_eq!(
+            schemas["Grant"]["discriminator"]["mapping"]["password"],
+            "#/components/schemas/ByPassword"
+        );
+        assert_eq!(schemas["GrantClientCredentials"]["required"][0], "kind");
     }
 }

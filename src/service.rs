@@ -115,6 +115,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, App
 
 /// Prometheus metrics, in the text exposition format.
 #[utoipa::path(
+    operation_id = "get_metrics",
     tag = "service",
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain"))
 )]

@@ -45,6 +45,7 @@ pub struct ClientFilter {
 
 /// Create an agency client; the response carries its secret, once.
 #[utoipa::path(
+    operation_id = "create_agency_client",
     tag = "agency-clients",
     request_body = CreateClient,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
@@ -94,6 +95,7 @@ pub async fn create_client(
 
 /// List agency clients.
 #[utoipa::path(
+    operation_id = "list_agency_clients",
     tag = "agency-clients",
     params(PageParams, ClientFilter),
     responses((status = 200, description = "A page of clients", body = Page<AgencyClient>)),
@@ -115,6 +117,7 @@ pub async fn list_clients(
 /// Read one agency client (never its secret). A deleted client is 404 here; lists still show
 /// it with `active: false`.
 #[utoipa::path(
+    operation_id = "get_agency_client",
     tag = "agency-clients",
     params(("id" = Uuid, Path, description = "The client's id")),
     responses(
@@ -143,6 +146,7 @@ pub async fn get_client(
 /// Delete (deactivate) an agency client: its tokens stop working at once. The record stays for
 /// the audit trail and the verification log.
 #[utoipa::path(
+    operation_id = "delete_agency_client",
     tag = "agency-clients",
     params(("id" = Uuid, Path, description = "The client's id")),
     responses(

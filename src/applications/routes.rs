@@ -180,6 +180,7 @@ async fn transition(
 /// Needs at least one site, at least one person, and every listed site to be an active site
 /// of the organisation: 422 names each missing one.
 #[utoipa::path(
+    operation_id = "submit_application",
     tag = "applications",
     request_body(content = Option<NoFields>, description = "Optional: no fields (nothing, or `{}`)"),
     params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
@@ -207,6 +208,7 @@ pub async fn submit(
 
 /// Withdraw an application. The owner; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "withdraw_application",
     tag = "applications",
     request_body(content = Option<NoFields>, description = "Optional: no fields (nothing, or `{}`)"),
     params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
@@ -233,6 +235,7 @@ pub async fn withdraw(
 
 /// Send a submitted application back for information. Regulators; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "request_application_info",
     tag = "applications",
     request_body = InfoRequest,
     params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
@@ -269,6 +272,7 @@ pub async fn request_info(
 /// Approve a submitted application, issuing its licence (or extending the licence it renews).
 /// Regulators; needs `If-Match`. Of two concurrent approvals exactly one issues a licence.
 #[utoipa::path(
+    operation_id = "approve_application",
     tag = "applications",
     request_body(content = Option<Approval>, description = "Optional: conditions and a term overriding the one applied for; for a flagged application, override_flags and a reason"),
     params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),
@@ -295,6 +299,7 @@ pub async fn approve(
 
 /// Reject a submitted application. Regulators; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "reject_application",
     tag = "applications",
     request_body = Rejection,
     params(("id" = Uuid, Path, description = "The application's id"), ("If-Match" = String, Header, description = "The ETag last read")),

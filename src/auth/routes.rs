@@ -35,6 +35,7 @@ pub struct TokenRequest {
 #[allow(dead_code)]
 pub enum TokenGrant {
     /// A person signs in with e-mail and password.
+    #[schema(title = "PasswordGrant")]
     Password {
         #[schema(example = "officer@pta.gov.pk", min_length = 1)]
         username: String,
@@ -42,7 +43,9 @@ pub enum TokenGrant {
         password: String,
         scope: Option<String>,
     },
-    /// An agency client signs in.
+    /// An agency client signs in (or sends `client_id` and `client_secret` as HTTP Basic
+    /// credentials instead, RFC 6749 §2.3.1).
+    #[schema(title = "ClientCredentialsGrant")]
     ClientCredentials {
         #[schema(min_length = 1)]
         client_id: String,
@@ -51,6 +54,7 @@ pub enum TokenGrant {
         scope: Option<String>,
     },
     /// A refresh token is exchanged (and rotated).
+    #[schema(title = "RefreshTokenGrant")]
     RefreshToken {
         #[schema(min_length = 1)]
         refresh_token: String,
@@ -105,12 +109,19 @@ fn required(value: Option<String>, field: &str) -> Result<String, AppError> {
 /// (refresh tokens rotate on each use; presenting a used one revokes its whole family). After
 /// 5 consecutive failures an account is locked: 429 with `Retry-After`, 30 s at first,
 /// doubling with each further failure up to 15 minutes; a success resets it.
+///
+/// The body is JSON as described, or `application/x-www-form-urlencoded` with the same fields
+/// (as OAuth 2.0 clients send it). An agency client may send its `client_id` and
+/// `client_secret` as HTTP Basic credentials (`Authorization: Basic`, RFC 6749 §2.3.1)
+/// instead of in the body; the password and refresh grants ignore an `Authorization` header.
+/// `scope` is accepted and ignored: the account's role decides what a token may do.
 #[utoipa::path(
     tag = "auth",
-    request_body(content(
-        (TokenGrant = "application/json"),
-        (TokenGrant = "application/x-www-form-urlencoded"),
-    )),
+    operation_id = "issue_token",
+    request_body(
+        content = TokenGrant,
+        description = "JSON, or the same fields form-encoded",
+    ),
     responses(
         (status = 200, description = "Tokens", body = TokenResponse),
         (status = 401, description = "Bad credentials or refresh token"),
@@ -134,8 +145,13 @@ pub async fn issue_token(
             signin::password(db, now, refresh_ttl, username, password).await?
         }
         "client_credentials" => {
-            let client_id = required(body.client_id, "client_id")?;
-            let secret = required(body.client_secret, "client_secret")?;
+            let (client_id, secret) = match basic_credentials(&req)? {
+                Some(basic) => one_client_authentication(basic, body.client_id, body.client_secret)?,
+                None => (
+                    required(body.client_id, "client_id")?,
+                    required(body.client_secret, "client_secret")?,
+                ),
+            };
             signin::client_credentials(db, now, client_id, secret).await?
         }
         "refresh_token" => {
@@ -154,6 +170,60 @@ pub async fn issue_token(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(response))
+}
+
+/// The client credentials of an `Authorization: Basic` header: the id and the secret,
+/// each form-urlencoded, joined by `:`, in base64 (RFC 6749 §2.3.1). Swagger UI sends an empty
+/// id and secret (`Basic Og==`) when none was typed: that names no client.
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, AppError> {
+    use base64::Engine;
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let value =
+        value.to_str().map_err(|_| invalid_client("the Authorization header is not readable"))?;
+    let Some((scheme, encoded)) = value.trim().split_once(' ') else { return Ok(None) };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed =
+        || invalid_client("the Basic credentials are not base64 of client_id:client_secret");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(malformed)?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let (id, secret) =
+        (form_decoded(id).ok_or_else(malformed)?, form_decoded(secret).ok_or_else(malformed)?);
+    if id.is_empty() && secret.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((id, secret)))
+}
+
+fn form_decoded(text: &str) -> Option<String> {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
+}
+
+fn invalid_client(detail: &str) -> AppError {
+    AppError::Unauthorized { detail: detail.into(), oauth_error: Some("invalid_client") }
+}
+
+/// A client authenticates one way only (RFC 6749 §2.3): Basic credentials stand alone, though
+/// a body that repeats the same `client_id` (as some OAuth libraries send it) is accepted.
+fn one_client_authentication(
+    (id, secret): (String, String),
+    body_id: Option<String>,
+    body_secret: Option<String>,
+) -> Result<(String, String), AppError> {
+    let body_id = body_id.filter(|v| !v.is_empty());
+    let repeated = body_id.as_ref().is_none_or(|b| *b == id);
+    if !repeated || body_secret.is_some_and(|s| !s.is_empty()) {
+        return Err(AppError::bad_request(
+            "send the client's credentials once: in the Authorization header or in the body (RFC 6749 §2.3)",
+        ));
+    }
+    Ok((id, secret))
 }
 
 fn access_response(state: &AppState, signed_in: SignedIn) -> Result<TokenResponse, AppError> {
@@ -190,12 +260,12 @@ pub struct RevokeRequest {
 ///
 /// An access token stops working at once; a refresh token is revoked with its whole family.
 /// Answers 200 whether or not the token was known, as RFC 7009 says.
+///
+/// The body is JSON as described, or `application/x-www-form-urlencoded` with the same fields.
 #[utoipa::path(
     tag = "auth",
-    request_body(content(
-        (RevokeRequest = "application/json"),
-        (RevokeRequest = "application/x-www-form-urlencoded"),
-    )),
+    operation_id = "revoke_token",
+    request_body(content = RevokeRequest, description = "JSON, or the same fields form-encoded"),
     responses((status = 200, description = "Revoked, or was never valid"))
 )]
 #[post("/auth/revoke")]
@@ -234,6 +304,7 @@ pub struct Me {
 /// Who am I?
 #[utoipa::path(
     tag = "auth",
+    operation_id = "get_me",
     responses((status = 200, description = "The caller", body = Me)),
     security(("bearer" = []))
 )]
@@ -255,6 +326,7 @@ pub async fn me(
 /// The public keys that verify this registry's tokens and attestations.
 #[utoipa::path(
     tag = "auth",
+    operation_id = "get_jwks",
     responses((status = 200, description = "A JSON Web Key Set", body = Object))
 )]
 #[get("/.well-known/jwks.json")]

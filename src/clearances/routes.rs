@@ -103,6 +103,7 @@ async fn decide(
 
 /// Clear the applicant (a client of this clearance's agency only; final; `If-Match`).
 #[utoipa::path(
+    operation_id = "grant_clearance",
     tag = "clearances",
     request_body = Grant,
     params(("id" = Uuid, Path, description = "The clearance's id"), ("If-Match" = String, Header, description = "The clearance's ETag last read")),
@@ -131,6 +132,7 @@ pub async fn grant(
 /// Object to the applicant, with a reason (a client of this clearance's agency only; final;
 /// `If-Match`).
 #[utoipa::path(
+    operation_id = "object_to_clearance",
     tag = "clearances",
     request_body = Objection,
     params(("id" = Uuid, Path, description = "The clearance's id"), ("If-Match" = String, Header, description = "The clearance's ETag last read")),

@@ -30,6 +30,7 @@ fn respond(row: super::InspectionRow, who: &Principal) -> HttpResponse {
 
 /// Schedule an inspection: regulators for any active inspector, inspectors for themselves.
 #[utoipa::path(
+    operation_id = "schedule_inspection",
     tag = "inspections",
     request_body = NewInspection,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255)),
@@ -111,6 +112,7 @@ pub async fn get_inspection(
 
 /// Record the visit. The assigned inspector, once; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "record_inspection",
     tag = "inspections",
     request_body = Record,
     params(("id" = Uuid, Path, description = "The inspection's id"), ("If-Match" = String, Header, description = "The ETag last read")),
@@ -146,6 +148,7 @@ pub async fn record(
 
 /// Cancel a scheduled inspection. Regulators; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "cancel_inspection",
     tag = "inspections",
     request_body = Cancellation,
     params(("id" = Uuid, Path, description = "The inspection's id"), ("If-Match" = String, Header, description = "The ETag last read")),
@@ -195,6 +198,7 @@ pub enum QueueStatus {
 /// The enforcement queue: licences flagged by critical inspections, overdue major or critical
 /// violations, and public reports.
 #[utoipa::path(
+    operation_id = "list_enforcement_queue",
     tag = "inspections",
     params(PageParams, QueueFilter),
     responses((status = 200, description = "A page of items", body = Page<EnforcementItem>)),
@@ -220,6 +224,7 @@ pub async fn list_queue(
 
 /// Take an item off the queue with a reason. Regulators; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "dismiss_enforcement_item",
     tag = "inspections",
     request_body = Cancellation,
     params(("id" = Uuid, Path, description = "The item's id"), ("If-Match" = String, Header, description = "The ETag last read (the item's version)")),

@@ -124,10 +124,11 @@ async fn transition(
 }
 
 macro_rules! licence_transition {
-    ($fn:ident, $path:literal, $action:expr, $summary:literal, $from:literal) => {
+    ($fn:ident, $operation:literal, $path:literal, $action:expr, $summary:literal, $from:literal) => {
         #[doc = $summary]
         #[utoipa::path(
             tag = "licences",
+            operation_id = $operation,
             request_body = LicenceChange,
             params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC"), ("If-Match" = String, Header, description = "The ETag last read")),
             responses(
@@ -154,6 +155,7 @@ macro_rules! licence_transition {
 
 licence_transition!(
     suspend,
+    "suspend_licence",
     "/licences/{licence_number}/suspend",
     Action::Suspend,
     "Suspend an active licence, optionally until a date. Regulators; needs `If-Match`.",
@@ -161,6 +163,7 @@ licence_transition!(
 );
 licence_transition!(
     reinstate,
+    "reinstate_licence",
     "/licences/{licence_number}/reinstate",
     Action::Reinstate,
     "Reinstate a suspended licence. Regulators; needs `If-Match`.",
@@ -168,6 +171,7 @@ licence_transition!(
 );
 licence_transition!(
     revoke,
+    "revoke_licence",
     "/licences/{licence_number}/revoke",
     Action::Revoke,
     "Revoke an active or suspended licence, finally. Regulators; needs `If-Match`.",
@@ -175,6 +179,7 @@ licence_transition!(
 );
 licence_transition!(
     surrender,
+    "surrender_licence",
     "/licences/{licence_number}/surrender",
     Action::Surrender,
     "Surrender an active or suspended licence, finally. The holder; needs `If-Match`.",

@@ -104,6 +104,7 @@ pub async fn get_report(
 /// Triage a new report: `inspect` schedules a `complaint` inspection of the matched site (422
 /// when none matched), `dismiss` closes it. Regulators; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "triage_report",
     tag = "enforcement",
     request_body = Triage,
     params(("id" = Uuid, Path, description = "The report's id"), ("If-Match" = String, Header, description = "The ETag last read")),

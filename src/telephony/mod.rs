@@ -43,12 +43,15 @@ crate::stored_enum! {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NewNumber {
+    /// One number.
+    #[schema(title = "SingleNumber")]
     Number {
         #[schema(example = "+922134567890")]
         e164: String,
         purpose: Purpose,
     },
     /// `first` and `last` inclusive, of the same length, at most 100000 numbers.
+    #[schema(title = "NumberRange")]
     Range {
         #[schema(example = "+922134567000")]
         first: String,

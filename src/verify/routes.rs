@@ -216,6 +216,7 @@ pub async fn verify_bulk(
 /// are `iss`, `sub` (the licence number), `result`, `status`, `holder`, `expires_at`, `iat`,
 /// `exp` (24 hours on) and `jti`. Verify it with the key in /.well-known/jwks.json.
 #[utoipa::path(
+    operation_id = "attest_licence",
     tag = "verify",
     params(("licence_number" = String, Path, description = "CCL-YYYY-NNNNNN-CC")),
     responses(
@@ -344,6 +345,7 @@ pub struct LogFilter {
 
 /// Agencies' verifications: client, query, result and time.
 #[utoipa::path(
+    operation_id = "list_verification_log",
     tag = "verify",
     params(PageParams, LogFilter),
     responses((status = 200, description = "A page of entries, oldest first", body = Page<LogEntry>)),

@@ -94,6 +94,7 @@ pub async fn get_violation(
 
 /// Resolve an open or overdue violation with a reason. Regulators; needs `If-Match`.
 #[utoipa::path(
+    operation_id = "resolve_violation",
     tag = "enforcement",
     request_body = Resolve,
     params(("id" = Uuid, Path, description = "The violation's id"), ("If-Match" = String, Header, description = "The ETag last read")),
