@@ -16,6 +16,7 @@ mod inspections;
 mod integrity;
 mod licensing;
 mod lists;
+mod operations;
 mod pages;
 mod public_api;
 mod registry;
