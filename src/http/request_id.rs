@@ -84,4 +84,30 @@ mod tests {
         }
         assert!(is_sane(&"a".repeat(MAX_LEN)));
     }
+
+    /// A middleware's error becomes the response only after every middleware has run; it
+    /// carries the id all the same.
+    #[actix_web::test]
+    async fn an_error_from_inside_carries_the_id_too() {
+        use actix_web::middleware::from_fn;
+        use actix_web::{test, web, App, HttpResponse};
+        async fn refuse(
+            _: ServiceRequest,
+            _: Next<impl MessageBody>,
+        ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+            Err::<ServiceResponse, _>(actix_web::error::ErrorForbidden("no"))
+        }
+        let app = test::init_service(
+            App::new()
+                .route("/", web::get().to(HttpResponse::Ok))
+                .wrap(from_fn(refuse))
+                .wrap(from_fn(assign)),
+        )
+        .await;
+        let req = test::TestRequest::get().uri("/").insert_header((HEADER, "abc-123")).to_request();
+        let err = test::try_call_service(&app, req).await.err().expect("an error");
+        let res = err.error_response();
+        assert_eq!(res.status(), 403);
+        assert_eq!(res.headers().get(HEADER).unwrap(), "abc-123");
+    }
 }
