@@ -226,7 +226,9 @@ pub fn build_app(
         .wrap(from_fn(crate::http::public::conventions))
         .wrap(ErrorHandlers::new().default_handler(fallback::problem_json))
         .wrap(from_fn(service::record))
+        .wrap(from_fn(crate::http::access::log))
         .wrap(tracing_actix_web::TracingLogger::<crate::http::route::Spans>::new())
+        .wrap(from_fn(crate::http::request_id::assign))
         .wrap(from_fn(crate::http::route::tag))
 }
 

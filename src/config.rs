@@ -87,6 +87,33 @@ fn clearance_agencies(raw: Option<String>) -> Result<Vec<String>, String> {
     Ok(codes)
 }
 
+/// How log lines are written (`CCREG_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines; colour only when writing to a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `message`, the event's fields
+    /// and the request span's.
+    Json,
+}
+
+impl LogFormat {
+    /// Reads `CCREG_LOG_FORMAT` from the process environment (unset or blank: text).
+    pub fn from_env() -> Result<Self, String> {
+        Self::parse(std::env::var("CCREG_LOG_FORMAT").ok())
+    }
+
+    fn parse(raw: Option<String>) -> Result<Self, String> {
+        match raw.as_deref().map(str::trim) {
+            None | Some("") => Ok(LogFormat::Text),
+            Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(v) => Err(format!("CCREG_LOG_FORMAT must be text or json, not {v:?}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
@@ -111,6 +138,8 @@ pub struct Settings {
     /// Where the public reaches this registry (`https://…`, no trailing `/`): the register's
     /// certificates carry QR codes of status-page URLs built on it.
     pub public_url: String,
+    /// `CCREG_LOG_FORMAT` (logging is set up from it in `main`, before the rest is read).
+    pub log_format: LogFormat,
 }
 
 /// `CCREG_PUBLIC_URL`: an absolute `http://` or `https://` URL with a host; a trailing `/` is
@@ -196,6 +225,7 @@ impl Settings {
                 bar_years: number("CCREG_BAR_YEARS", 5, 1, 100)? as u32,
             },
             public_url: public_url(get("CCREG_PUBLIC_URL"))?,
+            log_format: LogFormat::parse(get("CCREG_LOG_FORMAT"))?,
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
@@ -256,6 +286,20 @@ mod tests {
         assert_eq!(s.public_url, "https://register.pta.gov.pk/ccreg");
         for bad in ["register.pta.gov.pk", "ftp://x", "https://", "https://a b", "https://x/?q=1"] {
             assert!(settings(&[("CCREG_PUBLIC_URL", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!(settings(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(settings(&[("CCREG_LOG_FORMAT", "json")]).unwrap().log_format, LogFormat::Json);
+        assert_eq!(
+            settings(&[("CCREG_LOG_FORMAT", " text ")]).unwrap().log_format,
+            LogFormat::Text
+        );
+        for bad in ["xml", "jsonl", "JSON", "logfmt"] {
+            let e = settings(&[("CCREG_LOG_FORMAT", bad)]).unwrap_err();
+            assert!(e.contains("CCREG_LOG_FORMAT") && e.contains(bad), "{e}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! The `ccreg` command line: serve, migrate, openapi, user create.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use ccreg::app::Application;
 use ccreg::clock::SystemClock;
-use ccreg::config::Settings;
+use ccreg::config::{LogFormat, Settings};
 use ccreg::db::Db;
 
 #[derive(Parser)]
@@ -45,7 +45,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a staff account; the password is read from standard input.
+    /// Create a staff account. On a terminal the password is asked for twice, unechoed;
+    /// otherwise it is read from standard input.
     Create {
         #[arg(long)]
         email: String,
@@ -72,15 +73,34 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Logs go to standard error, filtered by `RUST_LOG` (default `info`, which lets the access
+/// lines through), as text or as one JSON object per line (`CCREG_LOG_FORMAT`). Text is
+/// coloured only on a terminal (and never with `NO_COLOR` set), so files and pipes get no
+/// escape codes.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => {
+            logs.json().flatten_event(true).with_current_span(true).with_span_list(false).init()
+        }
+        LogFormat::Text => {
+            let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            logs.with_ansi(std::io::stderr().is_terminal() && !no_colour).init()
+        }
+    }
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    match LogFormat::from_env() {
+        Ok(format) => init_logging(format),
+        Err(e) => {
+            eprintln!("ccreg: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -134,9 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { command: UserCommand::Create { email, role, full_name } } => {
             let s = settings()?;
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let password = new_password()?;
             let db = Db::connect(&s.database_url, 2)?;
             db.migrate()?;
             let user = ccreg::users::provision::create_user(
@@ -151,4 +169,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The new account's password: asked for twice with the echo off when standard input is a
+/// terminal, else read from standard input (one line; the line end is not part of it).
+fn new_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password for the new account: ")?;
+        let second = rpassword::prompt_password("The same password again: ")?;
+        if first != second {
+            anyhow::bail!("the two passwords differ; no account was created");
+        }
+        return Ok(first);
+    }
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
 }

@@ -95,6 +95,14 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// How many connections the pool holds, how many of them wait unused, and its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// The pool and what the rest of the code calls to reach the database.
 #[derive(Clone)]
 pub struct Db {
@@ -174,6 +182,16 @@ impl Db {
     /// Synchronous access for the CLI (never called from a request handler).
     pub fn get(&self) -> Result<PooledConn, AppError> {
         self.pool.get().map_err(AppError::unavailable)
+    }
+
+    /// The pool's size now, for `/metrics` (r2d2 counts under a short lock; no query runs).
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     pub async fn ping(&self) -> Result<(), AppError> {

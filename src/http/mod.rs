@@ -1,6 +1,8 @@
 //! Shared web parts every route uses: the JSON body extractor, pagination, ETag/If-Match,
-//! Idempotency-Key, and the fallback that turns unknown routes and methods into problems.
+//! Idempotency-Key, the fallback that turns unknown routes and methods into problems, the
+//! request id and the access log.
 
+pub mod access;
 pub mod body;
 pub mod etag;
 pub mod fallback;
@@ -8,6 +10,7 @@ pub mod idempotency;
 pub mod pagination;
 pub mod public;
 pub mod query;
+pub mod request_id;
 pub mod route;
 pub mod shape;
 

@@ -34,16 +34,19 @@ pub fn of(req: &ServiceRequest) -> Option<Rc<str>> {
 }
 
 /// Request spans named by the route template (never the concrete path, which may hold a
-/// caller's phone number), reusing the route found by [`tag`].
+/// caller's phone number), reusing the route found by [`tag`], and carrying the request id, so
+/// every log line of the request names it.
 pub struct Spans;
 
 impl RootSpanBuilder for Spans {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let route = of(request);
+        let request_id = super::request_id::of(request);
         tracing::info_span!(
             "request",
             method = %request.method(),
-            route = route.as_deref().unwrap_or("unmatched"),
+            route = %route.as_deref().unwrap_or("unmatched"),
+            request_id = %request_id.as_deref().unwrap_or("-"),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,

@@ -4,6 +4,9 @@
 //! entries of the last moments not yet written (a batch is written as soon as the writer is
 //! free).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -108,12 +111,16 @@ enum Msg {
 #[derive(Clone)]
 pub struct VerificationLog {
     tx: mpsc::Sender<Msg>,
+    /// Entries queued or being written, not yet committed (`/metrics` shows it).
+    pending: Arc<AtomicUsize>,
 }
 
 impl VerificationLog {
     /// Starts the writer on the current (actix) runtime.
     pub fn start(db: Db) -> Self {
         let (tx, mut rx) = mpsc::channel::<Msg>(10_000);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let written = pending.clone();
         actix_web::rt::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut rows = Vec::new();
@@ -129,21 +136,32 @@ impl VerificationLog {
                     }
                 }
                 if !rows.is_empty() {
+                    let n = rows.len();
                     if let Err(e) = db.write(move |conn| insert(conn, &rows)).await {
                         tracing::error!(error = %e, "could not write the verification log");
                     }
+                    written.fetch_sub(n, Ordering::Relaxed);
                 }
                 for ack in acks {
                     let _ = ack.send(());
                 }
             }
         });
-        VerificationLog { tx }
+        VerificationLog { tx, pending }
+    }
+
+    /// How many entries wait to be written (queued, or in the batch being written).
+    pub fn queued(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Queues entries; waits only if the writer is far behind.
     pub async fn record(&self, rows: Vec<LogRow>) {
+        let n = rows.len();
+        // Counted before sending, so the writer never subtracts what was not yet added.
+        self.pending.fetch_add(n, Ordering::Relaxed);
         if self.tx.send(Msg::Entries(rows)).await.is_err() {
+            self.pending.fetch_sub(n, Ordering::Relaxed);
             tracing::error!("the verification log writer has stopped");
         }
     }

@@ -17,6 +17,7 @@ mod integrity;
 mod licensing;
 mod lists;
 mod oauth_clients;
+mod operations;
 mod pages;
 mod public_api;
 mod register;
