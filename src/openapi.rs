@@ -37,6 +37,7 @@ use crate::http::shape;
         (name = "verify", description = "Verification for agencies, signed proof, the public check"),
         (name = "enforcement", description = "Violations, barred persons, public reports of calls"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "webhooks", description = "Change-feed deliveries to agencies' endpoints (Standard Webhooks)"),
         (name = "service", description = "Health, readiness, metrics"),
     )
 )]

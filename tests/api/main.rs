@@ -24,3 +24,4 @@ mod telephony;
 mod tokens;
 mod users;
 mod verify;
+mod webhooks;
