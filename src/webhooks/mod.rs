@@ -493,9 +493,11 @@ pub fn update(
         // A new receiver gets the pending event afresh.
         (set.attempts, set.next_attempt_at) = (Some(0), Some(None));
     }
-    if let Some(s) = changes.subscription {
+    if let Some(s) = changes.subscription.filter(|s| s.to_stored() != row.events) {
         said.push(format!("events {}", s.to_stored()));
         set.events = Some(s.to_stored());
+        // The pending event may no longer be one it subscribes to.
+        (set.attempts, set.next_attempt_at) = (Some(0), Some(None));
     }
     match (changes.enabled, row.status) {
         (Some(true), WebhookStatus::Disabled) => {
