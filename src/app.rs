@@ -25,7 +25,7 @@ use crate::state::AppState;
 use crate::{
     agency_clients, applications, audit, auth, barred, clearances, documents, inspections,
     invoices, licences, organisations, register, reports, service, sites, stats, telephony, users,
-    verify, violations,
+    verify, violations, webhooks,
 };
 
 fn api_v1(cfg: &mut ServiceConfig) {
@@ -115,6 +115,12 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(register::routes::register_csv)
         .service(register::routes::register_json)
         .service(verify::routes::verification_log)
+        .service(webhooks::routes::create_webhook)
+        .service(webhooks::routes::list_webhooks)
+        .service(webhooks::routes::get_webhook)
+        .service(webhooks::routes::patch_webhook)
+        .service(webhooks::routes::delete_webhook)
+        .service(webhooks::routes::list_deliveries)
         .service(openapi_json);
 }
 
@@ -187,6 +193,7 @@ pub struct Parts {
     pub verification_log: web::Data<verify::log::VerificationLog>,
     pub public_limiter: web::Data<crate::http::public::PublicLimiter>,
     pub follower: web::Data<crate::index::follow::Follower>,
+    pub webhooks: web::Data<webhooks::Deliverer>,
 }
 
 pub fn build_app(
@@ -209,6 +216,7 @@ pub fn build_app(
             .app_data(parts.verification_log)
             .app_data(parts.public_limiter)
             .app_data(parts.follower)
+            .app_data(parts.webhooks)
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error)),
     );
@@ -222,6 +230,7 @@ pub fn build_app(
         )
         .default_service(web::to(fallback::not_found))
         .wrap(from_fn(crate::index::follow::catch_up_after_writes))
+        .wrap(from_fn(webhooks::deliver::wake_after_feed_events))
         .wrap(from_fn(auth::guard::guard))
         .wrap(from_fn(crate::http::public::conventions))
         .wrap(ErrorHandlers::new().default_handler(fallback::problem_json))
@@ -235,6 +244,7 @@ pub fn build_app(
 pub struct Application {
     port: u16,
     server: Server,
+    webhooks: webhooks::Deliverer,
 }
 
 impl Application {
@@ -245,7 +255,11 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "applied migrations");
         }
-        let keys = Keys::load_or_create(&settings.key_dir, &settings.issuer, &settings.audience)?;
+        let keys = Arc::new(Keys::load_or_create(
+            &settings.key_dir,
+            &settings.issuer,
+            &settings.audience,
+        )?);
         if let Some(admin) = &settings.bootstrap_admin {
             if users::provision::bootstrap_admin(&db, &*clock, admin)? {
                 tracing::info!(email = %admin.email, "created the bootstrap admin");
@@ -264,8 +278,18 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("cannot load the verification index: {e}"))?
         };
         follower.spawn_polling(std::time::Duration::from_millis(settings.index_poll_ms));
+        let deliverer = webhooks::Deliverer::new(
+            db.clone(),
+            keys.clone(),
+            clock.clone(),
+            settings.webhook_allow_private,
+        )?;
+        if settings.webhook_poll_ms > 0 {
+            deliverer.spawn(std::time::Duration::from_millis(settings.webhook_poll_ms));
+        }
         let parts = Parts {
             follower: web::Data::from(follower.clone()),
+            webhooks: web::Data::new(deliverer.clone()),
             verification_log: web::Data::new(verification_log),
             public_limiter: web::Data::new(crate::http::public::PublicLimiter::new(
                 settings.public_rate_per_minute,
@@ -276,7 +300,7 @@ impl Application {
             metrics: web::Data::new(Metrics::new()?),
             state: web::Data::new(AppState {
                 db,
-                keys: Arc::new(keys),
+                keys,
                 clock,
                 settings: Arc::new(settings.clone()),
                 index: follower.index().clone(),
@@ -291,11 +315,16 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(address = %settings.bind, port, database = %settings.database_url.redacted(), "ccreg listening");
-        Ok(Application { port, server: server.run() })
+        Ok(Application { port, server: server.run(), webhooks: deliverer })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// This process's webhook deliverer (tests run its rounds themselves).
+    pub fn webhooks(&self) -> webhooks::Deliverer {
+        self.webhooks.clone()
     }
 
     pub fn server(self) -> Server {

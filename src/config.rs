@@ -140,6 +140,22 @@ pub struct Settings {
     pub public_url: String,
     /// `CCREG_LOG_FORMAT` (logging is set up from it in `main`, before the rest is read).
     pub log_format: LogFormat,
+    /// Webhook URLs may name loopback, private and link-local addresses
+    /// (`CCREG_WEBHOOK_ALLOW_PRIVATE`; off by default).
+    pub webhook_allow_private: bool,
+    /// How often the webhook worker looks for due deliveries (`CCREG_WEBHOOK_POLL_MS`); it
+    /// also wakes when this process appends a feed event. 0: no worker in this process.
+    pub webhook_poll_ms: u64,
+}
+
+/// A yes/no setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case).
+fn flag(name: &str, raw: Option<String>) -> Result<bool, String> {
+    let Some(raw) = raw else { return Ok(false) };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{name} must be one of 1, true, yes, on, 0, false, no, off, not {raw:?}")),
+    }
 }
 
 /// `CCREG_PUBLIC_URL`: an absolute `http://` or `https://` URL with a host; a trailing `/` is
@@ -226,6 +242,18 @@ impl Settings {
             },
             public_url: public_url(get("CCREG_PUBLIC_URL"))?,
             log_format: LogFormat::parse(get("CCREG_LOG_FORMAT"))?,
+            webhook_allow_private: flag(
+                "CCREG_WEBHOOK_ALLOW_PRIVATE",
+                get("CCREG_WEBHOOK_ALLOW_PRIVATE"),
+            )?,
+            webhook_poll_ms: match number("CCREG_WEBHOOK_POLL_MS", 1_000, 0, 60_000)? {
+                n @ (0 | 100..) => n as u64,
+                n => {
+                    return Err(format!(
+                        "CCREG_WEBHOOK_POLL_MS must be 0 (off) or from 100 to 60000, not {n}"
+                    ))
+                }
+            },
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
@@ -300,6 +328,20 @@ mod tests {
         for bad in ["xml", "jsonl", "JSON", "logfmt"] {
             let e = settings(&[("CCREG_LOG_FORMAT", bad)]).unwrap_err();
             assert!(e.contains("CCREG_LOG_FORMAT") && e.contains(bad), "{e}");
+    fn webhooks_refuse_private_addresses_and_poll_every_second_unless_configured() {
+        let s = settings(&[]).unwrap();
+        assert!(!s.webhook_allow_private);
+        assert_eq!(s.webhook_poll_ms, 1_000);
+        for yes in ["1", "true", "YES", "on"] {
+            let s = settings(&[("CCREG_WEBHOOK_ALLOW_PRIVATE", yes)]).unwrap();
+            assert!(s.webhook_allow_private, "{yes}");
+        }
+        let s = settings(&[("CCREG_WEBHOOK_ALLOW_PRIVATE", "off")]).unwrap();
+        assert!(!s.webhook_allow_private);
+        assert!(settings(&[("CCREG_WEBHOOK_ALLOW_PRIVATE", "maybe")]).is_err());
+        assert_eq!(settings(&[("CCREG_WEBHOOK_POLL_MS", "0")]).unwrap().webhook_poll_ms, 0);
+        for bad in ["50", "60001", "-1", "soon"] {
+            assert!(settings(&[("CCREG_WEBHOOK_POLL_MS", bad)]).is_err(), "{bad}");
         }
     }
 

@@ -33,3 +33,4 @@ pub mod telephony;
 pub mod users;
 pub mod verify;
 pub mod violations;
+pub mod webhooks;

@@ -57,6 +57,7 @@ pub const TOKEN_URL: &str = "/api/v1/auth/token";
         (name = "enforcement", description = "Violations, barred persons, public reports of calls"),
         (name = "register", description = "The public register export: a snapshot a mirror loads before following the change feed"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "webhooks", description = "Change-feed deliveries to agencies' endpoints (Standard Webhooks)"),
         (name = "service", description = "Health, readiness, metrics"),
     )
 )]

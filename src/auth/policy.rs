@@ -32,6 +32,8 @@ const INVOICE_READERS: &[Role] = &[Operator, Admin, Regulator];
 const CLEARANCE_READERS: &[Role] = &[Agency, Operator, Admin, Regulator];
 /// Who may follow the change feed.
 const FEED_READERS: &[Role] = &[Agency, Regulator, Admin];
+/// Who may register webhooks: agencies (their own endpoints) and admins (all).
+const WEBHOOK_OWNERS: &[Role] = &[Agency, Admin];
 
 /// (method, route pattern, access).
 const RULES: &[(&str, &str, Access)] = &[
@@ -122,6 +124,12 @@ const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/reports/{id}", Access::Roles(ADMIN_REGULATOR)),
     ("POST", "/api/v1/reports/{id}/triage", Access::Roles(REGULATOR)),
     ("GET", "/api/v1/verification-log", Access::Roles(ADMIN_REGULATOR)),
+    ("POST", "/api/v1/webhooks", Access::Roles(WEBHOOK_OWNERS)),
+    ("GET", "/api/v1/webhooks", Access::Roles(WEBHOOK_OWNERS)),
+    ("GET", "/api/v1/webhooks/{id}", Access::Roles(WEBHOOK_OWNERS)),
+    ("PATCH", "/api/v1/webhooks/{id}", Access::Roles(WEBHOOK_OWNERS)),
+    ("DELETE", "/api/v1/webhooks/{id}", Access::Roles(WEBHOOK_OWNERS)),
+    ("GET", "/api/v1/webhooks/{id}/deliveries", Access::Roles(WEBHOOK_OWNERS)),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("GET", "/.well-known/jwks.json", Access::Public),
     ("GET", "/healthz", Access::Public),

@@ -454,3 +454,47 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     report_alerts,
 );
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        owner_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret_sealed -> Text,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        position -> BigInt,
+        last_delivered_seq -> Nullable<BigInt>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        lease_holder -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        message_id -> Text,
+        event_seq -> BigInt,
+        event_type -> Text,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::allow_tables_to_appear_in_same_query!(webhook_endpoints, webhook_deliveries);
+diesel::allow_tables_to_appear_in_same_query!(webhook_endpoints, registry_locks);
+diesel::allow_tables_to_appear_in_same_query!(webhook_endpoints, users);
+diesel::allow_tables_to_appear_in_same_query!(webhook_endpoints, agency_clients);

@@ -4,6 +4,8 @@
 //! commit order with no gaps, and a client resuming `after` a seq never misses one (a plain
 //! sequence would not do: a lower number can commit after a higher one has been read).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,14 @@ pub struct EventPage {
     pub next_after: i64,
 }
 
+/// Events appended by this process (some may yet roll back): the webhook worker is woken when
+/// a request moves it.
+static APPENDED: AtomicU64 = AtomicU64::new(0);
+
+pub fn appended() -> u64 {
+    APPENDED.load(Ordering::Relaxed)
+}
+
 pub fn append(
     conn: &mut DbConn,
     at: NaiveDateTime,
@@ -76,6 +86,7 @@ pub fn append(
             licence_events::provisional_until.eq(provisional_until),
         ))
         .execute(conn)?;
+    APPENDED.fetch_add(1, Ordering::Relaxed);
     Ok(seq)
 }
 

@@ -152,6 +152,8 @@ pub struct TestApp {
     pub db: TestDb,
     pub key_dir: tempfile::TempDir,
     pub settings: Settings,
+    /// The server's webhook deliverer: tests run delivery rounds with it.
+    pub webhooks: ccreg::webhooks::Deliverer,
 }
 
 /// A response, read whole.
@@ -252,8 +254,9 @@ impl TestApp {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap());
         let app = Application::build(settings.clone(), Arc::new(clock.clone())).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
+        let webhooks = app.webhooks();
         actix_web::rt::spawn(app.server());
-        TestApp { base, client: reqwest::Client::new(), clock, db, key_dir, settings }
+        TestApp { base, client: reqwest::Client::new(), clock, db, key_dir, settings, webhooks }
     }
 
     /// The test clock's now, RFC 3339.

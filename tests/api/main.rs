@@ -28,3 +28,4 @@ mod telephony;
 mod tokens;
 mod users;
 mod verify;
+mod webhooks;
