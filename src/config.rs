@@ -328,6 +328,10 @@ mod tests {
         for bad in ["xml", "jsonl", "JSON", "logfmt"] {
             let e = settings(&[("CCREG_LOG_FORMAT", bad)]).unwrap_err();
             assert!(e.contains("CCREG_LOG_FORMAT") && e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
     fn webhooks_refuse_private_addresses_and_poll_every_second_unless_configured() {
         let s = settings(&[]).unwrap();
         assert!(!s.webhook_allow_private);

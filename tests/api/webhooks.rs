@@ -401,7 +401,7 @@ async fn every_retry_failing_disables_the_endpoint_until_it_is_re_enabled() {
     let id = hook["id"].as_str().unwrap();
     let path = format!("/api/v1/webhooks/{id}");
     rx.answer(503);
-    let (licence, regulator) = issue_licence(&app, 1).await;
+    let (licence, _regulator) = issue_licence(&app, 1).await;
 
     app.webhooks.deliver_due().await.unwrap();
     let waits = [
