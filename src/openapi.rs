@@ -231,6 +231,7 @@ fn pascal(text: &str) -> String {
 /// when serde tags the enum.
 fn name_variants(spec: &mut Value) {
     let Some(schemas) = spec["components"]["schemas"].as_object_mut() else { return };
+    let mut taken: Vec<String> = schemas.keys().cloned().collect();
     let mut named: Vec<(String, Value)> = Vec::new();
     for (parent, schema) in schemas.iter_mut() {
         let Some(alternatives) = schema.get_mut("oneOf").and_then(Value::as_array_mut) else {
@@ -250,11 +251,19 @@ fn name_variants(spec: &mut Value) {
                 .as_ref()
                 .and_then(|t| alternative["properties"][t.as_str()]["enum"][0].as_str())
                 .map(str::to_string);
-            let name = match (alternative.get("title").and_then(Value::as_str), &value) {
+            let mut name = match (alternative.get("title").and_then(Value::as_str), &value) {
                 (Some(title), _) => title.to_string(),
                 (None, Some(v)) => format!("{parent}{}", pascal(v)),
                 (None, None) => format!("{parent}{}", i + 1),
             };
+            // A title that names another schema already is qualified by its parent's name.
+            if taken.contains(&name) {
+                name = format!("{parent}{name}");
+                if alternative.get("title").is_some() {
+                    alternative["title"] = json!(name);
+                }
+            }
+            taken.push(name.clone());
             if let Some(v) = value {
                 mapping.insert(v, json!(format!("{SCHEMA_REF}{name}")));
             }
@@ -265,10 +274,7 @@ fn name_variants(spec: &mut Value) {
             map.insert("discriminator".into(), json!({"propertyName": tag, "mapping": mapping}));
         }
     }
-    for (name, schema) in named {
-        // Two variants may not claim one name: the spec test would find the lost one's refs.
-        schemas.entry(name).or_insert(schema);
-    }
+    schemas.extend(named);
 }
 
 /// Replaces every inline copy of a named object schema with a `$ref` to it.
@@ -470,5 +476,16 @@ mod tests {
             "#/components/schemas/ByPassword"
         );
         assert_eq!(schemas["GrantClientCredentials"]["required"][0], "kind");
+
+        // A title already taken by another schema is qualified, never overwritten.
+        let mut spec = serde_json::json!({"components": {"schemas": {
+            "Range": {"type": "string"},
+            "Span": {"oneOf": [{"type": "object", "title": "Range", "properties": {}}]}
+        }}});
+        super::name_variants(&mut spec);
+        let schemas = &spec["components"]["schemas"];
+        assert_eq!(schemas["Range"]["type"], "string");
+        assert_eq!(schemas["Span"]["oneOf"][0]["$ref"], "#/components/schemas/SpanRange");
+        assert_eq!(schemas["SpanRange"]["title"], "SpanRange");
     }
 }
