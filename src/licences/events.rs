@@ -90,6 +90,17 @@ pub fn append(
     Ok(seq)
 }
 
+/// The feed's head: the seq of the last event committed as this transaction sees it (0 before
+/// any). The register export's `Last-Event-Seq` and a new webhook's starting position.
+pub fn head(conn: &mut DbConn) -> Result<i64, AppError> {
+    Ok(registry_locks::table
+        .find("events")
+        .select(registry_locks::counter)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
 pub fn list(conn: &mut DbConn, after: i64, limit: i64) -> Result<EventPage, AppError> {
     #[allow(clippy::type_complexity)]
     let rows: Vec<(

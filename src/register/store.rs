@@ -7,7 +7,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 
 use super::{LicenceLine, RegisterEntry};
-use crate::db::schema::{licences, organisations, registry_locks, sites};
+use crate::db::schema::{licences, organisations, sites};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::licences::LicenceStatus;
@@ -39,15 +39,7 @@ pub fn in_snapshot<T>(
     }
 }
 
-/// The change feed's position: the seq of the last event committed (0 before any).
-pub fn feed_head(conn: &mut DbConn) -> Result<i64, AppError> {
-    Ok(registry_locks::table
-        .find("events")
-        .select(registry_locks::counter)
-        .first::<i64>(conn)
-        .optional()?
-        .unwrap_or(0))
-}
+pub use crate::licences::events::head as feed_head;
 
 type LicenceTuple = (
     String,

@@ -7,8 +7,7 @@ use diesel::prelude::*;
 use super::{DeliveryOutcome, WebhookStatus};
 use crate::auth::Role;
 use crate::db::schema::{
-    agency_clients, licence_events, registry_locks, users, webhook_deliveries as wd,
-    webhook_endpoints as we,
+    agency_clients, licence_events, users, webhook_deliveries as wd, webhook_endpoints as we,
 };
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -123,10 +122,7 @@ pub fn delete(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The feed head: the last seq handed out (committed, as this transaction sees it).
-pub fn feed_head(conn: &mut DbConn) -> Result<i64, AppError> {
-    Ok(registry_locks::table.find("events").select(registry_locks::counter).first(conn)?)
-}
+pub use crate::licences::events::head as feed_head;
 
 /// Active endpoints with feed events past their position, no attempt waiting for a later
 /// time, no live lease, and an owner who may still read the feed (an active agency client or

@@ -18,7 +18,7 @@ struct World {
     script_licence: String,
 }
 
-async fn licensed(app: &TestApp, n: usize, name: &str, regulator: &str) -> (Operator, String) {
+pub async fn licensed(app: &TestApp, n: usize, name: &str, regulator: &str) -> (Operator, String) {
     let op = operator(app, n).await;
     let path = format!("/api/v1/organisations/{}", op.org);
     let etag = version(app, &op.token, &path).await;

@@ -7,25 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::helpers::{Resp, TestApp};
-use crate::licensing::{act, in_status, operator, pre_licence, version, Operator};
-
-/// A licensed operator whose organisation is renamed `name` first.
-async fn licensed(app: &TestApp, n: usize, name: &str, regulator: &str) -> (Operator, String) {
-    let op = operator(app, n).await;
-    let path = format!("/api/v1/organisations/{}", op.org);
-    let etag = version(app, &op.token, &path).await;
-    app.patch(&path)
-        .token(&op.token)
-        .header("if-match", &etag)
-        .json(&json!({"legal_name": name}))
-        .send()
-        .await
-        .expect(200);
-    pre_licence(app, regulator, &op.site).await;
-    let id = in_status(app, &op, regulator, "approved").await;
-    let a = app.get(&format!("/api/v1/applications/{id}")).token(regulator).send().await;
-    (op, a.body["licence_number"].as_str().unwrap().to_string())
-}
+use crate::licensing::act;
+use crate::pages::licensed;
 
 fn seq(r: &Resp) -> i64 {
     r.header("last-event-seq").expect("Last-Event-Seq").parse().unwrap()
