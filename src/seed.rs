@@ -6,8 +6,10 @@ use chrono::{Datelike, Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
+use crate::applications::ApplicationRow;
 use crate::applications::{self, Action as AppAction, Approval};
 use crate::audit::{self, Change};
+use crate::auth::visible::resolve;
 use crate::auth::{passwords::Password, Principal, Role};
 use crate::db::schema::{
     applications as applications_t, ip_ranges, licence_events, licence_sites,
@@ -17,8 +19,12 @@ use crate::db::schema::{
 use crate::db::{write_tx, Db, DbConn};
 use crate::domain::{Email, LicenceNumber, Name};
 use crate::error::AppError;
+use crate::inspections::InspectionRow;
 use crate::inspections::{self, NewInspection, Record};
+use crate::licences::LicenceRow;
 use crate::licences::{self, Action as LicenceAction, LicenceChange};
+use crate::organisations::OrgRow;
+use crate::sites::SiteRow;
 use crate::users::{self, NewAccount};
 use crate::{agency_clients, organisations, sites, telephony};
 
@@ -172,11 +178,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             "tax_number": format!("{:07}-{}", 3_412_000 + k, k % 10), "registered_address": address,
             "contact_email": format!("info{}@demo.ccreg.pk", k + 1), "contact_phone": format!("0{area} {}", 5_550_100 + k)}))?,
         )?;
+        let org = resolve::<OrgRow>(conn, &op.principal, &org.id)?;
         let director = organisations::add_person(
             conn,
             then,
             &op.principal,
-            &org.id,
+            &org,
             parse(json!({
             "full_name": "Imran Qureshi", "roles": ["director", "beneficial_owner"], "id_type": "cnic",
             "id_number": format!("{:05}-{:07}-{}", 35_202 + k, 1_234_567 + k, k % 10), "nationality": "PK", "ownership_percent": 60}))?,
@@ -185,7 +192,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             conn,
             then,
             &op.principal,
-            &org.id,
+            &org,
             parse(json!({
             "full_name": "Ahmed Al Mansoori", "roles": ["beneficial_owner"], "id_type": "passport",
             "id_number": format!("AE{:07}", 4_411_000 + k), "nationality": "AE", "ownership_percent": 40}))?,
@@ -196,17 +203,18 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                 conn,
                 then,
                 &op.principal,
-                &org.id,
+                &org,
                 parse(json!({
                 "name": format!("{city} floor {}", s + 1), "address": address, "seat_count": 80 + 40 * s + 10 * k,
                 "services": ["inbound", "outbound"], "markets": ["PK", "GB", "US"]}))?,
             )?;
+            let site = resolve::<SiteRow>(conn, &op.principal, &site.id)?;
             let block = 30_000 + 10 * k + s;
             telephony::register_number(
                 conn,
                 then,
                 &op.principal,
-                &site.id,
+                &site,
                 parse(json!({
                 "kind": "range", "first": format!("+92{area}{block}000"), "last": format!("+92{area}{block}999"), "purpose": "both"}))?,
             )?;
@@ -215,7 +223,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     conn,
                     then,
                     &op.principal,
-                    &site.id,
+                    &site,
                     parse(json!({
                     "kind": "number", "e164": format!("+92{area}{}{n}", 70_000 + 10 * k + s), "purpose": "inbound"}))?,
                 )?;
@@ -224,7 +232,7 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                 conn,
                 then,
                 &op.principal,
-                &site.id,
+                &site,
                 parse(json!({"cidr": format!("198.18.{k}.{}/26", 64 * s)}))?,
             )?;
             if s == 0 {
@@ -232,12 +240,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                     conn,
                     then,
                     &op.principal,
-                    &site.id,
+                    &site,
                     parse(json!({"cidr": format!("2001:db8:{k:x}::/48")}))?,
                 )?;
             }
             file(conn, then, &op.principal, &org.id, "premises_proof", None, Some(&site.id))?;
-            site_ids.push(site.id);
+            site_ids.push(site.id.clone());
         }
         for kind in ["incorporation_certificate", "tax_certificate", "bank_letter"] {
             file(conn, then, &op.principal, &org.id, kind, None, None)?;
@@ -254,11 +262,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         )?;
         if *fate == "unlicensed" {
             if k % 4 == 3 {
+                let application = resolve::<ApplicationRow>(conn, &op.principal, &app.id)?;
                 applications::act(
                     conn,
                     then,
                     &op.principal,
-                    &app.id,
+                    application,
                     |_| Ok(()),
                     AppAction::Submit,
                     None,
@@ -268,11 +277,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             }
             continue;
         }
+        let application = resolve::<ApplicationRow>(conn, &op.principal, &app.id)?;
         applications::act(
             conn,
             then,
             &op.principal,
-            &app.id,
+            application,
             |_| Ok(()),
             AppAction::Submit,
             None,
@@ -285,11 +295,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                 pass_pre_licence(conn, then, &regulator.principal, &inspector.principal, site)?;
             }
         }
+        let application = resolve::<ApplicationRow>(conn, &regulator.principal, &app.id)?;
         let app = applications::act(
             conn,
             then,
             &regulator.principal,
-            &app.id,
+            application,
             |_| Ok(()),
             AppAction::Approve,
             None,
@@ -302,11 +313,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         match *fate {
             "suspended" => {
                 critical_site = Some(site_ids[0].clone());
+                let licence = resolve::<LicenceRow>(conn, &regulator.principal, &number)?;
                 licences::act(
                     conn,
                     now,
                     &regulator.principal,
-                    &number,
+                    licence,
                     |_| Ok(()),
                     LicenceAction::Suspend,
                     change("Critical findings at inspection; investigation open")?,
@@ -314,11 +326,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                 )?;
             }
             "revoked" => {
+                let licence = resolve::<LicenceRow>(conn, &regulator.principal, &number)?;
                 licences::act(
                     conn,
                     now,
                     &regulator.principal,
-                    &number,
+                    licence,
                     |_| Ok(()),
                     LicenceAction::Revoke,
                     change("Fraudulent outbound calling confirmed by NCCIA")?,
@@ -326,11 +339,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
                 )?;
             }
             "surrendered" => {
+                let licence = resolve::<LicenceRow>(conn, &op.principal, &number)?;
                 licences::act(
                     conn,
                     now,
                     &op.principal,
-                    &number,
+                    licence,
                     |_| Ok(()),
                     LicenceAction::Surrender,
                     change("Ceasing operations")?,
@@ -358,11 +372,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         &regulator.principal,
         visit(&sites_all[2].id, "routine")?,
     )?;
+    let done = resolve::<InspectionRow>(conn, &inspector.principal, &done.id)?;
     inspections::record(
         conn,
         now,
         &inspector.principal,
-        &done.id,
+        done,
         |_| Ok(()),
         parse::<Record>(json!({
         "visited_at": now.and_utc().to_rfc3339(), "seats_observed": 120, "staff_present": 95, "foreign_nationals_present": 0,
@@ -379,11 +394,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         &regulator.principal,
         visit(critical_site.as_deref().unwrap_or(&target), "complaint")?,
     )?;
+    let hot = resolve::<InspectionRow>(conn, &inspector.principal, &hot.id)?;
     let hot = inspections::record(
         conn,
         now,
         &inspector.principal,
-        &hot.id,
+        hot,
         |_| Ok(()),
         parse::<Record>(json!({
         "visited_at": now.and_utc().to_rfc3339(), "seats_observed": 410, "staff_present": 380, "foreign_nationals_present": 27,
@@ -419,7 +435,8 @@ fn file(
         site_id: site_id.map(str::to_string),
         errors: Vec::new(),
     };
-    crate::documents::upload(conn, at, owner, org_id, &form)?;
+    let org = resolve::<OrgRow>(conn, owner, org_id)?;
+    crate::documents::upload(conn, at, owner, &org, &form)?;
     Ok(())
 }
 
@@ -433,14 +450,17 @@ fn pay_and_clear(
 ) -> Result<(), AppError> {
     let invoice = crate::invoices::store::for_application(conn, application_id)?
         .ok_or_else(|| AppError::internal("a submitted application without an invoice"))?;
+    let invoice_id = invoice.id.clone();
+    let invoice = resolve::<crate::invoices::InvoiceRow>(conn, regulator, &invoice_id)?;
+    let total = invoice.total_minor;
     crate::invoices::record_payment(
         conn,
         at,
         &regulator.id,
-        &invoice.id,
+        invoice,
         |_| Ok(()),
-        parse(json!({"amount_minor": invoice.total_minor, "paid_at": at.and_utc().to_rfc3339(),
-            "channel": "psid", "reference": format!("PSID-{}", &invoice.id[..8])}))?,
+        parse(json!({"amount_minor": total, "paid_at": at.and_utc().to_rfc3339(),
+            "channel": "psid", "reference": format!("PSID-{}", &invoice_id[..8])}))?,
     )?;
     for clearance in crate::clearances::store::for_application(conn, application_id)? {
         let (_, clearer) = clearers
@@ -449,11 +469,12 @@ fn pay_and_clear(
             .ok_or_else(|| AppError::internal("no client clears for a configured agency"))?;
         let reference =
             Name::parse(&format!("{}/CLR/{}", clearance.agency, &clearance.id[..8]), "reference")?;
+        let clearance = crate::clearances::for_decision(conn, clearer, &clearance.id)?;
         crate::clearances::decide(
             conn,
             at,
             clearer,
-            &clearance.id,
+            clearance,
             |_| Ok(()),
             crate::clearances::Verdict::Grant { reference },
         )?;
@@ -476,11 +497,12 @@ fn pass_pre_licence(
         parse::<NewInspection>(json!({"site_id": site, "inspector_id": inspector.id,
             "scheduled_for": at.and_utc().to_rfc3339(), "kind": "pre_licence"}))?,
     )?;
+    let scheduled = resolve::<InspectionRow>(conn, inspector, &scheduled.id)?;
     inspections::record(
         conn,
         at,
         inspector,
-        &scheduled.id,
+        scheduled,
         |_| Ok(()),
         parse::<Record>(json!({"visited_at": at.and_utc().to_rfc3339(), "seats_observed": 100,
             "staff_present": 80, "foreign_nationals_present": 0, "findings": [],

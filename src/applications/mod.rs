@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::visible::{self, Visible};
 use crate::auth::{Principal, Role};
 use crate::barred::{self, Flag};
 use crate::clearances;
@@ -27,7 +28,8 @@ use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
 use crate::error::{AppError, FieldError};
 use crate::licences;
-use crate::organisations;
+use crate::organisations::{self, OrgRow};
+use crate::sites::SiteRow;
 pub use store::ApplicationRow;
 
 pub use crate::licences::Category;
@@ -206,14 +208,32 @@ pub struct Approval {
     pub reason: Option<Reason>,
 }
 
-/// The application if the caller may see it: operators only their organisations' (404).
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<ApplicationRow, AppError> {
-    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such application"))?;
-    if who.is(Role::Operator) {
-        organisations::visible(conn, who, &row.organisation_id)
-            .map_err(|_| AppError::not_found("no such application"))?;
+// Operators see only their organisations' applications; staff see all.
+crate::owned_by_organisation!(ApplicationRow, str, "no such application", store::find);
+
+/// The organisation and sites a new application names, each one the caller's: every one that
+/// is missing or another's is refused where it is given (422), with the same message.
+fn check_references(
+    conn: &mut DbConn,
+    who: &Principal,
+    new: &NewApplication,
+) -> Result<Visible<OrgRow>, AppError> {
+    let org = visible::resolve::<OrgRow>(conn, who, &new.organisation_id)
+        .map_err(|_| AppError::invalid("organisation_id", "no such organisation of yours"))?;
+    let mut errors = Vec::new();
+    for (i, site_id) in new.site_ids.iter().enumerate() {
+        if org.child::<SiteRow>(conn, site_id).is_err() {
+            errors.push(FieldError::new(
+                format!("site_ids[{i}]"),
+                "no such site in this organisation",
+            ));
+        }
     }
-    Ok(row)
+    if errors.is_empty() {
+        Ok(org)
+    } else {
+        Err(AppError::validation(errors))
+    }
 }
 
 pub fn create(
@@ -222,8 +242,7 @@ pub fn create(
     who: &Principal,
     new: NewApplication,
 ) -> Result<ApplicationRow, AppError> {
-    let org = organisations::visible(conn, who, &new.organisation_id)
-        .map_err(|_| AppError::invalid("organisation_id", "no such organisation of yours"))?;
+    let org = check_references(conn, who, &new)?;
     if let Some(number) = &new.renewal_of {
         let licence = licences::store::find(conn, number.as_str())?
             .filter(|l| l.organisation_id == org.id)
@@ -242,7 +261,7 @@ pub fn create(
     site_ids.dedup();
     let row = ApplicationRow {
         id: uuid::Uuid::now_v7().to_string(),
-        organisation_id: org.id,
+        organisation_id: org.id.clone(),
         site_ids: serde_json::to_string(&site_ids)
             .map_err(|e| AppError::internal(e.to_string()))?,
         category: new.category,
@@ -452,14 +471,14 @@ pub fn act(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    application: Visible<ApplicationRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     action: Action,
     reason: Option<Reason>,
     approval: Approval,
     licensing: &Licensing,
 ) -> Result<ApplicationRow, AppError> {
-    let mut row = visible(conn, who, id)?;
+    let mut row = application.into_inner();
     check_version(row.version)?;
     let from = row.status;
     let to = action.target(from)?;

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{store, Action, Application, Approval, NewApplication, Status};
+use super::{store, Action, Application, ApplicationRow, Approval, NewApplication, Status};
+use crate::auth::visible::resolve;
 use chrono::NaiveDateTime;
 
 use crate::auth::{Principal, Role};
@@ -146,7 +147,7 @@ pub async fn get_application(
     let row = state
         .db
         .read(move |conn| {
-            let row = super::visible(conn, &who, &id)?;
+            let row = resolve::<ApplicationRow>(conn, &who, &id)?.into_inner();
             with_flags(conn, &who, row, now)
         })
         .await?;
@@ -167,8 +168,18 @@ async fn transition(
         .db
         .write(move |conn| {
             let check = |v| if_match.check(v);
-            let row =
-                super::act(conn, now, &who, &id, check, action, reason, approval, &licensing)?;
+            let application = resolve::<ApplicationRow>(conn, &who, &id)?;
+            let row = super::act(
+                conn,
+                now,
+                &who,
+                application,
+                check,
+                action,
+                reason,
+                approval,
+                &licensing,
+            )?;
             with_flags(conn, &who, row, now)
         })
         .await?;

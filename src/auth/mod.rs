@@ -9,6 +9,7 @@ pub mod routes;
 pub mod secrets;
 pub mod signin;
 pub mod store;
+pub mod visible;
 
 pub use crate::domain::role::{Role, StaffRole};
 /// The signing keys, where tests and older code look for them.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::visible::{self, Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::{Name, Reason};
@@ -131,17 +132,46 @@ pub fn agency_of(conn: &mut DbConn, client_id: &str) -> Result<Option<String>, A
 fn can_see(conn: &mut DbConn, who: &Principal, row: &ClearanceRow) -> Result<bool, AppError> {
     Ok(match who.role {
         Role::Admin | Role::Regulator => true,
-        Role::Operator => organisations::visible(conn, who, &row.organisation_id).is_ok(),
+        Role::Operator => organisations::can_see(conn, who, &row.organisation_id)?,
         Role::Agency => agency_of(conn, &who.id)?.as_deref() == Some(row.agency.as_str()),
         Role::Inspector => false,
     })
 }
 
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<ClearanceRow, AppError> {
-    match store::find(conn, id)? {
-        Some(row) if can_see(conn, who, &row)? => Ok(row),
-        _ => Err(AppError::not_found("no such clearance")),
+impl Owned for ClearanceRow {
+    type Key = str;
+    const MISSING: &'static str = "no such clearance";
+
+    fn find_visible(
+        conn: &mut DbConn,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Option<Self>, AppError> {
+        match store::find(conn, id)? {
+            Some(row) if can_see(conn, who, &row)? => Ok(Some(row)),
+            _ => Ok(None),
+        }
     }
+}
+
+/// The clearance an agency's decision names. API.md §10 answers another clearing agency's
+/// client 403 (it knows the clearance exists: every application has one per agency); anyone
+/// else who may not see it gets the 404 of a missing one.
+pub fn for_decision(
+    conn: &mut DbConn,
+    who: &Principal,
+    id: &str,
+) -> Result<Visible<ClearanceRow>, AppError> {
+    let found = visible::resolve::<ClearanceRow>(conn, who, id);
+    if found.is_err() && who.is(Role::Agency) {
+        if let (Some(code), Some(row)) = (agency_of(conn, &who.id)?, store::find(conn, id)?) {
+            return Err(AppError::forbidden(format!(
+                "this client clears for {code}; only a client of {} may decide this clearance",
+                row.agency
+            )));
+        }
+    }
+    found
 }
 
 /// An agency's decision.
@@ -176,27 +206,17 @@ pub fn decide(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    clearance: Visible<ClearanceRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     verdict: Verdict,
 ) -> Result<ClearanceRow, AppError> {
-    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such clearance"))?;
+    let row = clearance.into_inner();
     let clears = if who.is(Role::Agency) { agency_of(conn, &who.id)? } else { None };
-    match &clears {
-        Some(code) if *code == row.agency => {}
-        Some(code) => {
-            return Err(AppError::forbidden(format!(
-                "this client clears for {code}; only a client of {} may decide this clearance",
-                row.agency
-            )))
-        }
-        None if can_see(conn, who, &row)? => {
-            return Err(AppError::forbidden(format!(
-                "only a client of {} may decide this clearance",
-                row.agency
-            )))
-        }
-        None => return Err(AppError::not_found("no such clearance")),
+    if clears.as_deref() != Some(row.agency.as_str()) {
+        return Err(AppError::forbidden(format!(
+            "only a client of {} may decide this clearance",
+            row.agency
+        )));
     }
     check_version(row.version)?;
     if row.status != ClearanceStatus::Pending {
@@ -240,7 +260,7 @@ pub fn decide(
             ),
         },
     )?;
-    store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such clearance"))
+    store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such clearance"))
 }
 
 /// The application's clearances that stand in the way of approval (pending or objected).

@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{store, Clearance, ClearanceRow, ClearanceStatus, Grant, Objection, Verdict};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::{etag, ApiJson, IfMatch, Page, PageParams, Query};
@@ -82,7 +83,8 @@ pub async fn get_clearance(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let (id, w) = (id.to_string(), who.clone());
-    let row = state.db.read(move |conn| super::visible(conn, &w, &id)).await?;
+    let row = state.db.read(move |conn| resolve::<ClearanceRow>(conn, &w, &id)).await?;
+    let row = row.into_inner();
     Ok(respond(row, &who))
 }
 
@@ -96,7 +98,10 @@ async fn decide(
     let (now, w) = (state.now(), who.clone());
     let row = state
         .db
-        .write(move |conn| super::decide(conn, now, &w, &id, |v| if_match.check(v), verdict))
+        .write(move |conn| {
+            let clearance = super::for_decision(conn, &w, &id)?;
+            super::decide(conn, now, &w, clearance, |v| if_match.check(v), verdict)
+        })
         .await?;
     Ok(respond(row, &who))
 }

@@ -15,10 +15,12 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::{Principal, Role};
+use crate::auth::visible::Visible;
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::{organisations, sites};
+use crate::organisations::{self, OrgRow};
+use crate::sites;
 pub use form::UploadForm;
 pub use store::DocumentRow;
 
@@ -164,15 +166,8 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// The document if the caller may see it: operators only their organisations' (404).
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<DocumentRow, AppError> {
-    let doc = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such document"))?;
-    if who.is(Role::Operator) {
-        organisations::visible(conn, who, &doc.organisation_id)
-            .map_err(|_| AppError::not_found("no such document"))?;
-    }
-    Ok(doc)
-}
+// Operators see only their organisations' documents; staff see all.
+crate::owned_by_organisation!(DocumentRow, str, "no such document", store::find);
 
 /// Checks the form's fields against the organisation; every invalid field at once (422), then
 /// the bytes' type (415).
@@ -240,15 +235,14 @@ pub fn upload(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    org_id: &str,
+    org: &Visible<OrgRow>,
     form: &UploadForm,
 ) -> Result<DocumentRow, AppError> {
-    let org = organisations::visible(conn, who, org_id)?;
     let (kind, media) = check(conn, &org.id, form)?;
     let file = form.file.as_ref().ok_or_else(|| AppError::internal("checked file missing"))?;
     let row = DocumentRow {
         id: uuid::Uuid::now_v7().to_string(),
-        organisation_id: org.id,
+        organisation_id: org.id.clone(),
         kind,
         person_id: form.person_id.clone().filter(|_| kind == DocumentKind::IdentityDocument),
         site_id: form.site_id.clone().filter(|_| kind == DocumentKind::PremisesProof),
@@ -293,9 +287,8 @@ pub fn delete(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    doc: Visible<DocumentRow>,
 ) -> Result<(), AppError> {
-    let doc = visible(conn, who, id)?;
     // Locks the organisation's row (PostgreSQL) so a submission cannot slip in between.
     organisations::store::lock(conn, &doc.organisation_id)?;
     let under_review = store::site_ids_under_review(conn, &doc.organisation_id)?;

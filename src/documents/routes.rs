@@ -9,12 +9,13 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use super::{store, Document, DocumentKind, DocumentUpload, UploadForm};
+use super::{store, Document, DocumentKind, DocumentRow, DocumentUpload, UploadForm};
+use crate::auth::visible::resolve;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{IdempotencyKey, Page, PageParams, Query};
-use crate::organisations;
+use crate::organisations::OrgRow;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -69,7 +70,8 @@ pub async fn upload_document(
     let (org_id, now, fingerprint) = (id.to_string(), state.now(), form.fingerprint());
     let scope = format!("{} POST /api/v1/organisations/{org_id}/documents", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
-        let row = super::upload(conn, now, &who, &org_id, &form)?;
+        let org = resolve::<OrgRow>(conn, &who, &org_id)?;
+        let row = super::upload(conn, now, &who, &org, &form)?;
         Ok(Created {
             secret: None,
             location: format!("/api/v1/documents/{}", row.id),
@@ -103,7 +105,7 @@ pub async fn list_documents(
     let rows = state
         .db
         .read(move |conn| {
-            let org = organisations::visible(conn, &who, &id)?;
+            let org = resolve::<OrgRow>(conn, &who, &id)?;
             store::list(conn, &org.id, kind, after, limit + 1)
         })
         .await?;
@@ -127,7 +129,8 @@ pub async fn get_document(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Document>, AppError> {
     let id = id.to_string();
-    let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
+    let row =
+        state.db.read(move |conn| resolve::<DocumentRow>(conn, &who, &id)).await?.into_inner();
     Ok(web::Json(Document::from(row)))
 }
 
@@ -157,7 +160,7 @@ pub async fn get_document_content(
     let (row, bytes) = state
         .db
         .read(move |conn| {
-            let row = super::visible(conn, &who, &id)?;
+            let row = resolve::<DocumentRow>(conn, &who, &id)?.into_inner();
             let bytes = store::content(conn, &row.id)?
                 .ok_or_else(|| AppError::not_found("no such document"))?;
             Ok((row, bytes))
@@ -214,7 +217,13 @@ pub async fn delete_document(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let (id, now) = (id.to_string(), state.now());
-    state.db.write(move |conn| super::delete(conn, now, &who, &id)).await?;
+    state
+        .db
+        .write(move |conn| {
+            let doc = resolve::<DocumentRow>(conn, &who, &id)?;
+            super::delete(conn, now, &who, doc)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

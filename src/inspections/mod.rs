@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::Reason;
@@ -189,16 +190,27 @@ pub fn can_see(conn: &mut DbConn, who: &Principal, row: &InspectionRow) -> Resul
         Role::Operator => {
             row.status == Status::Recorded
                 && sites::store::find(conn, &row.site_id)?
-                    .is_some_and(|s| organisations::visible(conn, who, &s.organisation_id).is_ok())
+                    .map(|s| organisations::can_see(conn, who, &s.organisation_id))
+                    .transpose()?
+                    .unwrap_or(false)
         }
         Role::Agency => false,
     })
 }
 
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<InspectionRow, AppError> {
-    match store::find(conn, id)? {
-        Some(row) if can_see(conn, who, &row)? => Ok(row),
-        _ => Err(AppError::not_found("no such inspection")),
+impl Owned for InspectionRow {
+    type Key = str;
+    const MISSING: &'static str = "no such inspection";
+
+    fn find_visible(
+        conn: &mut DbConn,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Option<Self>, AppError> {
+        match store::find(conn, id)? {
+            Some(row) if can_see(conn, who, &row)? => Ok(Some(row)),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -300,11 +312,11 @@ pub fn record(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    inspection: Visible<InspectionRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     rec: Record,
 ) -> Result<InspectionRow, AppError> {
-    let row = visible(conn, who, id)?;
+    let row = inspection.into_inner();
     if row.inspector_id != who.id {
         return Err(AppError::forbidden("only the assigned inspector may record this inspection"));
     }
@@ -365,11 +377,11 @@ pub fn cancel(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    inspection: Visible<InspectionRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     reason: Reason,
 ) -> Result<InspectionRow, AppError> {
-    let row = visible(conn, who, id)?;
+    let row = inspection.into_inner();
     check_version(row.version)?;
     if row.status != Status::Scheduled {
         return Err(AppError::conflict(format!("a {} inspection cannot be cancelled", row.status)));

@@ -6,7 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::enforcement::{self, EnforcementItem};
-use super::{store, Cancellation, Inspection, NewInspection, Outcome, Record, Status};
+use super::{
+    store, Cancellation, Inspection, InspectionRow, NewInspection, Outcome, Record, Status,
+};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -106,7 +109,8 @@ pub async fn get_inspection(
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let w = who.clone();
-    let row = state.db.read(move |conn| super::visible(conn, &w, &id)).await?;
+    let row = state.db.read(move |conn| resolve::<InspectionRow>(conn, &w, &id)).await?;
+    let row = row.into_inner();
     Ok(respond(row, &who))
 }
 
@@ -137,7 +141,8 @@ pub async fn record(
     let row = state
         .db
         .write(move |conn| {
-            let row = super::record(conn, now, &w, &id, |v| if_match.check(v), rec)?;
+            let inspection = resolve::<InspectionRow>(conn, &w, &id)?;
+            let row = super::record(conn, now, &w, inspection, |v| if_match.check(v), rec)?;
             crate::violations::after_inspection(conn, now, &w.id, &row)?;
             crate::licences::confirm_after_inspection(conn, now, &w.id, &row)?;
             Ok(row)
@@ -172,7 +177,10 @@ pub async fn cancel(
     let (id, reason, now, w) = (id.to_string(), body.into_inner().reason, state.now(), who.clone());
     let row = state
         .db
-        .write(move |conn| super::cancel(conn, now, &w, &id, |v| if_match.check(v), reason))
+        .write(move |conn| {
+            let inspection = resolve::<InspectionRow>(conn, &w, &id)?;
+            super::cancel(conn, now, &w, inspection, |v| if_match.check(v), reason)
+        })
         .await?;
     Ok(respond(row, &who))
 }

@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::{Principal, Role};
+use crate::auth::visible::Visible;
 use crate::config::Licensing;
 use crate::db::DbConn;
 use crate::domain::Name;
 use crate::error::{AppError, FieldError};
-use crate::organisations;
 pub use store::{InvoiceRow, PaymentRow};
 
 /// Days from issue to the due date.
@@ -233,15 +232,8 @@ pub fn rupees(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, (minor % 100).abs())
 }
 
-/// The invoice if the caller may see it: operators only their organisations' (404).
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<InvoiceRow, AppError> {
-    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such invoice"))?;
-    if who.is(Role::Operator) {
-        organisations::visible(conn, who, &row.organisation_id)
-            .map_err(|_| AppError::not_found("no such invoice"))?;
-    }
-    Ok(row)
-}
+// Operators see only their organisations' invoices; the staff who handle fees see all.
+crate::owned_by_organisation!(InvoiceRow, str, "no such invoice", store::find);
 
 /// A payment seen in the government's payment system.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -267,11 +259,11 @@ pub fn record_payment(
     conn: &mut DbConn,
     now: NaiveDateTime,
     by: &str,
-    id: &str,
+    invoice: Visible<InvoiceRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     payment: NewPayment,
 ) -> Result<InvoiceRow, AppError> {
-    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such invoice"))?;
+    let row = invoice.into_inner();
     check_version(row.version)?;
     let mut errors = Vec::new();
     if payment.amount_minor <= 0 {
@@ -340,7 +332,7 @@ pub fn record_payment(
             ),
         },
     )?;
-    store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such invoice"))
+    store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such invoice"))
 }
 
 fn document_organisation(conn: &mut DbConn, id: &str) -> Result<Option<String>, AppError> {

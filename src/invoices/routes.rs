@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{store, Invoice, InvoiceRow, InvoiceStatus, NewPayment};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -92,7 +93,7 @@ pub async fn get_invoice(
     let invoice = state
         .db
         .read(move |conn| {
-            let row = super::visible(conn, &who, &id)?;
+            let row = resolve::<InvoiceRow>(conn, &who, &id)?.into_inner();
             views(conn, vec![row])?.pop().ok_or_else(|| AppError::not_found("no such invoice"))
         })
         .await?;
@@ -127,8 +128,9 @@ pub async fn record_payment(
     let invoice = state
         .db
         .write(move |conn| {
+            let invoice = resolve::<InvoiceRow>(conn, &who, &id)?;
             let row =
-                super::record_payment(conn, now, &who.id, &id, |v| if_match.check(v), payment)?;
+                super::record_payment(conn, now, &who.id, invoice, |v| if_match.check(v), payment)?;
             views(conn, vec![row])?.pop().ok_or_else(|| AppError::not_found("no such invoice"))
         })
         .await?;

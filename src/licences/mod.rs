@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::{Principal, Role};
+use crate::auth::visible::Visible;
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
@@ -110,20 +111,13 @@ impl Licence {
     }
 }
 
-/// The licence if the caller may see it: operators only their organisations' (404).
-pub fn visible(
-    conn: &mut DbConn,
-    who: &Principal,
-    number: &LicenceNumber,
-) -> Result<LicenceRow, AppError> {
-    let row = store::find(conn, number.as_str())?
-        .ok_or_else(|| AppError::not_found("no such licence"))?;
-    if who.is(Role::Operator) {
-        organisations::visible(conn, who, &row.organisation_id)
-            .map_err(|_| AppError::not_found("no such licence"))?;
-    }
-    Ok(row)
-}
+// Operators see only their organisations' licences; staff see all.
+crate::owned_by_organisation!(
+    LicenceRow,
+    LicenceNumber,
+    "no such licence",
+    |conn, n: &LicenceNumber| store::find(conn, n.as_str())
+);
 
 fn add_months(t: NaiveDateTime, months: u32) -> Result<NaiveDateTime, AppError> {
     t.checked_add_months(Months::new(months)).ok_or_else(|| AppError::internal("date out of range"))
@@ -321,13 +315,13 @@ pub fn act(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    number: &LicenceNumber,
+    licence: Visible<LicenceRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     action: Action,
     change: LicenceChange,
     licensing: &crate::config::Licensing,
 ) -> Result<LicenceRow, AppError> {
-    let row = visible(conn, who, number)?;
+    let row = licence.into_inner();
     check_version(row.version)?;
     let from = effective_status(&row, now);
     let to = action.target(from, row.provisional_until.is_some())?;

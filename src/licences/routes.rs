@@ -6,7 +6,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::events::{self, EventPage};
-use super::{store, Action, Licence, LicenceChange, LicenceStatus};
+use super::{store, Action, Licence, LicenceChange, LicenceRow, LicenceStatus};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::domain::LicenceNumber;
 use crate::error::AppError;
@@ -95,7 +96,8 @@ pub async fn get_licence(
 ) -> Result<HttpResponse, AppError> {
     let number = LicenceNumber::from_path(&number)?;
     let now = state.now();
-    let row = state.db.read(move |conn| super::visible(conn, &who, &number)).await?;
+    let row = state.db.read(move |conn| resolve::<LicenceRow>(conn, &who, &number)).await?;
+    let row = row.into_inner();
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(row.version)))
         .json(Licence::view(row, now)))
@@ -115,7 +117,8 @@ async fn transition(
         .db
         .write(move |conn| {
             let check = |v| if_match.check(v);
-            super::act(conn, now, &who, &number, check, action, change, &licensing)
+            let licence = resolve::<LicenceRow>(conn, &who, &number)?;
+            super::act(conn, now, &who, licence, check, action, change, &licensing)
         })
         .await?;
     Ok(HttpResponse::Ok()

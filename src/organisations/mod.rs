@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::visible::{self, Child, Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::{Address, Country, Email, Name, Ntn, RegistrationNumber, E164};
@@ -83,11 +84,31 @@ pub struct OrganisationPatch {
     pub contact_phone: Option<String>,
 }
 
-/// The organisation if the caller may see it: operators only their own (404 otherwise).
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<OrgRow, AppError> {
-    store::find(conn, id)?
-        .filter(|o| !who.is(Role::Operator) || o.owner_id == who.id)
-        .ok_or_else(|| AppError::not_found("no such organisation"))
+/// Operators see only their own organisations; staff see all.
+impl Owned for OrgRow {
+    type Key = str;
+    const MISSING: &'static str = "no such organisation";
+
+    fn find_visible(
+        conn: &mut DbConn,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Option<Self>, AppError> {
+        Ok(store::find(conn, id)?.filter(|o| !who.is(Role::Operator) || o.owner_id == who.id))
+    }
+}
+
+impl Child<OrgRow> for PersonRow {
+    const MISSING: &'static str = "no such person in this organisation";
+
+    fn find_in(conn: &mut DbConn, org: &OrgRow, id: &str) -> Result<Option<Self>, AppError> {
+        store::find_person(conn, &org.id, id)
+    }
+}
+
+/// Whether `who` may see the organisation `id` (the owner rule, for records inside it).
+pub fn can_see(conn: &mut DbConn, who: &Principal, id: &str) -> Result<bool, AppError> {
+    visible::can_see::<OrgRow>(conn, who, id)
 }
 
 fn check_unique(
@@ -166,18 +187,19 @@ pub fn update(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    org: Visible<OrgRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     patch: OrganisationPatch,
 ) -> Result<OrgRow, AppError> {
-    let mut row = visible(conn, who, id)?;
+    let mut row = org.into_inner();
+    let id = row.id.clone();
     check_version(row.version)?;
     let mut changed = Vec::new();
     check_unique(
         conn,
         patch.registration_number.as_ref().map(RegistrationNumber::as_str),
         patch.tax_number.as_ref().map(Ntn::as_str),
-        Some(id),
+        Some(&id),
     )?;
     if let Some(v) = patch.legal_name {
         row.legal_name = v.into_string();
@@ -314,10 +336,9 @@ pub fn add_person(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    org_id: &str,
+    org: &Visible<OrgRow>,
     new: NewPerson,
 ) -> Result<PersonRow, AppError> {
-    let org = visible(conn, who, org_id)?;
     let mut roles = new.roles;
     roles.dedup();
     if roles.is_empty() {
@@ -379,10 +400,10 @@ pub fn remove_person(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    org_id: &str,
-    person_id: &str,
+    org: &Visible<OrgRow>,
+    person: Visible<PersonRow>,
 ) -> Result<(), AppError> {
-    let org = visible(conn, who, org_id)?;
+    let person_id = person.id.as_str();
     let documents = store::documents_of_person(conn, person_id)?;
     if !documents.is_empty() {
         return Err(AppError::conflict(format!(

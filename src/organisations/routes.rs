@@ -5,7 +5,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{store, NewOrganisation, NewPerson, Organisation, OrganisationPatch, Person};
+use super::{
+    store, NewOrganisation, NewPerson, OrgRow, Organisation, OrganisationPatch, Person, PersonRow,
+};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -127,7 +130,7 @@ pub async fn get_organisation(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
-    let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
+    let row = state.db.read(move |conn| resolve::<OrgRow>(conn, &who, &id)).await?.into_inner();
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(row.version)))
         .json(Organisation::from(row)))
@@ -161,7 +164,10 @@ pub async fn patch_organisation(
     let (id, patch, now) = (id.to_string(), body.into_inner(), state.now());
     let row = state
         .db
-        .write(move |conn| super::update(conn, now, &who, &id, |v| if_match.check(v), patch))
+        .write(move |conn| {
+            let org = resolve::<OrgRow>(conn, &who, &id)?;
+            super::update(conn, now, &who, org, |v| if_match.check(v), patch)
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(row.version)))
@@ -196,7 +202,8 @@ pub async fn add_person(
     let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/organisations/{org_id}/people", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
-        let row = super::add_person(conn, now, &who, &org_id, new)?;
+        let org = resolve::<OrgRow>(conn, &who, &org_id)?;
+        let row = super::add_person(conn, now, &who, &org, new)?;
         Ok(Created {
             secret: None,
             location: format!("/api/v1/organisations/{org_id}/people/{}", row.id),
@@ -228,7 +235,7 @@ pub async fn list_people(
     let rows = state
         .db
         .read(move |conn| {
-            let org = super::visible(conn, &who, &id)?;
+            let org = resolve::<OrgRow>(conn, &who, &id)?;
             store::list_people(conn, &org.id, after, limit + 1)
         })
         .await?;
@@ -255,6 +262,13 @@ pub async fn remove_person(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let ((org_id, person_id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
-    state.db.write(move |conn| super::remove_person(conn, now, &who, &org_id, &person_id)).await?;
+    state
+        .db
+        .write(move |conn| {
+            let org = resolve::<OrgRow>(conn, &who, &org_id)?;
+            let person = org.child::<PersonRow>(conn, &person_id)?;
+            super::remove_person(conn, now, &who, &org, person)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -269,6 +269,19 @@ pub fn list_people(
     Ok(q.order(people::id.asc()).limit(limit).load(conn)?)
 }
 
+pub fn find_person(
+    conn: &mut DbConn,
+    org_id: &str,
+    person_id: &str,
+) -> Result<Option<PersonRow>, AppError> {
+    Ok(people::table
+        .filter(people::organisation_id.eq(org_id))
+        .filter(people::id.eq(person_id))
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn delete_person(conn: &mut DbConn, org_id: &str, person_id: &str) -> Result<usize, AppError> {
     Ok(diesel::delete(
         people::table.filter(people::id.eq(person_id)).filter(people::organisation_id.eq(org_id)),

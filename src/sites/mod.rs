@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::{Principal, Role};
+use crate::auth::visible::{Child, Visible};
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::{Address, Country, Name};
 use crate::error::AppError;
-use crate::organisations;
+use crate::organisations::OrgRow;
 pub use store::SiteRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -101,14 +102,15 @@ pub struct SitePatch {
     pub status: Option<SiteStatus>,
 }
 
-/// The site if the caller may see it (operators: only their organisations' sites).
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<SiteRow, AppError> {
-    let site = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such site"))?;
-    if who.is(Role::Operator) {
-        organisations::visible(conn, who, &site.organisation_id)
-            .map_err(|_| AppError::not_found("no such site"))?;
+// Operators see only their organisations' sites; staff see all.
+crate::owned_by_organisation!(SiteRow, str, "no such site", store::find);
+
+impl Child<OrgRow> for SiteRow {
+    const MISSING: &'static str = "no such site in this organisation";
+
+    fn find_in(conn: &mut DbConn, org: &OrgRow, id: &str) -> Result<Option<Self>, AppError> {
+        Ok(store::find(conn, id)?.filter(|s| s.organisation_id == org.id))
     }
-    Ok(site)
 }
 
 fn seats(n: i64) -> Result<i32, AppError> {
@@ -147,14 +149,13 @@ pub fn create(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    org_id: &str,
+    org: &Visible<OrgRow>,
     new: NewSite,
 ) -> Result<SiteRow, AppError> {
-    let org = organisations::visible(conn, who, org_id)?;
     let (address, city_key) = address_json(&new.address)?;
     let row = SiteRow {
         id: uuid::Uuid::now_v7().to_string(),
-        organisation_id: org.id,
+        organisation_id: org.id.clone(),
         name: new.name.into_string(),
         address,
         city_key,
@@ -188,11 +189,11 @@ pub fn update(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    site: Visible<SiteRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     patch: SitePatch,
 ) -> Result<SiteRow, AppError> {
-    let row = visible(conn, who, id)?;
+    let row = site.into_inner();
     check_version(row.version)?;
     let mut changed = Vec::new();
     let mut changes = store::SiteChanges::new(row.version + 1, now);

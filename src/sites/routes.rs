@@ -5,11 +5,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{store, NewSite, Site, SitePatch, SiteStatus};
+use super::{store, NewSite, Site, SitePatch, SiteRow, SiteStatus};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
+use crate::organisations::OrgRow;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -48,7 +50,8 @@ pub async fn create_site(
     let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/organisations/{org_id}/sites", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
-        let row = super::create(conn, now, &who, &org_id, new)?;
+        let org = resolve::<OrgRow>(conn, &who, &org_id)?;
+        let row = super::create(conn, now, &who, &org, new)?;
         Ok(Created {
             secret: None,
             location: format!("/api/v1/sites/{}", row.id),
@@ -102,7 +105,7 @@ pub async fn get_site(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
-    let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
+    let row = state.db.read(move |conn| resolve::<SiteRow>(conn, &who, &id)).await?.into_inner();
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Site::from(row)))
 }
 
@@ -134,7 +137,10 @@ pub async fn patch_site(
     let (id, patch, now) = (id.to_string(), body.into_inner(), state.now());
     let row = state
         .db
-        .write(move |conn| super::update(conn, now, &who, &id, |v| if_match.check(v), patch))
+        .write(move |conn| {
+            let site = resolve::<SiteRow>(conn, &who, &id)?;
+            super::update(conn, now, &who, site, |v| if_match.check(v), patch)
+        })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Site::from(row)))
 }

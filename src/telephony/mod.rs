@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::visible::{Child, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::{IpRange, E164};
 use crate::error::AppError;
+use crate::sites::SiteRow;
 use crate::{organisations, sites};
 pub use store::{IpRangeRow, PhoneRangeRow};
 
@@ -128,17 +130,28 @@ impl From<IpRangeRow> for IpRangeResource {
     }
 }
 
-/// The site, if the caller may change what it holds: visible to the caller and still active.
-fn open_site(
-    conn: &mut DbConn,
-    who: &Principal,
-    site_id: &str,
-) -> Result<sites::SiteRow, AppError> {
-    let site = sites::visible(conn, who, site_id)?;
+/// Nothing more is registered to a closed site.
+fn check_open(site: &SiteRow) -> Result<(), AppError> {
     if site.status == crate::sites::SiteStatus::Closed {
         return Err(AppError::conflict("the site is closed; nothing more can be registered to it"));
     }
-    Ok(site)
+    Ok(())
+}
+
+impl Child<SiteRow> for PhoneRangeRow {
+    const MISSING: &'static str = "no such number at this site";
+
+    fn find_in(conn: &mut DbConn, site: &SiteRow, id: &str) -> Result<Option<Self>, AppError> {
+        store::find_number_in(conn, &site.id, id)
+    }
+}
+
+impl Child<SiteRow> for IpRangeRow {
+    const MISSING: &'static str = "no such IP range at this site";
+
+    fn find_in(conn: &mut DbConn, site: &SiteRow, id: &str) -> Result<Option<Self>, AppError> {
+        store::find_ip_range_in(conn, &site.id, id)
+    }
 }
 
 /// How a conflict is described: in full to staff and to the owner of the conflicting site,
@@ -170,10 +183,10 @@ pub fn register_number(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    site_id: &str,
+    site: &Visible<SiteRow>,
     new: NewNumber,
 ) -> Result<PhoneRangeRow, AppError> {
-    let site = open_site(conn, who, site_id)?;
+    check_open(site)?;
     let region = organisations::store::address_country(&site.address);
     let (kind, first, last, purpose) = match new {
         NewNumber::Number { e164, purpose } => {
@@ -212,7 +225,7 @@ pub fn register_number(
     }
     let row = PhoneRangeRow {
         id: uuid::Uuid::now_v7().to_string(),
-        site_id: site.id,
+        site_id: site.id.clone(),
         kind,
         first_number: first.value(),
         last_number: last.value(),
@@ -240,10 +253,10 @@ pub fn register_ip_range(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    site_id: &str,
+    site: &Visible<SiteRow>,
     new: NewIpRange,
 ) -> Result<IpRangeRow, AppError> {
-    let site = open_site(conn, who, site_id)?;
+    check_open(site)?;
     let range = IpRange::try_new(&new.cidr).map_err(|m| AppError::invalid("cidr", m))?;
     let (first, last) = range.bounds();
     store::lock(conn, "ip_ranges")?;
@@ -253,7 +266,7 @@ pub fn register_ip_range(
     }
     let row = IpRangeRow {
         id: uuid::Uuid::now_v7().to_string(),
-        site_id: site.id,
+        site_id: site.id.clone(),
         cidr: range.cidr(),
         family: range.family(),
         first_addr: first,
@@ -275,37 +288,49 @@ pub fn register_ip_range(
     Ok(row)
 }
 
-/// Removes a number or IP range of a site the caller may change.
-pub fn remove(
+/// Removes a number or range from a site.
+pub fn remove_number(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    site_id: &str,
-    id: &str,
-    ip: bool,
+    site: &Visible<SiteRow>,
+    number: Visible<PhoneRangeRow>,
 ) -> Result<(), AppError> {
-    let site = sites::visible(conn, who, site_id)?;
-    let removed = if ip {
-        store::delete_ip_range(conn, &site.id, id)?
-    } else {
-        store::delete_number(conn, &site.id, id)?
-    };
-    let Some(what) = removed else {
-        return Err(AppError::not_found(if ip {
-            "no such IP range at this site"
-        } else {
-            "no such number at this site"
-        }));
-    };
+    store::delete_number(conn, &number.id)?;
+    let (a, b) = (E164::from_i64(number.first_number), E164::from_i64(number.last_number));
+    let what = if a == b { a.to_string() } else { format!("{a}..{b}") };
     audit::append(
         conn,
         now,
         Change {
             actor_id: Some(&who.id),
-            action: if ip { "ip_range.removed" } else { "number.removed" },
-            entity_type: if ip { "ip_range" } else { "phone_number" },
-            entity_id: id,
+            action: "number.removed",
+            entity_type: "phone_number",
+            entity_id: &number.id,
             summary: format!("{what} removed from site {}", site.id),
+        },
+    )?;
+    Ok(())
+}
+
+/// Removes an IP range from a site.
+pub fn remove_ip_range(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    site: &Visible<SiteRow>,
+    range: Visible<IpRangeRow>,
+) -> Result<(), AppError> {
+    store::delete_ip_range(conn, &range.id)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "ip_range.removed",
+            entity_type: "ip_range",
+            entity_id: &range.id,
+            summary: format!("{} removed from site {}", range.cidr, site.id),
         },
     )?;
     Ok(())

@@ -3,12 +3,15 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 use uuid::Uuid;
 
-use super::{store, IpRangeResource, NewIpRange, NewNumber, PhoneNumberResource};
+use super::{
+    store, IpRangeResource, IpRangeRow, NewIpRange, NewNumber, PhoneNumberResource, PhoneRangeRow,
+};
+use crate::auth::visible::resolve;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{ApiJson, IdempotencyKey, Page, PageParams, Query};
-use crate::sites;
+use crate::sites::SiteRow;
 use crate::state::AppState;
 
 /// Register a number or a range of numbers to a site (its owner).
@@ -39,7 +42,8 @@ pub async fn register_number(
     let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/sites/{site_id}/numbers", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
-        let row = super::register_number(conn, now, &who, &site_id, new)?;
+        let site = resolve::<SiteRow>(conn, &who, &site_id)?;
+        let row = super::register_number(conn, now, &who, &site, new)?;
         Ok(Created {
             secret: None,
             location: format!("/api/v1/sites/{site_id}/numbers/{}", row.id),
@@ -71,7 +75,7 @@ pub async fn list_numbers(
     let rows = state
         .db
         .read(move |conn| {
-            let site = sites::visible(conn, &who, &id)?;
+            let site = resolve::<SiteRow>(conn, &who, &id)?;
             store::list_numbers(conn, &site.id, after, limit + 1)
         })
         .await?;
@@ -98,7 +102,14 @@ pub async fn remove_number(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let ((site_id, id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
-    state.db.write(move |conn| super::remove(conn, now, &who, &site_id, &id, false)).await?;
+    state
+        .db
+        .write(move |conn| {
+            let site = resolve::<SiteRow>(conn, &who, &site_id)?;
+            let number = site.child::<PhoneRangeRow>(conn, &id)?;
+            super::remove_number(conn, now, &who, &site, number)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -130,7 +141,8 @@ pub async fn register_ip_range(
     let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
     let scope = format!("{} POST /api/v1/sites/{site_id}/ip-ranges", who.id);
     idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
-        let row = super::register_ip_range(conn, now, &who, &site_id, new)?;
+        let site = resolve::<SiteRow>(conn, &who, &site_id)?;
+        let row = super::register_ip_range(conn, now, &who, &site, new)?;
         Ok(Created {
             secret: None,
             location: format!("/api/v1/sites/{site_id}/ip-ranges/{}", row.id),
@@ -162,7 +174,7 @@ pub async fn list_ip_ranges(
     let rows = state
         .db
         .read(move |conn| {
-            let site = sites::visible(conn, &who, &id)?;
+            let site = resolve::<SiteRow>(conn, &who, &id)?;
             store::list_ip_ranges(conn, &site.id, after, limit + 1)
         })
         .await?;
@@ -189,6 +201,13 @@ pub async fn remove_ip_range(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let ((site_id, id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
-    state.db.write(move |conn| super::remove(conn, now, &who, &site_id, &id, true)).await?;
+    state
+        .db
+        .write(move |conn| {
+            let site = resolve::<SiteRow>(conn, &who, &site_id)?;
+            let range = site.child::<IpRangeRow>(conn, &id)?;
+            super::remove_ip_range(conn, now, &who, &site, range)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,6 @@ use diesel::prelude::*;
 
 use crate::db::schema::{ip_ranges, phone_ranges, registry_locks};
 use crate::db::DbConn;
-use crate::domain::E164;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -116,35 +115,34 @@ pub fn list_ip_ranges(
     Ok(q.order(ip_ranges::id.asc()).limit(limit).load(conn)?)
 }
 
-/// Deletes a site's number or range; returns what it was.
-pub fn delete_number(
+pub fn find_number_in(
     conn: &mut DbConn,
     site_id: &str,
     id: &str,
-) -> Result<Option<String>, AppError> {
-    let row: Option<PhoneRangeRow> = phone_ranges::table
+) -> Result<Option<PhoneRangeRow>, AppError> {
+    Ok(phone_ranges::table
         .filter(phone_ranges::id.eq(id).and(phone_ranges::site_id.eq(site_id)))
         .select(PhoneRangeRow::as_select())
         .first(conn)
-        .optional()?;
-    let Some(row) = row else { return Ok(None) };
-    diesel::delete(phone_ranges::table.find(&row.id)).execute(conn)?;
-    let (a, b) = (E164::from_i64(row.first_number), E164::from_i64(row.last_number));
-    Ok(Some(if a == b { a.to_string() } else { format!("{a}..{b}") }))
+        .optional()?)
 }
 
-pub fn delete_ip_range(
+pub fn find_ip_range_in(
     conn: &mut DbConn,
     site_id: &str,
     id: &str,
-) -> Result<Option<String>, AppError> {
-    let cidr: Option<String> = ip_ranges::table
+) -> Result<Option<IpRangeRow>, AppError> {
+    Ok(ip_ranges::table
         .filter(ip_ranges::id.eq(id).and(ip_ranges::site_id.eq(site_id)))
-        .select(ip_ranges::cidr)
+        .select(IpRangeRow::as_select())
         .first(conn)
-        .optional()?;
-    if cidr.is_some() {
-        diesel::delete(ip_ranges::table.find(id)).execute(conn)?;
-    }
-    Ok(cidr)
+        .optional()?)
+}
+
+pub fn delete_number(conn: &mut DbConn, id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(phone_ranges::table.find(id)).execute(conn)?)
+}
+
+pub fn delete_ip_range(conn: &mut DbConn, id: &str) -> Result<usize, AppError> {
+    Ok(diesel::delete(ip_ranges::table.find(id)).execute(conn)?)
 }

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
-use crate::auth::{Principal, Role};
+use crate::auth::visible::Visible;
+use crate::auth::Principal;
 use crate::db::DbConn;
 use crate::domain::Reason;
 use crate::error::AppError;
@@ -220,32 +221,25 @@ pub fn resolve_by_follow_up(
     Ok(())
 }
 
-/// The violation if `who` may see it: staff all, operators their own organisations'.
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<ViolationRow, AppError> {
-    store::find(conn, id)?
-        .filter(|r| {
-            !who.is(Role::Operator)
-                || crate::organisations::visible(conn, who, &r.organisation_id).is_ok()
-        })
-        .ok_or_else(|| AppError::not_found("no such violation"))
-}
+// Staff see every violation, operators their own organisations'.
+crate::owned_by_organisation!(ViolationRow, str, "no such violation", store::find);
 
 /// A regulator resolves an open (or overdue) violation with a reason.
 pub fn resolve(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    violation: Visible<ViolationRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     reason: Reason,
 ) -> Result<ViolationRow, AppError> {
-    let row = visible(conn, who, id)?;
+    let row = violation.into_inner();
     check_version(row.version)?;
     if row.status == StoredStatus::Resolved {
         return Err(AppError::conflict("the violation is resolved already"));
     }
     close(conn, now, &who.id, &row, reason.as_str())?;
-    store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such violation"))
+    store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such violation"))
 }
 
 /// Whether a sweep has anything to do (a cheap read before taking the write lock).

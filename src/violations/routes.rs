@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{store, Resolve, Violation, ViolationRow, ViolationStatus};
+use crate::auth::visible;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::{etag, ApiJson, IfMatch, Page, PageParams, Query};
@@ -88,7 +89,8 @@ pub async fn get_violation(
 ) -> Result<HttpResponse, AppError> {
     sweep(&state).await?;
     let (id, now) = (id.to_string(), state.now());
-    let row = state.db.read(move |conn| super::visible(conn, &who, &id)).await?;
+    let row = state.db.read(move |conn| visible::resolve::<ViolationRow>(conn, &who, &id)).await?;
+    let row = row.into_inner();
     Ok(respond(row, now))
 }
 
@@ -118,7 +120,10 @@ pub async fn resolve(
     let (id, reason, now) = (id.to_string(), body.into_inner().reason, state.now());
     let row = state
         .db
-        .write(move |conn| super::resolve(conn, now, &who, &id, |v| if_match.check(v), reason))
+        .write(move |conn| {
+            let violation = visible::resolve::<ViolationRow>(conn, &who, &id)?;
+            super::resolve(conn, now, &who, violation, |v| if_match.check(v), reason)
+        })
         .await?;
     Ok(respond(row, now))
 }

@@ -37,6 +37,7 @@ use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
@@ -411,11 +412,18 @@ pub fn signature(key: &[u8], keys: &Keys, id: &str, timestamp: i64, body: &str) 
     format!("v1,{v1} v1a,{v1a}")
 }
 
-/// The endpoint if the caller may see it: agencies their own, admins all; 404 otherwise.
-pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<EndpointRow, AppError> {
-    store::find(conn, id)?
-        .filter(|e| who.is(Role::Admin) || e.owner_id == who.id)
-        .ok_or_else(|| AppError::not_found("no such webhook"))
+/// Agencies see their own endpoints, admins all.
+impl Owned for EndpointRow {
+    type Key = str;
+    const MISSING: &'static str = "no such webhook";
+
+    fn find_visible(
+        conn: &mut DbConn,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Option<Self>, AppError> {
+        Ok(store::find(conn, id)?.filter(|e| who.is(Role::Admin) || e.owner_id == who.id))
+    }
 }
 
 /// Registers an endpoint (in a write transaction) and audits it; returns it and its secret,
@@ -479,11 +487,11 @@ pub fn update(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    endpoint: Visible<EndpointRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     changes: Changes,
 ) -> Result<EndpointRow, AppError> {
-    let row = visible(conn, who, id)?;
+    let row = endpoint.into_inner();
     check_version(row.version)?;
     let mut set = store::EndpointChanges::new(row.version + 1, now);
     let mut said = Vec::new();
@@ -537,10 +545,10 @@ pub fn delete(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
-    id: &str,
+    endpoint: Visible<EndpointRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
-    let row = visible(conn, who, id)?;
+    let row = endpoint.into_inner();
     check_version(row.version)?;
     store::delete(conn, &row.id)?;
     let origin = ReceiverUrl::parse(&row.url).map(|u| u.origin()).unwrap_or_default();

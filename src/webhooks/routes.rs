@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Changes, Delivery, NewWebhook, Webhook, WebhookPatch};
+use super::{Changes, Delivery, EndpointRow, NewWebhook, Webhook, WebhookPatch};
+use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -121,7 +122,7 @@ pub async fn get_webhook(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
-    respond(state.db.read(move |conn| super::visible(conn, &who, &id)).await?)
+    respond(state.db.read(move |conn| resolve::<EndpointRow>(conn, &who, &id)).await?.into_inner())
 }
 
 /// Change a webhook endpoint's URL or events, or disable or re-enable it. Needs `If-Match`.
@@ -151,14 +152,20 @@ pub async fn patch_webhook(
     body: ApiJson<WebhookPatch>,
 ) -> Result<HttpResponse, AppError> {
     let patch = body.into_inner();
+    let (id, now) = (id.to_string(), state.now());
+    // Isolation first: another agency's endpoint is a missing one, before the URL is checked.
+    let (w, i) = (who.clone(), id.clone());
+    state.db.read(move |conn| resolve::<EndpointRow>(conn, &w, &i)).await?;
     let allow_private = state.settings.webhook_allow_private;
     let (url, subscription) =
         super::check(patch.url.as_deref(), patch.events.as_deref(), allow_private).await?;
     let changes = Changes { url, subscription, enabled: patch.enabled };
-    let (id, now) = (id.to_string(), state.now());
     let row = state
         .db
-        .write(move |conn| super::update(conn, now, &who, &id, |v| if_match.check(v), changes))
+        .write(move |conn| {
+            let endpoint = resolve::<EndpointRow>(conn, &who, &id)?;
+            super::update(conn, now, &who, endpoint, |v| if_match.check(v), changes)
+        })
         .await?;
     respond(row)
 }
@@ -186,7 +193,13 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, AppError> {
     let (id, now) = (id.to_string(), state.now());
     let check = move |v| if_match.map_or(Ok(()), |m| m.check(v));
-    state.db.write(move |conn| super::delete(conn, now, &who, &id, check)).await?;
+    state
+        .db
+        .write(move |conn| {
+            let endpoint = resolve::<EndpointRow>(conn, &who, &id)?;
+            super::delete(conn, now, &who, endpoint, check)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -211,7 +224,7 @@ pub async fn list_deliveries(
     let rows = state
         .db
         .read(move |conn| {
-            let endpoint = super::visible(conn, &who, &id)?;
+            let endpoint = resolve::<EndpointRow>(conn, &who, &id)?;
             super::store::deliveries(conn, &endpoint.id, after, limit + 1)
         })
         .await?;

@@ -14,6 +14,7 @@ mod index;
 mod input_rules;
 mod inspections;
 mod integrity;
+mod isolation;
 mod licensing;
 mod lists;
 mod oauth_clients;
