@@ -132,6 +132,8 @@ pub async fn get_document(
 }
 
 /// Download a document's bytes, exactly as uploaded, as an attachment.
+///
+/// Every download, by anyone, is audited as `document.read` (who, which).
 #[utoipa::path(
     tag = "documents",
     params(("id" = Uuid, Path, description = "The document's id")),
@@ -153,16 +155,9 @@ pub async fn get_document_content(
     who: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
-    let (row, bytes) = state
-        .db
-        .read(move |conn| {
-            let row = super::visible(conn, &who, &id)?;
-            let bytes = store::content(conn, &row.id)?
-                .ok_or_else(|| AppError::not_found("no such document"))?;
-            Ok((row, bytes))
-        })
-        .await?;
+    let (id, now) = (id.to_string(), state.now());
+    let (row, bytes) =
+        state.db.write(move |conn| super::read_content(conn, now, &who, &id)).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, row.content_type.as_str()))
         .insert_header((header::CONTENT_DISPOSITION, attachment(&row.file_name)))
