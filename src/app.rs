@@ -245,6 +245,7 @@ pub struct Application {
     port: u16,
     server: Server,
     webhooks: webhooks::Deliverer,
+    retention: crate::retention::Retention,
 }
 
 impl Application {
@@ -287,6 +288,9 @@ impl Application {
         if settings.webhook_poll_ms > 0 {
             deliverer.spawn(std::time::Duration::from_millis(settings.webhook_poll_ms));
         }
+        let retention =
+            crate::retention::Retention::new(db.clone(), clock.clone(), settings.retention.clone());
+        retention.spawn();
         let parts = Parts {
             follower: web::Data::from(follower.clone()),
             webhooks: web::Data::new(deliverer.clone()),
@@ -315,7 +319,7 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(address = %settings.bind, port, database = %settings.database_url.redacted(), "ccreg listening");
-        Ok(Application { port, server: server.run(), webhooks: deliverer })
+        Ok(Application { port, server: server.run(), webhooks: deliverer, retention })
     }
 
     pub fn port(&self) -> u16 {
@@ -325,6 +329,11 @@ impl Application {
     /// This process's webhook deliverer (tests run its rounds themselves).
     pub fn webhooks(&self) -> webhooks::Deliverer {
         self.webhooks.clone()
+    }
+
+    /// This process's pruning of expired personal data (tests run its passes themselves).
+    pub fn retention(&self) -> crate::retention::Retention {
+        self.retention.clone()
     }
 
     pub fn server(self) -> Server {

@@ -60,6 +60,38 @@ impl Default for Licensing {
     }
 }
 
+/// How long personal data is kept (API.md §16), from `CCREG_VERIFICATION_LOG_DAYS` and
+/// `CCREG_WEBHOOK_DELIVERY_DAYS`. The audit log is never pruned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// Verification-log entries older than this many days are deleted.
+    pub verification_log_days: u64,
+    /// Webhook delivery attempts older than this many days are deleted.
+    pub webhook_delivery_days: u64,
+    /// How often this process prunes (the first pass a minute after start). Not read from the
+    /// environment; `None` (tests) runs no pruning task, and passes are run by hand.
+    pub every: Option<std::time::Duration>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            verification_log_days: 365,
+            webhook_delivery_days: 30,
+            every: Some(std::time::Duration::from_secs(3_600)),
+        }
+    }
+}
+
+/// A retention period: a whole number of days from 1.
+fn days(name: &str, raw: Option<String>, default: u64) -> Result<u64, String> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n >= 1 && raw.trim().bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(format!("{name} must be a whole number of days from 1, not {raw:?}")),
+    }
+}
+
 /// An agency code: 2 to 32 lower-case letters, digits, `_` or `-`.
 pub fn is_agency_code(code: &str) -> bool {
     (2..=32).contains(&code.len())
@@ -146,6 +178,8 @@ pub struct Settings {
     /// How often the webhook worker looks for due deliveries (`CCREG_WEBHOOK_POLL_MS`); it
     /// also wakes when this process appends a feed event. 0: no worker in this process.
     pub webhook_poll_ms: u64,
+    /// How long verification-log entries and webhook deliveries are kept.
+    pub retention: Retention,
 }
 
 /// A yes/no setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case).
@@ -254,6 +288,19 @@ impl Settings {
                     ))
                 }
             },
+            retention: Retention {
+                verification_log_days: days(
+                    "CCREG_VERIFICATION_LOG_DAYS",
+                    get("CCREG_VERIFICATION_LOG_DAYS"),
+                    Retention::default().verification_log_days,
+                )?,
+                webhook_delivery_days: days(
+                    "CCREG_WEBHOOK_DELIVERY_DAYS",
+                    get("CCREG_WEBHOOK_DELIVERY_DAYS"),
+                    Retention::default().webhook_delivery_days,
+                )?,
+                ..Retention::default()
+            },
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
@@ -346,6 +393,26 @@ mod tests {
         assert_eq!(settings(&[("CCREG_WEBHOOK_POLL_MS", "0")]).unwrap().webhook_poll_ms, 0);
         for bad in ["50", "60001", "-1", "soon"] {
             assert!(settings(&[("CCREG_WEBHOOK_POLL_MS", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retention_is_a_year_of_verifications_and_thirty_days_of_deliveries_unless_configured() {
+        let r = settings(&[]).unwrap().retention;
+        assert_eq!((r.verification_log_days, r.webhook_delivery_days), (365, 30));
+        assert_eq!(r.every, Some(std::time::Duration::from_secs(3_600)));
+        let r = settings(&[
+            ("CCREG_VERIFICATION_LOG_DAYS", "90"),
+            ("CCREG_WEBHOOK_DELIVERY_DAYS", " 1 "),
+        ])
+        .unwrap()
+        .retention;
+        assert_eq!((r.verification_log_days, r.webhook_delivery_days), (90, 1));
+        for name in ["CCREG_VERIFICATION_LOG_DAYS", "CCREG_WEBHOOK_DELIVERY_DAYS"] {
+            for bad in ["0", "-1", "+7", "1.5", "30d", "a year", "99999999999999999999"] {
+                let e = settings(&[(name, bad)]).unwrap_err();
+                assert!(e.contains(name) && e.contains(bad), "{name}={bad}: {e}");
+            }
         }
     }
 

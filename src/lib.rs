@@ -24,6 +24,7 @@ pub mod organisations;
 pub mod pages;
 pub mod register;
 pub mod reports;
+pub mod retention;
 pub mod seed;
 pub mod service;
 pub mod sites;

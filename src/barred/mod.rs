@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::auth::Principal;
 use crate::db::DbConn;
+use crate::domain::IdentityView;
 use crate::error::AppError;
 use crate::organisations::{IdType, PersonRole};
 pub use store::BarredRow;
@@ -33,12 +35,14 @@ pub struct BarredPerson {
     pub barred_until: DateTime<Utc>,
 }
 
-impl From<BarredRow> for BarredPerson {
-    fn from(r: BarredRow) -> Self {
+impl BarredPerson {
+    /// The bar as `reader` may see it: the identity number in full or masked (API.md §16; the
+    /// list is for regulators and admins, who see it in full).
+    pub fn for_reader(r: BarredRow, reader: &Principal) -> Self {
         BarredPerson {
             id: r.id,
             id_type: r.id_type,
-            id_number: r.id_number,
+            id_number: IdentityView::of(reader.role).show(r.id_number),
             full_name: r.full_name,
             licence_number: r.licence_number,
             organisation_id: r.organisation_id,
@@ -110,10 +114,10 @@ pub fn bar_holders(
                 action: "person.barred",
                 entity_type: "barred_person",
                 entity_id: &row.id,
+                // The person by id, never by identity number (API.md §16).
                 summary: format!(
-                    "{} {} barred until {} after licence {} was revoked",
-                    row.id_type,
-                    row.id_number,
+                    "person {} barred until {} after licence {} was revoked",
+                    row.person_id,
                     until.date(),
                     licence_number
                 ),

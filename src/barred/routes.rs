@@ -3,6 +3,7 @@
 use actix_web::{get, web};
 
 use super::{store, BarredPerson};
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::http::{Page, PageParams, Query};
 use crate::state::AppState;
@@ -17,9 +18,11 @@ use crate::state::AppState;
 #[get("/barred-persons")]
 pub async fn list_barred_persons(
     state: web::Data<AppState>,
+    who: Principal,
     page: Query<PageParams>,
 ) -> Result<web::Json<Page<BarredPerson>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let rows = state.db.read(move |conn| Ok(store::list(conn, after, limit + 1)?)).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), BarredPerson::from)))
+    let view = |r| BarredPerson::for_reader(r, &who);
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), view)))
 }

@@ -169,6 +169,35 @@ fn is_bidi_control(c: char) -> bool {
 // Operators see only their organisations' documents; staff see all.
 crate::owned_by_organisation!(DocumentRow, str, "no such document", store::find);
 
+/// A document's bytes for a reader who may see it, with the `document.read` audit entry
+/// (who, which) in the same transaction: every download of a document is on record, whoever
+/// makes it (API.md §16).
+pub fn read_content(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    doc: Visible<DocumentRow>,
+) -> Result<(DocumentRow, Vec<u8>), AppError> {
+    let row = doc.into_inner();
+    let bytes =
+        store::content(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such document"))?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(&who.id),
+            action: "document.read",
+            entity_type: "document",
+            entity_id: &row.id,
+            summary: format!(
+                "{} of organisation {} read by {} ({} bytes, sha256 {})",
+                row.kind, row.organisation_id, who.role, row.size_bytes, row.sha256
+            ),
+        },
+    )?;
+    Ok((row, bytes))
+}
+
 /// Checks the form's fields against the organisation; every invalid field at once (422), then
 /// the bytes' type (415).
 fn check(

@@ -135,6 +135,8 @@ pub async fn get_document(
 }
 
 /// Download a document's bytes, exactly as uploaded, as an attachment.
+///
+/// Every download, by anyone, is audited as `document.read` (who, which).
 #[utoipa::path(
     tag = "documents",
     params(("id" = Uuid, Path, description = "The document's id")),
@@ -156,14 +158,12 @@ pub async fn get_document_content(
     who: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
+    let (id, now) = (id.to_string(), state.now());
     let (row, bytes) = state
         .db
-        .read(move |conn| {
-            let row = resolve::<DocumentRow>(conn, &who, &id)?.into_inner();
-            let bytes = store::content(conn, &row.id)?
-                .ok_or_else(|| AppError::not_found("no such document"))?;
-            Ok((row, bytes))
+        .write(move |conn| {
+            let doc = resolve::<DocumentRow>(conn, &who, &id)?;
+            super::read_content(conn, now, &who, doc)
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -1,5 +1,7 @@
-//! Identity numbers: CNIC, passport, NTN, company registration number.
+//! Identity numbers: CNIC, passport, NTN, company registration number; and how much of a
+//! person's identity number each reader sees (API.md §16).
 
+use crate::domain::role::Role;
 use crate::error::AppError;
 
 fn digits_in(s: &str) -> String {
@@ -36,6 +38,68 @@ pub fn passport(raw: &str) -> Result<String, String> {
     } else {
         Err("a passport number is 5 to 20 letters and digits".into())
     }
+}
+
+/// An identity number with all but its last 4 characters replaced by `*` (a number of 4
+/// characters or fewer is shown as it is: there is nothing before its last 4).
+pub fn mask_identity(number: &str) -> String {
+    let count = number.chars().count();
+    number.chars().enumerate().map(|(i, c)| if i + 4 < count { '*' } else { c }).collect()
+}
+
+/// How a reader sees a person's identity number (CNIC, passport, permit): the one rule of
+/// API.md §16, applied where a response is built for its reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityView {
+    Full,
+    Masked,
+}
+
+impl IdentityView {
+    /// In full to regulators, admins and operators (an operator reads only its own
+    /// organisations' people: every other is 404 before a response is built); masked to
+    /// inspectors and agencies.
+    pub fn of(role: Role) -> Self {
+        match role {
+            Role::Admin | Role::Regulator | Role::Operator => IdentityView::Full,
+            Role::Inspector | Role::Agency => IdentityView::Masked,
+        }
+    }
+
+    /// The number as this reader sees it.
+    pub fn show(self, number: String) -> String {
+        match self {
+            IdentityView::Full => number,
+            IdentityView::Masked => mask_identity(&number),
+        }
+    }
+}
+
+/// Reads an identity number's text from a request body. A value of another type is refused
+/// without quoting it back (serde's own message would print a number sent as one).
+pub fn identity_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<String, E> {
+            Err(E::custom("invalid type: number, expected a string"))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<String, E> {
+            Err(E::custom("invalid type: number, expected a string"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<String, E> {
+            Err(E::custom("invalid type: number, expected a string"))
+        }
+    }
+    // `any`, not `string`: a JSON value deserialiser answers a number asked for as a string
+    // with serde's own message, quoting it, before the visitor is called.
+    d.deserialize_any(Text)
 }
 
 /// A National Tax Number: 7 digits, a dash, 1 check digit (`1234567-8`). Only the format is
@@ -122,6 +186,48 @@ mod tests {
         assert!(Cnic::try_new("1234-51234567-1").is_err());
         assert!(Cnic::try_new("12345-1234567-12").is_err());
         assert!(Cnic::try_new("abcde-1234567-1").is_err());
+    }
+
+    #[test]
+    fn masking_keeps_only_the_last_four_characters() {
+        assert_eq!(mask_identity("12345-1234567-1"), "***********67-1");
+        assert_eq!(mask_identity("AB1234567"), "*****4567");
+        assert_eq!(mask_identity("12345"), "*2345");
+        assert_eq!(mask_identity("1234"), "1234");
+        assert_eq!(mask_identity(""), "");
+        // Characters, not bytes.
+        assert_eq!(mask_identity("ÄÖÜ12345"), "****2345");
+    }
+
+    #[test]
+    fn identity_text_refuses_other_types_without_quoting_them() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Body {
+            #[serde(deserialize_with = "identity_text")]
+            id_number: String,
+        }
+        let ok: Body = serde_json::from_str(r#"{"id_number": "35202-1234567-1"}"#).unwrap();
+        assert_eq!(ok.id_number, "35202-1234567-1");
+        for bad in [
+            r#"{"id_number": 3520212345671}"#,
+            r#"{"id_number": -3520212345671}"#,
+            r#"{"id_number": 3.5}"#,
+        ] {
+            let e = serde_json::from_str::<Body>(bad).unwrap_err().to_string();
+            assert!(!e.contains("3520212345671") && !e.contains("3.5"), "{e}");
+            assert!(e.contains("expected a string"), "{e}");
+        }
+    }
+
+    #[test]
+    fn inspectors_and_agencies_see_identity_numbers_masked() {
+        let shown = |role| IdentityView::of(role).show("35202-1234567-1".to_string());
+        for role in [Role::Admin, Role::Regulator, Role::Operator] {
+            assert_eq!(shown(role), "35202-1234567-1", "{role:?}");
+        }
+        for role in [Role::Inspector, Role::Agency] {
+            assert_eq!(shown(role), "***********67-1", "{role:?}");
+        }
     }
 
     #[test]

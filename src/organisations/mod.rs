@@ -13,7 +13,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::{self, Child, Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
-use crate::domain::{Address, Country, Email, Name, Ntn, RegistrationNumber, E164};
+use crate::domain::{Address, Country, Email, IdentityView, Name, Ntn, RegistrationNumber, E164};
 use crate::error::AppError;
 pub use store::{OrgRow, PersonRow};
 
@@ -283,6 +283,7 @@ pub struct NewPerson {
     pub id_type: IdType,
     /// A CNIC is 13 digits, written `12345-1234567-1`; a passport number 5 to 20 letters and digits.
     #[schema(example = "12345-1234567-1")]
+    #[serde(deserialize_with = "crate::domain::ids::identity_text")]
     pub id_number: String,
     pub nationality: Country,
     /// 0 to 100, at most two decimals; an organisation's total may not pass 100.
@@ -297,21 +298,24 @@ pub struct Person {
     pub full_name: String,
     pub roles: Vec<PersonRole>,
     pub id_type: IdType,
+    /// In full to the owner, regulators and admins; masked to inspectors (`***********67-1`).
     pub id_number: String,
     pub nationality: String,
     pub ownership_percent: f64,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<PersonRow> for Person {
-    fn from(r: PersonRow) -> Self {
+impl Person {
+    /// The person as `reader` may see it: the identity number in full or masked (API.md §16).
+    /// The only way a `Person` is built, so no response can carry a number unmasked by mistake.
+    pub fn for_reader(r: PersonRow, reader: &Principal) -> Self {
         Person {
             id: r.id,
             organisation_id: r.organisation_id,
             full_name: r.full_name,
             roles: serde_json::from_str(&r.roles).unwrap_or_default(),
             id_type: r.id_type,
-            id_number: r.id_number,
+            id_number: IdentityView::of(reader.role).show(r.id_number),
             nationality: r.nationality,
             ownership_percent: r.ownership_bp as f64 / 100.0,
             created_at: r.created_at.and_utc(),
@@ -365,10 +369,10 @@ pub fn add_person(
         ));
     }
     if store::person_exists(conn, &org.id, new.id_type, &id_number)? {
-        return Err(AppError::conflict(format!(
-            "{} {id_number} is already recorded for this organisation",
-            new.id_type.as_str()
-        )));
+        // Never the number itself: error details carry no identity numbers (API.md §16).
+        return Err(AppError::conflict(
+            "this identity document is already recorded for this organisation",
+        ));
     }
     let row = PersonRow {
         id: uuid::Uuid::now_v7().to_string(),

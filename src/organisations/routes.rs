@@ -208,13 +208,16 @@ pub async fn add_person(
             secret: None,
             location: format!("/api/v1/organisations/{org_id}/people/{}", row.id),
             version: 1,
-            body: to_json(&Person::from(row)),
+            body: to_json(&Person::for_reader(row, &who)),
         })
     })
     .await
 }
 
 /// List an organisation's people.
+///
+/// Identity numbers are in full for the owner, regulators and admins; inspectors see all but
+/// the last 4 characters replaced by `*`.
 #[utoipa::path(
     tag = "organisations",
     params(("id" = Uuid, Path, description = "The organisation's id"), PageParams),
@@ -231,7 +234,7 @@ pub async fn list_people(
     id: web::Path<Uuid>,
     page: Query<PageParams>,
 ) -> Result<web::Json<Page<Person>>, AppError> {
-    let (limit, after, id) = (page.limit()?, page.after()?, id.to_string());
+    let (limit, after, id, reader) = (page.limit()?, page.after()?, id.to_string(), who.clone());
     let rows = state
         .db
         .read(move |conn| {
@@ -239,7 +242,12 @@ pub async fn list_people(
             store::list_people(conn, &org.id, after, limit + 1)
         })
         .await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), Person::from)))
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| Person::for_reader(r, &reader),
+    )))
 }
 
 /// Remove a person from an organisation (the owner).

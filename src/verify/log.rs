@@ -195,6 +195,21 @@ fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Deletes up to `batch` entries logged before `cutoff`, oldest first (retention, API.md §16);
+/// answers how many went. The caller repeats until fewer than `batch` go.
+pub fn prune(conn: &mut DbConn, cutoff: NaiveDateTime, batch: i64) -> QueryResult<usize> {
+    let ids: Vec<String> = verification_log::table
+        .filter(verification_log::at.lt(cutoff))
+        .order(verification_log::at.asc())
+        .select(verification_log::id)
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(verification_log::table.filter(verification_log::id.eq_any(&ids))).execute(conn)
+}
+
 pub fn list(
     conn: &mut DbConn,
     client_id: Option<String>,

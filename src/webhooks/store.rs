@@ -275,3 +275,22 @@ pub fn deliveries(
     }
     Ok(q.order(wd::id.asc()).limit(limit).load(conn)?)
 }
+
+/// Deletes up to `batch` delivery attempts made before `cutoff`, oldest first (retention,
+/// API.md §16); answers how many went. The caller repeats until fewer than `batch` go.
+pub fn prune_deliveries(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    batch: i64,
+) -> QueryResult<usize> {
+    let ids: Vec<String> = wd::table
+        .filter(wd::attempted_at.lt(cutoff))
+        .order(wd::attempted_at.asc())
+        .select(wd::id)
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(wd::table.filter(wd::id.eq_any(&ids))).execute(conn)
+}

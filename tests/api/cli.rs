@@ -47,6 +47,24 @@ fn unknown_database_schemes_are_refused() {
 }
 
 #[test]
+fn a_retention_period_that_is_not_whole_days_from_one_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ccreg.db").display());
+    for var in ["CCREG_VERIFICATION_LOG_DAYS", "CCREG_WEBHOOK_DELIVERY_DAYS"] {
+        for bad in ["0", "-30", "1.5", "thirty"] {
+            // An unusable bind address too, so a start that went on would fail rather than serve.
+            let env = [("CCREG_DATABASE_URL", url.as_str()), ("CCREG_BIND", "nowhere"), (var, bad)];
+            let (ok, _, err) = ccreg(&env, &["serve"], "");
+            assert!(!ok, "{var}={bad}");
+            assert!(
+                err.contains(var) && err.contains("whole number of days"),
+                "{var}={bad}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn user_create_reads_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/cli.db", dir.path().display());

@@ -154,6 +154,9 @@ pub struct TestApp {
     pub settings: Settings,
     /// The server's webhook deliverer: tests run delivery rounds with it.
     pub webhooks: ccreg::webhooks::Deliverer,
+    /// The server's pruning of expired personal data: tests run its passes with it (the
+    /// hourly task is off, so nothing is pruned behind a test's back).
+    pub retention: ccreg::retention::Retention,
 }
 
 /// A response, read whole.
@@ -245,6 +248,7 @@ impl TestApp {
         settings.bind = "127.0.0.1:0".into();
         settings.key_dir = key_dir.path().to_path_buf();
         settings.db_pool_size = 6;
+        settings.retention.every = None;
         settings.workers = Some(2);
         settings.bootstrap_admin = Some(BootstrapAdmin {
             email: ADMIN_EMAIL.into(),
@@ -254,9 +258,18 @@ impl TestApp {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap());
         let app = Application::build(settings.clone(), Arc::new(clock.clone())).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
-        let webhooks = app.webhooks();
+        let (webhooks, retention) = (app.webhooks(), app.retention());
         actix_web::rt::spawn(app.server());
-        TestApp { base, client: reqwest::Client::new(), clock, db, key_dir, settings, webhooks }
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            db,
+            key_dir,
+            settings,
+            webhooks,
+            retention,
+        }
     }
 
     /// The test clock's now, RFC 3339.

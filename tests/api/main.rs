@@ -20,6 +20,7 @@ mod lists;
 mod oauth_clients;
 mod operations;
 mod pages;
+mod personal_data;
 mod public_api;
 mod register;
 mod registry;

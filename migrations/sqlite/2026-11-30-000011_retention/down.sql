@@ -1,0 +1,2 @@
+DROP INDEX webhook_deliveries_attempted_at;
+DROP INDEX verification_log_at;
