@@ -22,9 +22,10 @@ use crate::auth::{Principal, Role};
 use crate::barred::{self, Flag};
 use crate::clearances;
 use crate::config::Licensing;
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
-use crate::domain::{LicenceNumber, Reason};
+use crate::domain::{BodyId, LicenceNumber, Reason};
 use crate::error::{AppError, FieldError};
 use crate::licences;
 use crate::organisations;
@@ -81,14 +82,16 @@ impl utoipa::ToSchema for TermMonths {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
-    pub organisation_id: String,
+    pub organisation_id: BodyId,
     /// The organisation's sites the licence is to cover.
-    pub site_ids: Vec<String>,
+    pub site_ids: Vec<BodyId>,
     pub category: Category,
     pub term_months: TermMonths,
     /// For a renewal: the licence to extend.
     pub renewal_of: Option<LicenceNumber>,
 }
+
+impl crate::http::BodyRules for NewApplication {}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Application {
@@ -125,12 +128,12 @@ impl From<ApplicationRow> for Application {
         Application {
             id: r.id,
             organisation_id: r.organisation_id,
-            site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
+            site_ids: r.site_ids.into_inner(),
             category: r.category,
             term_months: r.term_months,
             renewal_of: r.renewal_of,
             status: r.status,
-            history: transition::parse(&r.history),
+            history: r.history.into_inner(),
             licence_number: r.licence_number,
             invoice_id: r.invoice_id,
             version: r.version,
@@ -206,6 +209,8 @@ pub struct Approval {
     pub reason: Option<Reason>,
 }
 
+impl crate::http::BodyRules for Approval {}
+
 /// The application if the caller may see it: operators only their organisations' (404).
 pub fn visible(conn: &mut DbConn, who: &Principal, id: &str) -> Result<ApplicationRow, AppError> {
     let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such application"))?;
@@ -222,7 +227,7 @@ pub fn create(
     who: &Principal,
     new: NewApplication,
 ) -> Result<ApplicationRow, AppError> {
-    let org = organisations::visible(conn, who, &new.organisation_id)
+    let org = organisations::visible(conn, who, new.organisation_id.as_str())
         .map_err(|_| AppError::invalid("organisation_id", "no such organisation of yours"))?;
     if let Some(number) = &new.renewal_of {
         let licence = licences::store::find(conn, number.as_str())?
@@ -237,19 +242,18 @@ pub fn create(
             ));
         }
     }
-    let mut site_ids = new.site_ids;
+    let mut site_ids: Vec<String> = new.site_ids.into_iter().map(BodyId::into_string).collect();
     site_ids.sort();
     site_ids.dedup();
     let row = ApplicationRow {
         id: uuid::Uuid::now_v7().to_string(),
         organisation_id: org.id,
-        site_ids: serde_json::to_string(&site_ids)
-            .map_err(|e| AppError::internal(e.to_string()))?,
+        site_ids: StoredJson::new(site_ids)?,
         category: new.category,
         term_months: new.term_months.0 as i32,
         renewal_of: new.renewal_of.map(|n| n.as_str().to_string()),
         status: Status::Draft,
-        history: transition::push("[]", None, "draft", now, &who.id, None),
+        history: transition::push(&[], None, "draft", now, &who.id, None)?,
         licence_number: None,
         version: 1,
         created_at: now,
@@ -281,8 +285,7 @@ pub fn create(
 fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
     // Held until commit: a document cannot be deleted while this submission reads them.
     organisations::store::lock(conn, &row.organisation_id)?;
-    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids)
-        .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?;
+    let site_ids: &[String] = &row.site_ids;
     let mut errors = Vec::new();
     if site_ids.is_empty() {
         errors.push(FieldError::new("site_ids", "name at least one site"));
@@ -402,9 +405,7 @@ fn open_dossier(
     row: &ApplicationRow,
     licensing: &Licensing,
 ) -> Result<String, AppError> {
-    let site_count = serde_json::from_str::<Vec<String>>(&row.site_ids)
-        .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?
-        .len();
+    let site_count = row.site_ids.len();
     let late_renewal = match &row.renewal_of {
         Some(number) => licences::store::find(conn, number)?.is_some_and(|l| l.expires_at <= now),
         None => false,
@@ -437,8 +438,7 @@ fn grant(
     Ok(licences::Grant {
         application_id: row.id.clone(),
         organisation_id: row.organisation_id.clone(),
-        site_ids: serde_json::from_str(&row.site_ids)
-            .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?,
+        site_ids: row.site_ids.to_vec(),
         category: row.category,
         term_months,
         conditions,
@@ -482,7 +482,7 @@ pub fn act(
             now,
             &who.id,
             reason.clone(),
-        ),
+        )?,
         version: row.version + 1,
         updated_at: now,
     };
