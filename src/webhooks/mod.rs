@@ -277,7 +277,11 @@ pub struct NewWebhook {
     pub events: Vec<EventSelector>,
 }
 
-impl crate::http::BodyRules for NewWebhook {}
+impl crate::http::BodyRules for NewWebhook {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        body_rules(body)
+    }
+}
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -290,7 +294,28 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
-impl crate::http::BodyRules for WebhookPatch {}
+impl crate::http::BodyRules for WebhookPatch {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        body_rules(body)
+    }
+}
+
+/// The URL's form and the selectors' rules, on the body as sent, so they are named with every
+/// field that does not parse; resolving the host waits for [`check`], once the body parses.
+fn body_rules(body: &serde_json::Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(Err(m)) =
+        body.get("url").and_then(serde_json::Value::as_str).map(ReceiverUrl::parse)
+    {
+        errors.push(FieldError::new("url", m));
+    }
+    // Selectors that do not parse are named one by one by the parser.
+    let selectors = body.get("events").cloned().map(serde_json::from_value::<Vec<EventSelector>>);
+    if let Some(Ok(selectors)) = selectors {
+        errors.extend(Subscription::from_selectors(&selectors).err());
+    }
+    errors
+}
 
 /// One delivery attempt.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
