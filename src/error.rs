@@ -228,9 +228,27 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 AppError::conflict("a concurrent change won; retry with the current state")
             }
+            // A stored value that cannot be read: the log needs its column and why (the
+            // detail stays generic). `db::stored::RowContext` adds the object's id.
+            Error::DeserializationError(cause) => {
+                AppError::Internal(format!("a stored value cannot be read: {}", chain(&*cause)))
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
+}
+
+/// An error and its causes, outermost first: `Error deserializing field 'address': stored
+/// text is not JSON for Address: …` (diesel's own message names only the column).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {

@@ -16,8 +16,9 @@ use crate::db::schema::{
     licences as licences_t, organisations as organisations_t, people, phone_ranges, registry_locks,
     sites as sites_t,
 };
+use crate::db::stored::StoredJson;
 use crate::db::{write_tx, Db, DbConn};
-use crate::domain::{Email, LicenceNumber, Name};
+use crate::domain::{BodyId, Email, LicenceNumber, Name};
 use crate::error::AppError;
 use crate::inspections::InspectionRow;
 use crate::inspections::{self, NewInspection, Record};
@@ -431,8 +432,8 @@ fn file(
             bytes: pdf.into_bytes().into(),
         }),
         kind: Some(kind.to_string()),
-        person_id: person_id.map(str::to_string),
-        site_id: site_id.map(str::to_string),
+        person_id: person_id.map(BodyId::try_new).transpose().map_err(AppError::internal)?,
+        site_id: site_id.map(BodyId::try_new).transpose().map_err(AppError::internal)?,
         errors: Vec::new(),
     };
     let org = resolve::<OrgRow>(conn, owner, org_id)?;
@@ -606,8 +607,9 @@ fn scale_batch(
     let mut sites_made = 0;
     for o in from..from + count {
         let org_id = uuid::Uuid::now_v7().to_string();
-        let address = json!({"line1": format!("Office {o}"), "line2": null, "city": CITIES[o % 6].0, "province": CITIES[o % 6].1,
-            "postal_code": CITIES[o % 6].2, "country": "PK"}).to_string();
+        let address: crate::domain::Address = serde_json::from_value(json!({"line1": format!("Office {o}"), "line2": null, "city": CITIES[o % 6].0, "province": CITIES[o % 6].1,
+            "postal_code": CITIES[o % 6].2, "country": "PK"})).map_err(|e| AppError::internal(e.to_string()))?;
+        let address = StoredJson::new(address)?;
         org_rows.push(organisations::OrgRow {
             id: org_id.clone(),
             owner_id: owner.into(),
@@ -626,7 +628,7 @@ fn scale_batch(
             id: uuid::Uuid::now_v7().to_string(),
             organisation_id: org_id.clone(),
             full_name: "Seeded Director".into(),
-            roles: "[\"director\"]".into(),
+            roles: StoredJson::new(vec![crate::organisations::PersonRole::Director])?,
             id_type: crate::organisations::IdType::Cnic,
             id_number: format!("{:05}-{:07}-1", 10_000 + o % 90_000, o),
             nationality: "PK".into(),
@@ -644,8 +646,8 @@ fn scale_batch(
                 address: address.clone(),
                 city_key: CITIES[o % 6].0.to_lowercase(),
                 seat_count: 50,
-                services: "[\"inbound\"]".into(),
-                markets: "[\"PK\"]".into(),
+                services: StoredJson::new(vec![crate::sites::Service::Inbound])?,
+                markets: StoredJson::new(vec![crate::domain::Country::pakistan()])?,
                 status: crate::sites::SiteStatus::Active,
                 version: 1,
                 created_at: now,
@@ -696,7 +698,7 @@ fn scale_batch(
             let number = LicenceNumber::new(now.year() as u32, (first_serial + pos as i64) as u32)
                 .as_str()
                 .to_string();
-            let site_json = serde_json::to_string(&ids).unwrap_or_default();
+            let site_json = StoredJson::new(ids.clone())?;
             app_rows.push(applications::ApplicationRow {
                 id: app_id.clone(),
                 organisation_id: org_id.clone(),
@@ -705,7 +707,7 @@ fn scale_batch(
                 term_months: 36,
                 renewal_of: None,
                 status: applications::Status::Approved,
-                history: "[]".into(),
+                history: StoredJson::new(Vec::new())?,
                 licence_number: Some(number.clone()),
                 version: 3,
                 created_at: now,
@@ -730,8 +732,8 @@ fn scale_batch(
                 valid_from: now,
                 expires_at,
                 suspended_until: None,
-                conditions: "[]".into(),
-                history: "[]".into(),
+                conditions: StoredJson::new(Vec::new())?,
+                history: StoredJson::new(Vec::new())?,
                 version: 1,
                 updated_at: now,
                 provisional_until: None,

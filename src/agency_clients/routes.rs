@@ -26,6 +26,8 @@ pub struct CreateClient {
     pub clears: Option<String>,
 }
 
+impl crate::http::BodyRules for CreateClient {}
+
 /// A new client, with its secret: shown this once only. The secret is never stored, so a
 /// replay of the creation (same `Idempotency-Key`) answers without it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

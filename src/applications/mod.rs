@@ -23,9 +23,10 @@ use crate::auth::{Principal, Role};
 use crate::barred::{self, Flag};
 use crate::clearances;
 use crate::config::Licensing;
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
-use crate::domain::{LicenceNumber, Reason};
+use crate::domain::{BodyId, LicenceNumber, Reason};
 use crate::error::{AppError, FieldError};
 use crate::licences;
 use crate::organisations::{self, OrgRow};
@@ -83,14 +84,16 @@ impl utoipa::ToSchema for TermMonths {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
-    pub organisation_id: String,
+    pub organisation_id: BodyId,
     /// The organisation's sites the licence is to cover.
-    pub site_ids: Vec<String>,
+    pub site_ids: Vec<BodyId>,
     pub category: Category,
     pub term_months: TermMonths,
     /// For a renewal: the licence to extend.
     pub renewal_of: Option<LicenceNumber>,
 }
+
+impl crate::http::BodyRules for NewApplication {}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Application {
@@ -127,12 +130,12 @@ impl From<ApplicationRow> for Application {
         Application {
             id: r.id,
             organisation_id: r.organisation_id,
-            site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
+            site_ids: r.site_ids.into_inner(),
             category: r.category,
             term_months: r.term_months,
             renewal_of: r.renewal_of,
             status: r.status,
-            history: transition::parse(&r.history),
+            history: r.history.into_inner(),
             licence_number: r.licence_number,
             invoice_id: r.invoice_id,
             version: r.version,
@@ -208,25 +211,42 @@ pub struct Approval {
     pub reason: Option<Reason>,
 }
 
+impl crate::http::BodyRules for Approval {}
+
 // Operators see only their organisations' applications; staff see all.
 crate::owned_by_organisation!(ApplicationRow, str, "no such application", store::find);
 
-/// The organisation and sites a new application names, each one the caller's: every one that
-/// is missing or another's is refused where it is given (422), with the same message.
+/// The organisation, sites and licence a new application names, each one the caller's: every
+/// one that is missing or another's is refused where it is given (422, all at once), with the
+/// same message for a missing one and another's.
 fn check_references(
     conn: &mut DbConn,
     who: &Principal,
     new: &NewApplication,
 ) -> Result<Visible<OrgRow>, AppError> {
-    let org = visible::resolve::<OrgRow>(conn, who, &new.organisation_id)
-        .map_err(|_| AppError::invalid("organisation_id", "no such organisation of yours"))?;
+    let Ok(org) = visible::resolve::<OrgRow>(conn, who, new.organisation_id.as_str()) else {
+        return Err(AppError::invalid("organisation_id", "no such organisation of yours"));
+    };
     let mut errors = Vec::new();
     for (i, site_id) in new.site_ids.iter().enumerate() {
-        if org.child::<SiteRow>(conn, site_id).is_err() {
+        if org.child::<SiteRow>(conn, site_id.as_str()).is_err() {
             errors.push(FieldError::new(
                 format!("site_ids[{i}]"),
                 "no such site in this organisation",
             ));
+        }
+    }
+    if let Some(number) = &new.renewal_of {
+        match licences::store::find(conn, number.as_str())?.filter(|l| l.organisation_id == org.id)
+        {
+            None => {
+                errors.push(FieldError::new("renewal_of", "no such licence of this organisation"))
+            }
+            Some(l) if l.status.is_final() => errors.push(FieldError::new(
+                "renewal_of",
+                format!("a {} licence cannot be renewed", l.status),
+            )),
+            Some(_) => {}
         }
     }
     if errors.is_empty() {
@@ -243,32 +263,18 @@ pub fn create(
     new: NewApplication,
 ) -> Result<ApplicationRow, AppError> {
     let org = check_references(conn, who, &new)?;
-    if let Some(number) = &new.renewal_of {
-        let licence = licences::store::find(conn, number.as_str())?
-            .filter(|l| l.organisation_id == org.id)
-            .ok_or_else(|| {
-                AppError::invalid("renewal_of", "no such licence of this organisation")
-            })?;
-        if licence.status.is_final() {
-            return Err(AppError::invalid(
-                "renewal_of",
-                format!("a {} licence cannot be renewed", licence.status),
-            ));
-        }
-    }
-    let mut site_ids = new.site_ids;
+    let mut site_ids: Vec<String> = new.site_ids.into_iter().map(BodyId::into_string).collect();
     site_ids.sort();
     site_ids.dedup();
     let row = ApplicationRow {
         id: uuid::Uuid::now_v7().to_string(),
         organisation_id: org.id.clone(),
-        site_ids: serde_json::to_string(&site_ids)
-            .map_err(|e| AppError::internal(e.to_string()))?,
+        site_ids: StoredJson::new(site_ids)?,
         category: new.category,
         term_months: new.term_months.0 as i32,
         renewal_of: new.renewal_of.map(|n| n.as_str().to_string()),
         status: Status::Draft,
-        history: transition::push("[]", None, "draft", now, &who.id, None),
+        history: transition::push(&[], None, "draft", now, &who.id, None)?,
         licence_number: None,
         version: 1,
         created_at: now,
@@ -300,8 +306,7 @@ pub fn create(
 fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
     // Held until commit: a document cannot be deleted while this submission reads them.
     organisations::store::lock(conn, &row.organisation_id)?;
-    let site_ids: Vec<String> = serde_json::from_str(&row.site_ids)
-        .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?;
+    let site_ids: &[String] = &row.site_ids;
     let mut errors = Vec::new();
     if site_ids.is_empty() {
         errors.push(FieldError::new("site_ids", "name at least one site"));
@@ -421,9 +426,7 @@ fn open_dossier(
     row: &ApplicationRow,
     licensing: &Licensing,
 ) -> Result<String, AppError> {
-    let site_count = serde_json::from_str::<Vec<String>>(&row.site_ids)
-        .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?
-        .len();
+    let site_count = row.site_ids.len();
     let late_renewal = match &row.renewal_of {
         Some(number) => licences::store::find(conn, number)?.is_some_and(|l| l.expires_at <= now),
         None => false,
@@ -456,8 +459,7 @@ fn grant(
     Ok(licences::Grant {
         application_id: row.id.clone(),
         organisation_id: row.organisation_id.clone(),
-        site_ids: serde_json::from_str(&row.site_ids)
-            .map_err(|e| AppError::internal(format!("applications.site_ids of {}: {e}", row.id)))?,
+        site_ids: row.site_ids.to_vec(),
         category: row.category,
         term_months,
         conditions,
@@ -501,7 +503,7 @@ pub fn act(
             now,
             &who.id,
             reason.clone(),
-        ),
+        )?,
         version: row.version + 1,
         updated_at: now,
     };

@@ -34,11 +34,15 @@ pub struct InfoRequest {
     pub message: Reason,
 }
 
+impl crate::http::BodyRules for InfoRequest {}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
     pub reason: Reason,
 }
+
+impl crate::http::BodyRules for Rejection {}
 
 fn respond((row, flags): (super::ApplicationRow, Option<Vec<Flag>>)) -> HttpResponse {
     HttpResponse::Ok()

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 
 use super::{Category, Status};
 use crate::db::schema::applications;
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
+use crate::domain::transition::Transition as Step;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -13,12 +15,12 @@ use crate::error::AppError;
 pub struct ApplicationRow {
     pub id: String,
     pub organisation_id: String,
-    pub site_ids: String,
+    pub site_ids: StoredJson<Vec<String>>,
     pub category: Category,
     pub term_months: i32,
     pub renewal_of: Option<String>,
     pub status: Status,
-    pub history: String,
+    pub history: StoredJson<Vec<Step>>,
     pub licence_number: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -33,7 +35,12 @@ pub fn insert(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ApplicationRow>, AppError> {
-    Ok(applications::table.find(id).select(ApplicationRow::as_select()).first(conn).optional()?)
+    applications::table
+        .find(id)
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()
+        .of_row("application", id)
 }
 
 /// What a transition writes.
@@ -41,7 +48,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ApplicationRow>, AppEr
 #[diesel(table_name = applications)]
 pub struct Transition {
     pub status: Status,
-    pub history: String,
+    pub history: StoredJson<Vec<Step>>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
 }

@@ -70,12 +70,9 @@ pub struct Flag {
     pub barred_until: DateTime<Utc>,
 }
 
-/// Whether a person's stored roles (a JSON array) make them answerable for the holder.
-fn is_answerable(roles: &str) -> bool {
-    serde_json::from_str::<Vec<PersonRole>>(roles)
-        .unwrap_or_default()
-        .iter()
-        .any(|r| matches!(r, PersonRole::Director | PersonRole::BeneficialOwner))
+/// Whether a person's roles make them answerable for the holder.
+fn is_answerable(roles: &[PersonRole]) -> bool {
+    roles.iter().any(|r| matches!(r, PersonRole::Director | PersonRole::BeneficialOwner))
 }
 
 /// Bars the holder's directors and beneficial owners (inside the revocation's transaction).

@@ -190,6 +190,8 @@ pub struct Grant {
     pub reference: Name,
 }
 
+impl crate::http::BodyRules for Grant {}
+
 /// `/object` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -198,6 +200,8 @@ pub struct Objection {
     #[schema(example = "NCCIA/OBJ/2026/0007")]
     pub reference: Name,
 }
+
+impl crate::http::BodyRules for Objection {}
 
 /// Records an agency's decision: only a client of that agency (403 for another agency's
 /// client or any other role that may see the clearance; 404 for one that may not), once

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::MAX_FILE_BYTES;
+use crate::domain::BodyId;
 use crate::error::{AppError, FieldError};
 
 /// Room for the parts other than the file, their headers and the boundaries.
@@ -33,13 +34,14 @@ pub struct FilePart {
     pub bytes: web::Bytes,
 }
 
-/// The parts of an upload as sent. Text parts sent empty count as absent.
+/// The parts of an upload as sent. Text parts sent empty count as absent; an id that is not a
+/// UUID is an error here and absent.
 #[derive(Debug, Clone, Default)]
 pub struct UploadForm {
     pub file: Option<FilePart>,
     pub kind: Option<String>,
-    pub person_id: Option<String>,
-    pub site_id: Option<String>,
+    pub person_id: Option<BodyId>,
+    pub site_id: Option<BodyId>,
     /// Unknown, repeated or unreadable parts.
     pub errors: Vec<FieldError>,
 }
@@ -115,6 +117,7 @@ fn multipart_error(e: MultipartError) -> AppError {
 
 async fn read_parts(mut multipart: Multipart) -> Result<UploadForm, AppError> {
     let mut form = UploadForm::default();
+    let mut seen = std::collections::HashSet::new();
     let mut any = false;
     while let Some(field) = multipart.next().await {
         let mut field = match field {
@@ -125,14 +128,7 @@ async fn read_parts(mut multipart: Multipart) -> Result<UploadForm, AppError> {
         };
         any = true;
         let name = field.name().unwrap_or_default().to_string();
-        let repeated = match name.as_str() {
-            "file" => form.file.is_some(),
-            "kind" => form.kind.is_some(),
-            "person_id" => form.person_id.is_some(),
-            "site_id" => form.site_id.is_some(),
-            _ => false,
-        };
-        if repeated {
+        if KNOWN_PARTS.contains(&name.as_str()) && !seen.insert(name.clone()) {
             form.errors.push(FieldError::new(&name, "sent more than once"));
             drain(&mut field).await?;
             continue;
@@ -142,10 +138,15 @@ async fn read_parts(mut multipart: Multipart) -> Result<UploadForm, AppError> {
             "kind" | "person_id" | "site_id" => {
                 let value = read_text(&mut field, &name, &mut form.errors).await?;
                 let value = value.filter(|v| !v.is_empty());
+                let id = |value: Option<String>, errors: &mut Vec<FieldError>| {
+                    value.and_then(|v| {
+                        BodyId::try_new(&v).map_err(|m| errors.push(FieldError::new(&name, m))).ok()
+                    })
+                };
                 match name.as_str() {
                     "kind" => form.kind = value,
-                    "person_id" => form.person_id = value,
-                    _ => form.site_id = value,
+                    "person_id" => form.person_id = id(value, &mut form.errors),
+                    _ => form.site_id = id(value, &mut form.errors),
                 }
             }
             _ => {

@@ -18,6 +18,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::Visible;
 use crate::auth::Principal;
 use crate::db::DbConn;
+use crate::domain::BodyId;
 use crate::error::{AppError, FieldError};
 use crate::organisations::{self, OrgRow};
 use crate::sites;
@@ -132,9 +133,9 @@ pub struct DocumentUpload {
     file: Vec<u8>,
     kind: DocumentKind,
     /// Required for `identity_document`: a person of this organisation.
-    person_id: Option<String>,
+    person_id: Option<BodyId>,
     /// Required for `premises_proof`: a site of this organisation.
-    site_id: Option<String>,
+    site_id: Option<BodyId>,
 }
 
 /// The file name without any path (either slash), control or bidirectional-override
@@ -198,6 +199,11 @@ pub fn read_content(
     Ok((row, bytes))
 }
 
+/// Whether a field is named among `errors` already (a part the form could not read).
+fn named(errors: &[FieldError], field: &str) -> bool {
+    errors.iter().any(|e| e.field == field)
+}
+
 /// Checks the form's fields against the organisation; every invalid field at once (422), then
 /// the bytes' type (415).
 fn check(
@@ -224,23 +230,28 @@ fn check(
     }
     let wants_person = kind == Some(DocumentKind::IdentityDocument);
     match (&form.person_id, wants_person) {
-        (None, true) => errors.push(FieldError::new("person_id", "required for identity_document")),
+        (None, true) if !named(&errors, "person_id") => {
+            errors.push(FieldError::new("person_id", "required for identity_document"))
+        }
         (Some(_), false) if kind.is_some() => {
             errors.push(FieldError::new("person_id", "only an identity_document names a person"))
         }
-        (Some(id), true) if !store::is_person_of(conn, org_id, id)? => {
+        (Some(id), true) if !store::is_person_of(conn, org_id, id.as_str())? => {
             errors.push(FieldError::new("person_id", "not a person of this organisation"))
         }
         _ => {}
     }
     let wants_site = kind == Some(DocumentKind::PremisesProof);
     match (&form.site_id, wants_site) {
-        (None, true) => errors.push(FieldError::new("site_id", "required for premises_proof")),
+        (None, true) if !named(&errors, "site_id") => {
+            errors.push(FieldError::new("site_id", "required for premises_proof"))
+        }
         (Some(_), false) if kind.is_some() => {
             errors.push(FieldError::new("site_id", "only a premises_proof names a site"))
         }
         (Some(id), true)
-            if sites::store::find(conn, id)?.is_none_or(|s| s.organisation_id != org_id) =>
+            if sites::store::find(conn, id.as_str())?
+                .is_none_or(|s| s.organisation_id != org_id) =>
         {
             errors.push(FieldError::new("site_id", "not a site of this organisation"))
         }
@@ -273,8 +284,16 @@ pub fn upload(
         id: uuid::Uuid::now_v7().to_string(),
         organisation_id: org.id.clone(),
         kind,
-        person_id: form.person_id.clone().filter(|_| kind == DocumentKind::IdentityDocument),
-        site_id: form.site_id.clone().filter(|_| kind == DocumentKind::PremisesProof),
+        person_id: form
+            .person_id
+            .clone()
+            .filter(|_| kind == DocumentKind::IdentityDocument)
+            .map(BodyId::into_string),
+        site_id: form
+            .site_id
+            .clone()
+            .filter(|_| kind == DocumentKind::PremisesProof)
+            .map(BodyId::into_string),
         file_name: clean_file_name(&file.name),
         content_type: media,
         size_bytes: file.bytes.len() as i64,

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::{DocumentKind, MediaType};
 use crate::db::schema::{applications, documents, payments, people};
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -108,17 +109,12 @@ pub fn site_ids_under_review(
     conn: &mut DbConn,
     org_id: &str,
 ) -> Result<Vec<Vec<String>>, AppError> {
-    let rows: Vec<String> = applications::table
+    let rows: Vec<StoredJson<Vec<String>>> = applications::table
         .filter(applications::organisation_id.eq(org_id))
         .filter(applications::status.eq_any(UNDER_REVIEW))
         .select(applications::site_ids)
         .load(conn)?;
-    rows.iter()
-        .map(|json| {
-            serde_json::from_str(json)
-                .map_err(|e| AppError::internal(format!("applications.site_ids: {e}")))
-        })
-        .collect()
+    Ok(rows.into_iter().map(StoredJson::into_inner).collect())
 }
 
 pub fn is_payment_receipt(conn: &mut DbConn, id: &str) -> Result<bool, AppError> {

@@ -174,6 +174,34 @@ crate::string_value_type!(
         .examples(["0123456"])
 );
 
+/// An id named in a request body (`site_ids[0]`, `inspector_id`): a UUID, kept in its
+/// canonical form (lower-case, hyphenated) so every spelling of one id names the same row.
+/// Anything else is 422 naming the field, listed with the body's other invalid fields.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct BodyId(String);
+
+impl BodyId {
+    pub fn try_new(raw: &str) -> Result<Self, String> {
+        uuid::Uuid::try_parse(raw)
+            .map(|id| BodyId(id.hyphenated().to_string()))
+            .map_err(|_| "must be a UUID, such as 0190a3c4-7b1e-7000-8000-000000000000".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+crate::string_value_type!(BodyId, "Id", |s| BodyId::try_new(&s), |b| b
+    .description(Some("An id: a UUID"))
+    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)))
+    .examples(["0190a3c4-7b1e-7000-8000-000000000000"]));
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +268,15 @@ mod tests {
         assert!(RegistrationNumber::try_new("--").is_err());
         assert_eq!(passport("ab1234567").unwrap(), "AB1234567");
         assert!(passport("AB 12").is_err());
+    }
+
+    #[test]
+    fn body_ids_are_canonical_uuids() {
+        let id = BodyId::try_new("0190A3C4-7B1E-7000-8000-00000000000A").unwrap();
+        assert_eq!(id.as_str(), "0190a3c4-7b1e-7000-8000-00000000000a");
+        for bad in ["nope", "", "0190a3c4-7b1e-7000-8000", " 0190a3c4-7b1e-7000-8000-000000000000"]
+        {
+            assert!(BodyId::try_new(bad).is_err(), "{bad:?}");
+        }
     }
 }

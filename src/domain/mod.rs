@@ -17,7 +17,7 @@ pub mod transition;
 pub use address::Address;
 pub use country::Country;
 pub use email::Email;
-pub use ids::{mask_identity, Cnic, IdentityView, Ntn, RegistrationNumber};
+pub use ids::{mask_identity, BodyId, Cnic, IdentityView, Ntn, RegistrationNumber};
 pub use ip::IpRange;
 pub use licence_number::LicenceNumber;
 pub use licence_status::LicenceStatus;

@@ -2,6 +2,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::stored::StoredJson;
+use crate::error::AppError;
+
 /// One step of a history: who moved what from which status to which, when and why.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Transition {
@@ -14,16 +17,16 @@ pub struct Transition {
     pub reason: Option<String>,
 }
 
-/// Appends a step to a history stored as a JSON array.
+/// The history with one more step, to store.
 pub fn push(
-    history_json: &str,
+    history: &[Transition],
     from: Option<&str>,
     to: &str,
     at: NaiveDateTime,
     by: &str,
     reason: Option<String>,
-) -> String {
-    let mut history: Vec<Transition> = serde_json::from_str(history_json).unwrap_or_default();
+) -> Result<StoredJson<Vec<Transition>>, AppError> {
+    let mut history = history.to_vec();
     history.push(Transition {
         from: from.map(str::to_string),
         to: to.to_string(),
@@ -31,9 +34,5 @@ pub fn push(
         by: by.to_string(),
         reason,
     });
-    serde_json::to_string(&history).unwrap_or_else(|_| "[]".into())
-}
-
-pub fn parse(history_json: &str) -> Vec<Transition> {
-    serde_json::from_str(history_json).unwrap_or_default()
+    StoredJson::new(history)
 }

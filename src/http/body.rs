@@ -1,8 +1,9 @@
 //! `ApiJson<T>`: the request-body extractor (API.md §1). Malformed JSON, or an object with a
-//! duplicate key, is 400; well-formed JSON with unknown fields, missing fields, wrong types or
-//! NUL characters is 422 listing every invalid field at once; an optional text field sent as
-//! `""` is absent; a body over the limit is 413; a body that is not JSON is 415. No message
-//! names a Rust type: serde's are rewritten by [`sanitize`].
+//! duplicate key, is 400; well-formed JSON with unknown fields, missing fields, wrong types,
+//! numbers or lists outside the schema's bounds, NUL characters or values that break a rule
+//! between fields ([`BodyRules`]) is 422 listing every invalid field at once; an optional text
+//! field sent as `""` is absent; a body over the limit is 413; a body that is not JSON is 415.
+//! No message names a Rust type: serde's are rewritten by [`sanitize`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,13 +37,25 @@ impl<T> ApiJson<T> {
     }
 }
 
-impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ApiJson<T> {
+/// Rules between a body's fields that no one field's type can check (a national telephone
+/// number is read in its address's country). They run on the JSON as sent, beside the
+/// deserialisation, so what they find is listed with every field that does not parse; a rule
+/// that needs stored state runs later, in the domain, with the body's other such rules.
+pub trait BodyRules {
+    /// The fields of `body` that break a rule (none by default). A field that is missing or of
+    /// the wrong type is left to the deserialisation to name.
+    fn check(_body: &Value) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+impl<T: DeserializeOwned + ToSchema + BodyRules + 'static> FromRequest for ApiJson<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let raw = RawJson::from_request(req, payload);
-        Box::pin(async move { parse_body(raw.await?.0) })
+        Box::pin(async move { parse_ruled_body(raw.await?.0) })
     }
 }
 
@@ -153,23 +166,40 @@ pub fn parse_value<T: DeserializeOwned>(value: Value) -> Result<ApiJson<T>, AppE
 }
 
 /// As [`parse_value`], reading `T`'s schema too: optional text sent as `""` is absent, and
-/// every missing required field is listed with the other problems.
+/// every missing required field, and every number or list outside its bounds, is listed with
+/// the other problems.
 pub fn parse_body<T: DeserializeOwned + ToSchema + 'static>(
+    value: Value,
+) -> Result<ApiJson<T>, AppError> {
+    parse_body_with(value, |_| Vec::new())
+}
+
+/// As [`parse_body`], with `T`'s [`BodyRules`] too.
+pub fn parse_ruled_body<T: DeserializeOwned + ToSchema + BodyRules + 'static>(
+    value: Value,
+) -> Result<ApiJson<T>, AppError> {
+    parse_body_with(value, T::check)
+}
+
+fn parse_body_with<T: DeserializeOwned + ToSchema + 'static>(
     mut value: Value,
+    rules: fn(&Value) -> Vec<FieldError>,
 ) -> Result<ApiJson<T>, AppError> {
     let shape = Shape::of::<T>();
     shape.drop_empty_optional_text(&mut value);
     let fingerprint = fingerprint(&value);
-    let (mut missing, mut malformed) = (Vec::new(), Vec::new());
+    let (mut found, mut malformed) = (Vec::new(), Vec::new());
     for (path, finding) in shape.check(&value) {
         match finding {
-            Finding::Missing => missing.push(FieldError::new(field_name(&path), "is required")),
+            Finding::Missing => found.push(FieldError::new(field_name(&path), "is required")),
             Finding::NotAnObject => {
                 malformed.push((path, "invalid type: array, expected an object".to_string()))
             }
+            Finding::OutOfBounds(message) => malformed.push((path, message)),
         }
     }
-    let value = deserialize_all(value, missing, malformed).map_err(AppError::validation)?;
+    found.extend(rules(&value));
+    let value = deserialize_all(value, found, malformed).map_err(AppError::validation)?;
     Ok(ApiJson { value, fingerprint })
 }
 
@@ -297,14 +327,15 @@ fn nul_paths(value: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
 }
 
 /// Deserialises `value` into `T`, collecting every invalid field: each error found is
-/// recorded and its field taken out, and the rest tried again. `missing` and `malformed` are
-/// problems the schema found beforehand; NUL characters are found here.
+/// recorded and its field taken out, and the rest tried again. `found` (missing fields, broken
+/// rules) and `malformed` (values to take out) are problems found beforehand; NUL characters
+/// are found here.
 fn deserialize_all<T: DeserializeOwned>(
     mut value: Value,
-    missing: Vec<FieldError>,
+    found: Vec<FieldError>,
     mut malformed: Vec<(Vec<Step>, String)>,
 ) -> Result<T, Vec<FieldError>> {
-    let mut errors = missing;
+    let mut errors = found;
     let mut removed: Vec<String> = Vec::new();
     let record = |errors: &mut Vec<FieldError>, field: String, message: String| {
         if !errors.iter().any(|e| e.field == field) {
@@ -416,7 +447,9 @@ pub fn sanitize(message: &str) -> String {
 /// fields are all optional. A body that is there is parsed as [`ApiJson`] parses it.
 pub struct OptionalJson<T>(pub T);
 
-impl<T: DeserializeOwned + ToSchema + Default + 'static> FromRequest for OptionalJson<T> {
+impl<T: DeserializeOwned + ToSchema + BodyRules + Default + 'static> FromRequest
+    for OptionalJson<T>
+{
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -429,7 +462,7 @@ impl<T: DeserializeOwned + ToSchema + Default + 'static> FromRequest for Optiona
                 return Ok(OptionalJson(T::default()));
             }
             check_json(content_type.as_deref(), &bytes)?;
-            parse_body(parse_strict(&bytes)?).map(|j| OptionalJson(j.value))
+            parse_ruled_body(parse_strict(&bytes)?).map(|j| OptionalJson(j.value))
         })
     }
 }
@@ -438,6 +471,8 @@ impl<T: DeserializeOwned + ToSchema + Default + 'static> FromRequest for Optiona
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
+
+impl BodyRules for NoFields {}
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ pub mod request_id;
 pub mod route;
 pub mod shape;
 
-pub use body::{ApiJson, NoFields, OptionalJson, RawJson};
+pub use body::{ApiJson, BodyRules, NoFields, OptionalJson, RawJson};
 pub use etag::{etag, IfMatch};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageParams};

@@ -1,7 +1,8 @@
 //! What a request body's JSON Schema says about its fields, read by both the body parser
 //! ([`super::body`]) and the spec pass ([`crate::openapi`]), so the server enforces exactly
-//! what the document states: which fields are required, and which optional text fields take
-//! `""` to mean absent.
+//! what the document states: which fields are required, which optional text fields take `""`
+//! to mean absent, and the bounds of numbers (`minimum`, `maximum`) and lists (`minItems`,
+//! `maxItems`).
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -44,7 +45,8 @@ impl Shape {
         drop_empty(value, &self.root, &self.components);
     }
 
-    /// The required fields `value` lacks, and the arrays sent where an object belongs.
+    /// The required fields `value` lacks, the arrays sent where an object belongs, and the
+    /// numbers and lists outside their bounds.
     pub fn check(&self, value: &Value) -> Vec<(Vec<Step>, Finding)> {
         let mut out = Vec::new();
         check(value, &self.root, &self.components, &mut Vec::new(), &mut out);
@@ -228,6 +230,45 @@ pub enum Finding {
     Missing,
     /// An array where only an object will do (serde would read it field by field).
     NotAnObject,
+    /// A number or a list outside the schema's bounds; the message says which.
+    OutOfBounds(String),
+}
+
+/// The schemas a value may be checked against: the schema itself and its alternatives.
+fn candidates<'a>(schema: &'a Value, components: &'a Map<String, Value>) -> Vec<&'a Value> {
+    let schema = resolve(schema, components);
+    let mut out = vec![schema];
+    if let Some(alts) = alternatives(schema) {
+        out.extend(alts.into_iter().map(|a| resolve(a, components)));
+    }
+    out
+}
+
+/// What is wrong with a number or a list under the bounds its schema states, if anything.
+fn out_of_bounds(value: &Value, schema: &Value, components: &Map<String, Value>) -> Option<String> {
+    let (low, high, n) = match value {
+        Value::Number(n) => ("minimum", "maximum", n.as_f64()?),
+        Value::Array(items) => ("minItems", "maxItems", items.len() as f64),
+        _ => return None,
+    };
+    let bounded = candidates(schema, components)
+        .into_iter()
+        .find(|s| s.get(low).is_some() || s.get(high).is_some())?;
+    let (min, max) = (bounded.get(low), bounded.get(high));
+    let below = min.and_then(Value::as_f64).is_some_and(|m| n < m);
+    let above = max.and_then(Value::as_f64).is_some_and(|m| n > m);
+    if !below && !above {
+        return None;
+    }
+    Some(match (value, min, max) {
+        (Value::Number(_), Some(a), Some(b)) => format!("must be from {a} to {b}"),
+        (Value::Number(_), Some(a), None) => format!("must be at least {a}"),
+        (Value::Number(_), _, Some(b)) => format!("must be at most {b}"),
+        (_, Some(a), _) if below && a.as_u64() == Some(1) => "may not be empty".to_string(),
+        (_, Some(a), _) if below => format!("must have at least {a} items"),
+        (_, _, Some(b)) => format!("must have at most {b} items"),
+        _ => return None,
+    })
 }
 
 fn check(
@@ -237,6 +278,10 @@ fn check(
     at: &mut Vec<Step>,
     out: &mut Vec<(Vec<Step>, Finding)>,
 ) {
+    if let Some(message) = out_of_bounds(value, schema, components) {
+        out.push((at.clone(), Finding::OutOfBounds(message)));
+        return;
+    }
     match value {
         Value::Object(map) => {
             let variants = matching_variants(schema, map, components);
@@ -293,7 +338,11 @@ mod tests {
                 "name": {"$ref": "#/components/schemas/Name"},
                 "notes": {"type": ["string", "null"]},
                 "address": {"$ref": "#/components/schemas/Address"},
-                "more": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}}
+                "more": {"type": "array", "items": {"$ref": "#/components/schemas/Address"}},
+                "seats": {"type": ["integer", "null"], "minimum": 1, "maximum": 100},
+                "share": {"type": "number", "minimum": 0},
+                "tags": {"type": ["array", "null"], "minItems": 1, "maxItems": 2,
+                         "items": {"type": "string"}}
             }}),
             components: components.as_object().cloned().unwrap_or_default(),
         }
@@ -324,5 +373,39 @@ mod tests {
                 ("more[1]".to_string(), Finding::NotAnObject),
             ]
         );
+    }
+
+    #[test]
+    fn numbers_and_lists_outside_their_bounds() {
+        let found = |v: serde_json::Value| -> Vec<(String, Finding)> {
+            shape().check(&v).into_iter().map(|(p, f)| (field_name(&p), f)).collect()
+        };
+        let base = json!({"name": "n", "address": {"line1": "x"}});
+        let with = |k: &str, v: serde_json::Value| {
+            let mut b = base.clone();
+            b[k] = v;
+            b
+        };
+        assert_eq!(found(base.clone()), []);
+        for ok in [
+            ("seats", json!(1)),
+            ("seats", json!(100)),
+            ("seats", json!(null)),
+            ("share", json!(0.5)),
+            ("tags", json!(["a", "b"])),
+        ] {
+            assert_eq!(found(with(ok.0, ok.1.clone())), [], "{ok:?}");
+        }
+        let bad = |k: &str, v: serde_json::Value, message: &str| {
+            assert_eq!(
+                found(with(k, v)),
+                [(k.to_string(), Finding::OutOfBounds(message.to_string()))]
+            );
+        };
+        bad("seats", json!(0), "must be from 1 to 100");
+        bad("seats", json!(101), "must be from 1 to 100");
+        bad("share", json!(-0.01), "must be at least 0");
+        bad("tags", json!([]), "may not be empty");
+        bad("tags", json!(["a", "b", "c"]), "must have at most 2 items");
     }
 }

@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use super::ranges::id_halves;
 use super::{id_bits, Licence, Registry};
 use crate::db::schema::{ip_ranges, licence_sites, licences, organisations, phone_ranges, sites};
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
+use crate::domain::Address;
 use crate::error::AppError;
 use crate::licences::LicenceStatus;
 use crate::sites::SiteStatus;
@@ -164,7 +166,7 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
     r.site_ix.reserve(count);
     let mut after = String::new();
     loop {
-        let rows: Vec<(String, String, String, String, SiteStatus)> = sites::table
+        let rows: Vec<(String, String, String, StoredJson<Address>, SiteStatus)> = sites::table
             .filter(sites::id.gt(&after))
             .order(sites::id.asc())
             .limit(PAGE)
@@ -276,7 +278,7 @@ pub fn site(conn: &mut DbConn, id: &str) -> Result<Update, AppError> {
     let row = sites::table
         .find(id)
         .select((sites::organisation_id, sites::name, sites::address, sites::status))
-        .first::<(String, String, String, SiteStatus)>(conn)
+        .first::<(String, String, StoredJson<Address>, SiteStatus)>(conn)
         .optional()?
         .map(|(org, name, address, status)| {
             (org, name, site_city(&address), status == SiteStatus::Active)

@@ -17,9 +17,11 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
-use crate::domain::Reason;
-use crate::error::AppError;
+use crate::domain::{BodyId, Reason};
+use crate::error::{AppError, FieldError};
+use crate::http::BodyRules;
 use crate::{organisations, sites, users};
 pub use store::InspectionRow;
 
@@ -68,13 +70,15 @@ crate::stored_enum! {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInspection {
-    pub site_id: String,
+    pub site_id: BodyId,
     /// An active inspector account.
-    pub inspector_id: String,
+    pub inspector_id: BodyId,
     #[schema(example = "2026-12-01T09:00:00Z")]
     pub scheduled_for: DateTime<Utc>,
     pub kind: Kind,
 }
+
+impl BodyRules for NewInspection {}
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -127,6 +131,8 @@ pub struct Cancellation {
     pub reason: Reason,
 }
 
+impl BodyRules for Cancellation {}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Inspection {
     pub id: String,
@@ -170,10 +176,10 @@ impl Inspection {
             seats_observed: r.seats_observed,
             staff_present: r.staff_present,
             foreign_nationals_present: r.foreign_nationals_present,
-            findings: serde_json::from_str(&r.findings).unwrap_or_default(),
+            findings: r.findings.into_inner(),
             outcome: r.outcome,
             notes: if who.is(Role::Operator) { None } else { r.notes },
-            evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+            evidence: r.evidence.into_inner(),
             cancel_reason: r.cancel_reason,
             version: r.version,
             created_at: r.created_at.and_utc(),
@@ -220,13 +226,13 @@ pub fn schedule(
     who: &Principal,
     new: NewInspection,
 ) -> Result<InspectionRow, AppError> {
-    if who.is(Role::Inspector) && new.inspector_id != who.id {
+    if who.is(Role::Inspector) && new.inspector_id.as_str() != who.id {
         return Err(AppError::forbidden("an inspector may open inspections only for itself"));
     }
-    let inspector = users::store::find(conn, &new.inspector_id)?
+    let inspector = users::store::find(conn, new.inspector_id.as_str())?
         .filter(|u| u.role == Role::Inspector && u.active)
         .ok_or_else(|| AppError::invalid("inspector_id", "is not an active inspector account"))?;
-    let site = sites::store::find(conn, &new.site_id)?
+    let site = sites::store::find(conn, new.site_id.as_str())?
         .ok_or_else(|| AppError::invalid("site_id", "no such site"))?;
     if site.status == crate::sites::SiteStatus::Closed {
         return Err(AppError::invalid("site_id", "the site is closed"));
@@ -244,10 +250,10 @@ pub fn schedule(
         seats_observed: None,
         staff_present: None,
         foreign_nationals_present: None,
-        findings: "[]".into(),
+        findings: StoredJson::new(Vec::new())?,
         outcome: None,
         notes: None,
-        evidence: "[]".into(),
+        evidence: StoredJson::new(Vec::new())?,
         cancel_reason: None,
         version: 1,
         created_at: now,
@@ -274,37 +280,84 @@ pub fn schedule(
     Ok(row)
 }
 
-fn count(v: i64, field: &str) -> Result<i32, AppError> {
-    if (0..=1_000_000).contains(&v) {
-        Ok(v as i32)
-    } else {
-        Err(AppError::invalid(field, "must be from 0 to 1000000"))
-    }
-}
-
-fn check_record(r: &Record) -> Result<(), AppError> {
-    for (i, f) in r.findings.iter().enumerate() {
-        let ok = (1..=50).contains(&f.code.len())
-            && f.code.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+/// The rules of a record's fields, each broken one named: finding codes, evidence hashes and
+/// the staff counts. The JSON route checks them on the body as sent ([`BodyRules`]), beside
+/// the schema's bounds of the counts; [`record`] checks them again for any other caller.
+fn record_rules<'a>(
+    codes: impl Iterator<Item = &'a str>,
+    hashes: impl Iterator<Item = &'a str>,
+    staff: Option<i64>,
+    foreign: Option<i64>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (i, code) in codes.enumerate() {
+        let ok = (1..=50).contains(&code.len())
+            && code.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !ok {
-            return Err(AppError::invalid(
+            errors.push(FieldError::new(
                 format!("findings[{i}].code"),
                 "must be 1 to 50 letters, digits, '.', '_' or '-'",
             ));
         }
     }
-    for (i, e) in r.evidence.iter().flatten().enumerate() {
-        if e.sha256.len() != 64 || !e.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(AppError::invalid(
+    for (i, hash) in hashes.enumerate() {
+        if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            errors.push(FieldError::new(
                 format!("evidence[{i}].sha256"),
                 "must be a SHA-256 in 64 hex digits",
             ));
         }
     }
-    if r.foreign_nationals_present > r.staff_present {
-        return Err(AppError::invalid("foreign_nationals_present", "cannot exceed staff_present"));
+    if let (Some(staff), Some(foreign)) = (staff, foreign) {
+        if foreign > staff {
+            errors
+                .push(FieldError::new("foreign_nationals_present", "cannot exceed staff_present"));
+        }
     }
-    Ok(())
+    errors
+}
+
+impl BodyRules for Record {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        let items = |k: &str| body.get(k).and_then(serde_json::Value::as_array).cloned();
+        let (findings, evidence) = (items("findings").unwrap_or_default(), items("evidence"));
+        // An item that is not an object, or a field that is not text, is named by the parser.
+        let codes = findings.iter().map(|f| text(f, "code").unwrap_or("-"));
+        let hashes = evidence.iter().flatten().map(|e| text(e, "sha256").unwrap_or(VALID_HASH));
+        let count = |k: &str| body.get(k).and_then(serde_json::Value::as_i64);
+        record_rules(codes, hashes, count("staff_present"), count("foreign_nationals_present"))
+    }
+}
+
+fn text<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(serde_json::Value::as_str)
+}
+
+/// A hash that passes, standing in for one the parser will name.
+const VALID_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Every rule of `r` a field breaks, at once (422).
+fn check_record(r: &Record) -> Result<(), AppError> {
+    let mut errors = record_rules(
+        r.findings.iter().map(|f| f.code.as_str()),
+        r.evidence.iter().flatten().map(|e| e.sha256.as_str()),
+        Some(r.staff_present),
+        Some(r.foreign_nationals_present),
+    );
+    for (field, v) in [
+        ("seats_observed", r.seats_observed),
+        ("staff_present", r.staff_present),
+        ("foreign_nationals_present", r.foreign_nationals_present),
+    ] {
+        if !(0..=1_000_000).contains(&v) {
+            errors.push(FieldError::new(field, "must be from 0 to 1000000"));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
 }
 
 /// Records the visit (the assigned inspector, once) and raises enforcement when critical.
@@ -333,18 +386,14 @@ pub fn record(
         status: Status::Recorded,
         visited_at: rec.visited_at.naive_utc(),
         seats_declared: site.seat_count,
-        seats_observed: count(rec.seats_observed, "seats_observed")?,
-        staff_present: count(rec.staff_present, "staff_present")?,
-        foreign_nationals_present: count(
-            rec.foreign_nationals_present,
-            "foreign_nationals_present",
-        )?,
-        findings: serde_json::to_string(&rec.findings)
-            .map_err(|e| AppError::internal(e.to_string()))?,
+        // check_record has kept each count within 0..=1000000.
+        seats_observed: rec.seats_observed as i32,
+        staff_present: rec.staff_present as i32,
+        foreign_nationals_present: rec.foreign_nationals_present as i32,
+        findings: StoredJson::new(rec.findings)?,
         outcome: rec.outcome,
         notes: rec.notes.map(Reason::into_string),
-        evidence: serde_json::to_string(&rec.evidence.unwrap_or_default())
-            .map_err(|e| AppError::internal(e.to_string()))?,
+        evidence: StoredJson::new(rec.evidence.unwrap_or_default())?,
         version: row.version + 1,
         updated_at: now,
     };

@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::{Evidence, Finding};
 use crate::db::schema::{inspections, sites};
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -22,10 +24,10 @@ pub struct InspectionRow {
     pub seats_observed: Option<i32>,
     pub staff_present: Option<i32>,
     pub foreign_nationals_present: Option<i32>,
-    pub findings: String,
+    pub findings: StoredJson<Vec<Finding>>,
     pub outcome: Option<super::Outcome>,
     pub notes: Option<String>,
-    pub evidence: String,
+    pub evidence: StoredJson<Vec<Evidence>>,
     pub cancel_reason: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -38,7 +40,12 @@ pub fn insert(conn: &mut DbConn, row: &InspectionRow) -> Result<(), AppError> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<InspectionRow>, AppError> {
-    Ok(inspections::table.find(id).select(InspectionRow::as_select()).first(conn).optional()?)
+    inspections::table
+        .find(id)
+        .select(InspectionRow::as_select())
+        .first(conn)
+        .optional()
+        .of_row("inspection", id)
 }
 
 /// Of `site_ids`, those with a recorded `pre_licence` inspection that passed (`compliant` or
@@ -70,10 +77,10 @@ pub struct Recording {
     pub seats_observed: i32,
     pub staff_present: i32,
     pub foreign_nationals_present: i32,
-    pub findings: String,
+    pub findings: StoredJson<Vec<Finding>>,
     pub outcome: super::Outcome,
     pub notes: Option<String>,
-    pub evidence: String,
+    pub evidence: StoredJson<Vec<Evidence>>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
 }

@@ -14,8 +14,9 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::Visible;
 use crate::config::Licensing;
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
-use crate::domain::Name;
+use crate::domain::{BodyId, Name};
 use crate::error::{AppError, FieldError};
 pub use store::{InvoiceRow, PaymentRow};
 
@@ -93,8 +94,7 @@ pub struct Invoice {
 impl Invoice {
     pub fn view(r: InvoiceRow, payments: Vec<PaymentRow>) -> Result<Self, AppError> {
         Ok(Invoice {
-            lines: serde_json::from_str(&r.lines)
-                .map_err(|e| AppError::internal(format!("invoices.lines of {}: {e}", r.id)))?,
+            lines: r.lines.into_inner(),
             id: r.id,
             application_id: r.application_id,
             organisation_id: r.organisation_id,
@@ -167,7 +167,7 @@ pub fn raise(
         // Nothing to pay (all fees configured to zero) is paid already.
         status: if total == 0 { InvoiceStatus::Paid } else { InvoiceStatus::Open },
         currency: "PKR".into(),
-        lines: serde_json::to_string(&lines).map_err(|e| AppError::internal(e.to_string()))?,
+        lines: StoredJson::new(lines.clone())?,
         total_minor: total,
         paid_minor: 0,
         issued_at: now,
@@ -250,8 +250,10 @@ pub struct NewPayment {
     #[schema(example = "PSID-2026-000123")]
     pub reference: Name,
     /// A `fee_receipt` (or any) document of the same organisation.
-    pub receipt_document_id: Option<String>,
+    pub receipt_document_id: Option<BodyId>,
 }
+
+impl crate::http::BodyRules for NewPayment {}
 
 /// Records a payment (a regulator, `If-Match` on the invoice): 409 on a void or paid invoice
 /// or beyond the total; the invoice is `paid` once the payments cover it.
@@ -273,7 +275,9 @@ pub fn record_payment(
         errors.push(FieldError::new("paid_at", "must not be in the future"));
     }
     if let Some(doc) = &payment.receipt_document_id {
-        if document_organisation(conn, doc)?.as_deref() != Some(row.organisation_id.as_str()) {
+        if document_organisation(conn, doc.as_str())?.as_deref()
+            != Some(row.organisation_id.as_str())
+        {
             errors.push(FieldError::new(
                 "receipt_document_id",
                 "is not a document of the invoiced organisation",
@@ -308,7 +312,7 @@ pub fn record_payment(
         paid_at: payment.paid_at.naive_utc(),
         channel: payment.channel.into_string(),
         reference: payment.reference.into_string(),
-        receipt_document_id: payment.receipt_document_id,
+        receipt_document_id: payment.receipt_document_id.map(BodyId::into_string),
         recorded_by: by.to_string(),
         recorded_at: now,
     };

@@ -3,8 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::InvoiceLine;
 use super::InvoiceStatus;
 use crate::db::schema::{invoices, payments};
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
 use crate::error::AppError;
 
@@ -16,8 +18,7 @@ pub struct InvoiceRow {
     pub organisation_id: String,
     pub status: InvoiceStatus,
     pub currency: String,
-    /// JSON array of lines.
-    pub lines: String,
+    pub lines: StoredJson<Vec<InvoiceLine>>,
     pub total_minor: i64,
     pub paid_minor: i64,
     pub issued_at: NaiveDateTime,
@@ -45,7 +46,12 @@ pub fn insert(conn: &mut DbConn, row: &InvoiceRow) -> Result<(), AppError> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<InvoiceRow>, AppError> {
-    Ok(invoices::table.find(id).select(InvoiceRow::as_select()).first(conn).optional()?)
+    invoices::table
+        .find(id)
+        .select(InvoiceRow::as_select())
+        .first(conn)
+        .optional()
+        .of_row("invoice", id)
 }
 
 pub fn for_application(

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::Visible;
 use crate::auth::Principal;
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
@@ -97,16 +98,16 @@ impl Licence {
             licence_number: r.licence_number,
             organisation_id: r.organisation_id,
             holder: r.holder,
-            site_ids: serde_json::from_str(&r.site_ids).unwrap_or_default(),
+            site_ids: r.site_ids.into_inner(),
             category: r.category,
             issued_at: r.issued_at.and_utc(),
             valid_from: r.valid_from.and_utc(),
             expires_at: r.expires_at.and_utc(),
             provisional_until: r.provisional_until.map(|t| t.and_utc()),
             suspended_until: r.suspended_until,
-            conditions: serde_json::from_str(&r.conditions).unwrap_or_default(),
+            conditions: r.conditions.into_inner(),
             version: r.version,
-            history: transition::parse(&r.history),
+            history: r.history.into_inner(),
         }
     }
 }
@@ -158,17 +159,15 @@ pub fn issue(
         organisation_id: org.id.clone(),
         application_id: grant.application_id,
         holder: org.legal_name.clone(),
-        site_ids: serde_json::to_string(&grant.site_ids)
-            .map_err(|e| AppError::internal(e.to_string()))?,
+        site_ids: StoredJson::new(grant.site_ids.clone())?,
         category: grant.category,
         status,
         issued_at: now,
         valid_from: now,
         expires_at,
         suspended_until: None,
-        conditions: serde_json::to_string(&grant.conditions)
-            .map_err(|e| AppError::internal(e.to_string()))?,
-        history: transition::push("[]", None, status.as_str(), now, by, Some(reason)),
+        conditions: StoredJson::new(grant.conditions)?,
+        history: transition::push(&[], None, status.as_str(), now, by, Some(reason))?,
         version: 1,
         updated_at: now,
         provisional_until,
@@ -230,7 +229,7 @@ pub fn renew(
             now,
             by,
             Some(format!("renewed for {term_months} months")),
-        ),
+        )?,
         version: row.version + 1,
         updated_at: now,
     };
@@ -308,6 +307,8 @@ pub struct LicenceChange {
     pub until: Option<NaiveDate>,
 }
 
+impl crate::http::BodyRules for LicenceChange {}
+
 /// Applies a lifecycle transition (inside a write transaction). Revoking bars the holder's
 /// directors and beneficial owners for `licensing.bar_years`.
 #[allow(clippy::too_many_arguments)]
@@ -344,7 +345,7 @@ pub fn act(
             now,
             &who.id,
             Some(reason.clone()),
-        ),
+        )?,
         version: row.version + 1,
         updated_at: now,
     };
@@ -412,10 +413,7 @@ pub fn confirm_after_inspection(
         if effective_status(&row, now) != LicenceStatus::Provisional {
             continue;
         }
-        let site_ids: Vec<String> = serde_json::from_str(&row.site_ids).map_err(|e| {
-            AppError::internal(format!("licences.site_ids of {}: {e}", row.licence_number))
-        })?;
-        if !all_sites_passed(conn, &site_ids, now)? {
+        if !all_sites_passed(conn, &row.site_ids, now)? {
             continue;
         }
         let changes = store::LicenceChanges {
@@ -430,7 +428,7 @@ pub fn confirm_after_inspection(
                 now,
                 by,
                 Some(format!("confirmed by pre-licence inspection {}", inspection.id)),
-            ),
+            )?,
             version: row.version + 1,
             updated_at: now,
         };

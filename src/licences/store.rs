@@ -5,7 +5,9 @@ use diesel::prelude::*;
 
 use super::{Category, LicenceStatus};
 use crate::db::schema::{licence_sites, licences, registry_locks};
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
+use crate::domain::transition::Transition as Step;
 use crate::error::AppError;
 use crate::http::pagination::{Sort, SortedPosition};
 
@@ -16,15 +18,15 @@ pub struct LicenceRow {
     pub organisation_id: String,
     pub application_id: String,
     pub holder: String,
-    pub site_ids: String,
+    pub site_ids: StoredJson<Vec<String>>,
     pub category: Category,
     pub status: LicenceStatus,
     pub issued_at: NaiveDateTime,
     pub valid_from: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub suspended_until: Option<String>,
-    pub conditions: String,
-    pub history: String,
+    pub conditions: StoredJson<Vec<String>>,
+    pub history: StoredJson<Vec<Step>>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
     /// While provisional: when it lapses unless confirmed by a pre-licence inspection.
@@ -94,7 +96,12 @@ pub fn find_many(conn: &mut DbConn, numbers: &[String]) -> Result<Vec<LicenceRow
 }
 
 pub fn find(conn: &mut DbConn, number: &str) -> Result<Option<LicenceRow>, AppError> {
-    Ok(licences::table.find(number).select(LicenceRow::as_select()).first(conn).optional()?)
+    licences::table
+        .find(number)
+        .select(LicenceRow::as_select())
+        .first(conn)
+        .optional()
+        .of_row("licence", number)
 }
 
 /// What a licence change writes: exactly these columns (`None` leaves one as it is).
@@ -105,7 +112,7 @@ pub struct LicenceChanges {
     pub expires_at: Option<NaiveDateTime>,
     pub suspended_until: Option<Option<String>>,
     pub provisional_until: Option<Option<NaiveDateTime>>,
-    pub history: String,
+    pub history: StoredJson<Vec<Step>>,
     pub version: i64,
     pub updated_at: NaiveDateTime,
 }

@@ -12,9 +12,11 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::{self, Child, Owned, Visible};
 use crate::auth::{Principal, Role};
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::domain::{Address, Country, Email, IdentityView, Name, Ntn, RegistrationNumber, E164};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
+use crate::http::BodyRules;
 pub use store::{OrgRow, PersonRow};
 
 /// A company on the register.
@@ -27,8 +29,7 @@ pub struct Organisation {
     pub trade_name: Option<String>,
     pub registration_number: String,
     pub tax_number: String,
-    #[schema(value_type = Address)]
-    pub registered_address: serde_json::Value,
+    pub registered_address: Address,
     pub contact_email: String,
     /// E.164.
     pub contact_phone: String,
@@ -46,7 +47,7 @@ impl From<OrgRow> for Organisation {
             trade_name: r.trade_name,
             registration_number: r.registration_number,
             tax_number: r.tax_number,
-            registered_address: serde_json::from_str(&r.registered_address).unwrap_or_default(),
+            registered_address: r.registered_address.into_inner(),
             contact_email: r.contact_email,
             contact_phone: r.contact_phone,
             version: r.version,
@@ -82,6 +83,42 @@ pub struct OrganisationPatch {
     pub registered_address: Option<Address>,
     pub contact_email: Option<Email>,
     pub contact_phone: Option<String>,
+}
+
+impl BodyRules for NewOrganisation {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        phone_rule(body)
+    }
+}
+
+impl BodyRules for OrganisationPatch {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        phone_rule(body)
+    }
+}
+
+/// `contact_phone` as sent, read in the country of the address sent with it. Without one (a
+/// PATCH that keeps the stored address) only a number in international form can be judged
+/// here; a national one is read in the stored country by [`update`]. Nor can it be judged
+/// beside a country that is itself invalid, which is named already.
+fn phone_rule(body: &serde_json::Value) -> Vec<FieldError> {
+    let Some(raw) = body.get("contact_phone").and_then(serde_json::Value::as_str) else {
+        return Vec::new();
+    };
+    let country = match body.pointer("/registered_address/country") {
+        None => None,
+        Some(c) => match c.as_str().map(Country::try_new) {
+            Some(Ok(c)) => Some(c),
+            _ => return Vec::new(),
+        },
+    };
+    if country.is_none() && !raw.trim_start().starts_with('+') {
+        return Vec::new();
+    }
+    match E164::try_new(raw, country) {
+        Ok(_) => Vec::new(),
+        Err(m) => vec![FieldError::new("contact_phone", m)],
+    }
 }
 
 /// Operators see only their own organisations; staff see all.
@@ -157,8 +194,7 @@ pub fn create(
         trade_name: new.trade_name.map(Name::into_string),
         registration_number: new.registration_number.as_str().to_string(),
         tax_number: new.tax_number.as_str().to_string(),
-        registered_address: serde_json::to_string(&new.registered_address)
-            .map_err(|e| AppError::internal(e.to_string()))?,
+        registered_address: StoredJson::new(new.registered_address)?,
         contact_email: new.contact_email.as_str().to_string(),
         contact_phone,
         version: 1,
@@ -217,11 +253,8 @@ pub fn update(
         row.tax_number = v.as_str().to_string();
         changed.push("tax_number");
     }
-    let mut country = store::address_country(&row.registered_address);
     if let Some(v) = patch.registered_address {
-        country = Some(v.country);
-        row.registered_address =
-            serde_json::to_string(&v).map_err(|e| AppError::internal(e.to_string()))?;
+        row.registered_address = StoredJson::new(v)?;
         changed.push("registered_address");
     }
     if let Some(v) = patch.contact_email {
@@ -229,10 +262,7 @@ pub fn update(
         changed.push("contact_email");
     }
     if let Some(v) = patch.contact_phone {
-        row.contact_phone = match country {
-            Some(c) => phone(&v, c)?,
-            None => E164::parse(&v, None, "contact_phone")?.to_string(),
-        };
+        row.contact_phone = phone(&v, row.registered_address.country)?;
         changed.push("contact_phone");
     }
     row.version += 1;
@@ -291,6 +321,22 @@ pub struct NewPerson {
     pub ownership_percent: Option<f64>,
 }
 
+impl BodyRules for NewPerson {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        let text = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
+        let mut errors = Vec::new();
+        if let (Some(id_type), Some(raw)) =
+            (text("id_type").and_then(IdType::parse), text("id_number"))
+        {
+            errors.extend(id_number(id_type, raw).err());
+        }
+        if let Some(p) = body.get("ownership_percent").and_then(serde_json::Value::as_f64) {
+            errors.extend(basis_points(Some(p)).err());
+        }
+        errors
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Person {
     pub id: String,
@@ -313,7 +359,7 @@ impl Person {
             id: r.id,
             organisation_id: r.organisation_id,
             full_name: r.full_name,
-            roles: serde_json::from_str(&r.roles).unwrap_or_default(),
+            roles: r.roles.into_inner(),
             id_type: r.id_type,
             id_number: IdentityView::of(reader.role).show(r.id_number),
             nationality: r.nationality,
@@ -324,16 +370,25 @@ impl Person {
 }
 
 /// Ownership in hundredths of a percent, so totals add up exactly.
-fn basis_points(percent: Option<f64>) -> Result<i32, AppError> {
+fn basis_points(percent: Option<f64>) -> Result<i32, FieldError> {
     let p = percent.unwrap_or(0.0);
     let bp = (p * 100.0).round();
     if !(0.0..=100.0).contains(&p) || (bp - p * 100.0).abs() > 1e-6 {
-        return Err(AppError::invalid(
+        return Err(FieldError::new(
             "ownership_percent",
             "must be 0 to 100 with at most two decimals",
         ));
     }
     Ok(bp as i32)
+}
+
+/// A CNIC or passport number in its stored form.
+fn id_number(id_type: IdType, raw: &str) -> Result<String, FieldError> {
+    match id_type {
+        IdType::Cnic => crate::domain::Cnic::try_new(raw).map(|c| c.as_str().to_string()),
+        IdType::Passport => crate::domain::ids::passport(raw),
+    }
+    .map_err(|m| FieldError::new("id_number", m))
 }
 
 pub fn add_person(
@@ -345,22 +400,17 @@ pub fn add_person(
 ) -> Result<PersonRow, AppError> {
     let mut roles = new.roles;
     roles.dedup();
+    let mut errors = Vec::new();
     if roles.is_empty() {
-        return Err(AppError::invalid("roles", "name at least one role"));
+        errors.push(FieldError::new("roles", "name at least one role"));
     }
-    let id_number = match new.id_type {
-        IdType::Cnic => {
-            crate::domain::Cnic::try_new(&new.id_number).map(|c| c.as_str().to_string())
-        }
-        IdType::Passport => crate::domain::ids::passport(&new.id_number),
-    }
-    .map_err(|m| AppError::invalid("id_number", m))?;
-    let bp = basis_points(new.ownership_percent)?;
+    let id_number = id_number(new.id_type, &new.id_number).map_err(|e| errors.push(e)).ok();
+    let bp = basis_points(new.ownership_percent).map_err(|e| errors.push(e)).ok();
     // Locks the organisation's row (PostgreSQL) so concurrent additions cannot pass 100 together.
     store::lock(conn, &org.id)?;
     let total = store::ownership_total(conn, &org.id)?;
-    if total + bp as i64 > 10_000 {
-        return Err(AppError::invalid(
+    if let Some(bp) = bp.filter(|bp| total + *bp as i64 > 10_000) {
+        errors.push(FieldError::new(
             "ownership_percent",
             format!(
                 "the organisation's owners would hold {:.2}% in all; the total may not pass 100",
@@ -368,6 +418,9 @@ pub fn add_person(
             ),
         ));
     }
+    let (Some(id_number), Some(bp), true) = (id_number, bp, errors.is_empty()) else {
+        return Err(AppError::validation(errors));
+    };
     if store::person_exists(conn, &org.id, new.id_type, &id_number)? {
         // Never the number itself: error details carry no identity numbers (API.md §16).
         return Err(AppError::conflict(
@@ -378,7 +431,7 @@ pub fn add_person(
         id: uuid::Uuid::now_v7().to_string(),
         organisation_id: org.id.clone(),
         full_name: new.full_name.into_string(),
-        roles: serde_json::to_string(&roles).map_err(|e| AppError::internal(e.to_string()))?,
+        roles: StoredJson::new(roles)?,
         id_type: new.id_type,
         id_number,
         nationality: new.nationality.alpha2().to_string(),
@@ -394,7 +447,12 @@ pub fn add_person(
             action: "person.added",
             entity_type: "person",
             entity_id: &row.id,
-            summary: format!("{} added to organisation {} as {}", row.full_name, org.id, row.roles),
+            summary: format!(
+                "{} added to organisation {} as {}",
+                row.full_name,
+                org.id,
+                row.roles.as_text()
+            ),
         },
     )?;
     Ok(row)

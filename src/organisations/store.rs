@@ -4,8 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{organisations, people};
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
-use crate::domain::Country;
+use crate::domain::Address;
 use crate::error::AppError;
 use crate::http::pagination::{Sort, SortedPosition};
 
@@ -18,7 +19,7 @@ pub struct OrgRow {
     pub trade_name: Option<String>,
     pub registration_number: String,
     pub tax_number: String,
-    pub registered_address: String,
+    pub registered_address: StoredJson<Address>,
     pub contact_email: String,
     pub contact_phone: String,
     pub version: i64,
@@ -32,7 +33,7 @@ pub struct PersonRow {
     pub id: String,
     pub organisation_id: String,
     pub full_name: String,
-    pub roles: String,
+    pub roles: StoredJson<Vec<super::PersonRole>>,
     pub id_type: super::IdType,
     pub id_number: String,
     pub nationality: String,
@@ -59,7 +60,12 @@ pub fn insert(conn: &mut DbConn, row: &OrgRow) -> Result<(), AppError> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OrgRow>, AppError> {
-    Ok(organisations::table.find(id).select(OrgRow::as_select()).first(conn).optional()?)
+    organisations::table
+        .find(id)
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()
+        .of_row("organisation", id)
 }
 
 pub fn id_by_registration_number(conn: &mut DbConn, n: &str) -> Result<Option<String>, AppError> {
@@ -197,11 +203,6 @@ pub fn update(conn: &mut DbConn, row: &OrgRow) -> Result<usize, AppError> {
         organisations::updated_at.eq(row.updated_at),
     ))
     .execute(conn)?)
-}
-
-pub fn address_country(address_json: &str) -> Option<Country> {
-    let v: serde_json::Value = serde_json::from_str(address_json).ok()?;
-    Country::try_new(v.get("country")?.as_str()?).ok()
 }
 
 /// Takes the organisation's row lock (a no-op write) until the transaction ends.

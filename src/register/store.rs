@@ -8,7 +8,9 @@ use diesel::prelude::*;
 
 use super::{LicenceLine, RegisterEntry};
 use crate::db::schema::{licences, organisations, sites};
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
+use crate::domain::Address;
 use crate::error::AppError;
 use crate::licences::LicenceStatus;
 
@@ -45,7 +47,7 @@ type LicenceTuple = (
     String,
     String,
     String,
-    String,
+    StoredJson<Vec<String>>,
     LicenceStatus,
     NaiveDateTime,
     NaiveDateTime,
@@ -84,7 +86,7 @@ pub fn page(
             licence_number: r.0,
             holder: r.1,
             organisation_id: r.2,
-            site_ids: serde_json::from_str(&r.3).unwrap_or_default(),
+            site_ids: r.3.into_inner(),
             status: r.4,
             valid_from: r.5,
             expires_at: r.6,
@@ -103,7 +105,7 @@ pub fn page(
     let city_of: HashMap<String, String> = sites::table
         .filter(sites::id.eq_any(site_ids))
         .select((sites::id, sites::address))
-        .load::<(String, String)>(conn)?
+        .load::<(String, StoredJson<Address>)>(conn)?
         .into_iter()
         .map(|(id, address)| (id, crate::verify::site_city(&address)))
         .collect();

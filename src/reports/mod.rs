@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::db::DbConn;
-use crate::domain::{Country, Reason, E164};
+use crate::domain::{BodyId, Country, Reason, E164};
 use crate::error::{AppError, FieldError};
 use crate::inspections::enforcement::{self, Cause, Raise};
 use crate::inspections::{self as visits, NewInspection};
@@ -61,6 +61,8 @@ pub struct NewReport {
     pub contact: Option<Reason>,
 }
 
+impl crate::http::BodyRules for NewReport {}
+
 /// The report's acknowledgement: the same whether or not the number is registered.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Received {
@@ -81,8 +83,10 @@ pub struct Triage {
     pub action: TriageAction,
     pub reason: Reason,
     /// `inspect` only: an active inspector account.
-    pub inspector_id: Option<uuid::Uuid>,
+    pub inspector_id: Option<BodyId>,
 }
+
+impl crate::http::BodyRules for Triage {}
 
 /// The site a report's number matched.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -215,10 +219,7 @@ pub fn views(
         let (site, licence_number) = match &r.site_id {
             Some(id) => (
                 crate::sites::store::find(conn, id)?.map(|s| ReportSite {
-                    city: serde_json::from_str::<serde_json::Value>(&s.address)
-                        .ok()
-                        .and_then(|v| v.get("city")?.as_str().map(str::to_string))
-                        .unwrap_or_default(),
+                    city: crate::verify::site_city(&s.address),
                     id: s.id,
                     name: s.name,
                 }),
@@ -269,15 +270,19 @@ pub fn triage(
     let (status, inspection_id) = match t.action {
         TriageAction::Dismiss => (ReportStatus::Dismissed, None),
         TriageAction::Inspect => {
-            let Some(site_id) = row.site_id.clone() else {
-                return Err(AppError::invalid("action", "the number matched no site to inspect"));
-            };
-            let Some(inspector_id) = t.inspector_id else {
-                return Err(AppError::invalid("inspector_id", "is required to inspect"));
+            let mut errors = Vec::new();
+            if row.site_id.is_none() {
+                errors.push(FieldError::new("action", "the number matched no site to inspect"));
+            }
+            if t.inspector_id.is_none() {
+                errors.push(FieldError::new("inspector_id", "is required to inspect"));
+            }
+            let (Some(site_id), Some(inspector_id)) = (row.site_id.clone(), t.inspector_id) else {
+                return Err(AppError::validation(errors));
             };
             let new = NewInspection {
-                site_id,
-                inspector_id: inspector_id.to_string(),
+                site_id: BodyId::try_new(&site_id).map_err(AppError::internal)?,
+                inspector_id,
                 scheduled_for: now.and_utc(),
                 kind: visits::Kind::Complaint,
             };

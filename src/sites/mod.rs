@@ -11,9 +11,10 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::{Child, Visible};
 use crate::auth::Principal;
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::domain::{Address, Country, Name};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::organisations::OrgRow;
 pub use store::SiteRow;
 
@@ -42,8 +43,7 @@ pub struct Site {
     pub id: String,
     pub organisation_id: String,
     pub name: String,
-    #[schema(value_type = Address)]
-    pub address: serde_json::Value,
+    pub address: Address,
     pub seat_count: i32,
     pub services: Vec<Service>,
     /// Country codes of the markets served.
@@ -60,10 +60,10 @@ impl From<SiteRow> for Site {
             id: r.id,
             organisation_id: r.organisation_id,
             name: r.name,
-            address: serde_json::from_str(&r.address).unwrap_or_default(),
+            address: r.address.into_inner(),
             seat_count: r.seat_count,
-            services: serde_json::from_str(&r.services).unwrap_or_default(),
-            markets: serde_json::from_str(&r.markets).unwrap_or_default(),
+            services: r.services.into_inner(),
+            markets: r.markets.iter().map(|c| c.alpha2().to_string()).collect(),
             status: r.status,
             version: r.version,
             created_at: r.created_at.and_utc(),
@@ -86,6 +86,8 @@ pub struct NewSite {
     pub markets: Vec<Country>,
 }
 
+impl crate::http::BodyRules for NewSite {}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SitePatch {
@@ -102,6 +104,8 @@ pub struct SitePatch {
     pub status: Option<SiteStatus>,
 }
 
+impl crate::http::BodyRules for SitePatch {}
+
 // Operators see only their organisations' sites; staff see all.
 crate::owned_by_organisation!(SiteRow, str, "no such site", store::find);
 
@@ -113,36 +117,46 @@ impl Child<OrgRow> for SiteRow {
     }
 }
 
-fn seats(n: i64) -> Result<i32, AppError> {
-    if (1..=100_000).contains(&n) {
-        Ok(n as i32)
+/// Every field of a new site or a change that breaks a rule, at once. (The body's schema states
+/// the same bounds, so the JSON route refuses them before; this keeps every caller to them.)
+fn check(
+    seat_count: Option<i64>,
+    services: Option<&[Service]>,
+    markets: Option<&[Country]>,
+) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    if seat_count.is_some_and(|n| !(1..=100_000).contains(&n)) {
+        errors.push(FieldError::new("seat_count", "must be from 1 to 100000"));
+    }
+    if services.is_some_and(<[Service]>::is_empty) {
+        errors.push(FieldError::new("services", "name at least one service"));
+    }
+    if markets.is_some_and(<[Country]>::is_empty) {
+        errors.push(FieldError::new("markets", "name at least one country served"));
+    }
+    if errors.is_empty() {
+        Ok(())
     } else {
-        Err(AppError::invalid("seat_count", "must be from 1 to 100000"))
+        Err(AppError::validation(errors))
     }
 }
 
-fn services_json(mut v: Vec<Service>) -> Result<String, AppError> {
+fn services_json(mut v: Vec<Service>) -> Result<StoredJson<Vec<Service>>, AppError> {
     v.sort_by_key(|s| *s as u8);
     v.dedup();
-    if v.is_empty() {
-        return Err(AppError::invalid("services", "name at least one service"));
-    }
-    serde_json::to_string(&v).map_err(|e| AppError::internal(e.to_string()))
+    StoredJson::new(v)
 }
 
-fn markets_json(v: Vec<Country>) -> Result<String, AppError> {
-    let mut codes: Vec<&str> = v.iter().map(Country::alpha2).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    if codes.is_empty() {
-        return Err(AppError::invalid("markets", "name at least one country served"));
-    }
-    serde_json::to_string(&codes).map_err(|e| AppError::internal(e.to_string()))
+fn markets_json(mut v: Vec<Country>) -> Result<StoredJson<Vec<Country>>, AppError> {
+    v.sort_unstable_by_key(|c| c.alpha2());
+    v.dedup();
+    StoredJson::new(v)
 }
 
-fn address_json(a: &Address) -> Result<(String, String), AppError> {
-    let json = serde_json::to_string(a).map_err(|e| AppError::internal(e.to_string()))?;
-    Ok((json, a.city.as_str().to_lowercase()))
+/// The stored address and its city key (what the `city` filter matches).
+fn address_json(a: Address) -> Result<(StoredJson<Address>, String), AppError> {
+    let city_key = a.city.as_str().to_lowercase();
+    Ok((StoredJson::new(a)?, city_key))
 }
 
 pub fn create(
@@ -152,14 +166,15 @@ pub fn create(
     org: &Visible<OrgRow>,
     new: NewSite,
 ) -> Result<SiteRow, AppError> {
-    let (address, city_key) = address_json(&new.address)?;
+    check(Some(new.seat_count), Some(&new.services), Some(&new.markets))?;
+    let (address, city_key) = address_json(new.address)?;
     let row = SiteRow {
         id: uuid::Uuid::now_v7().to_string(),
         organisation_id: org.id.clone(),
         name: new.name.into_string(),
         address,
         city_key,
-        seat_count: seats(new.seat_count)?,
+        seat_count: new.seat_count as i32,
         services: services_json(new.services)?,
         markets: markets_json(new.markets)?,
         status: SiteStatus::Active,
@@ -195,6 +210,7 @@ pub fn update(
 ) -> Result<SiteRow, AppError> {
     let row = site.into_inner();
     check_version(row.version)?;
+    check(patch.seat_count, patch.services.as_deref(), patch.markets.as_deref())?;
     let mut changed = Vec::new();
     let mut changes = store::SiteChanges::new(row.version + 1, now);
     if let Some(v) = patch.name {
@@ -202,12 +218,12 @@ pub fn update(
         changed.push("name".to_string());
     }
     if let Some(v) = patch.address {
-        let (address, city_key) = address_json(&v)?;
+        let (address, city_key) = address_json(v)?;
         (changes.address, changes.city_key) = (Some(address), Some(city_key));
         changed.push("address".into());
     }
     if let Some(v) = patch.seat_count {
-        changes.seat_count = Some(seats(v)?);
+        changes.seat_count = Some(v as i32);
         changed.push(format!("seat_count={v}"));
     }
     if let Some(v) = patch.services {

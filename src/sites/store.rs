@@ -3,9 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::Service;
 use super::SiteStatus;
 use crate::db::schema::sites;
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
+use crate::domain::{Address, Country};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -14,11 +17,11 @@ pub struct SiteRow {
     pub id: String,
     pub organisation_id: String,
     pub name: String,
-    pub address: String,
+    pub address: StoredJson<Address>,
     pub city_key: String,
     pub seat_count: i32,
-    pub services: String,
-    pub markets: String,
+    pub services: StoredJson<Vec<Service>>,
+    pub markets: StoredJson<Vec<Country>>,
     pub status: SiteStatus,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -31,7 +34,7 @@ pub fn insert(conn: &mut DbConn, row: &SiteRow) -> Result<(), AppError> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<SiteRow>, AppError> {
-    Ok(sites::table.find(id).select(SiteRow::as_select()).first(conn).optional()?)
+    sites::table.find(id).select(SiteRow::as_select()).first(conn).optional().of_row("site", id)
 }
 
 #[derive(Debug, Default)]
@@ -74,11 +77,11 @@ pub fn list(
 #[diesel(table_name = sites)]
 pub struct SiteChanges {
     pub name: Option<String>,
-    pub address: Option<String>,
+    pub address: Option<StoredJson<Address>>,
     pub city_key: Option<String>,
     pub seat_count: Option<i32>,
-    pub services: Option<String>,
-    pub markets: Option<String>,
+    pub services: Option<StoredJson<Vec<Service>>>,
+    pub markets: Option<StoredJson<Vec<Country>>>,
     pub status: Option<SiteStatus>,
     pub version: i64,
     pub updated_at: NaiveDateTime,

@@ -15,7 +15,7 @@ use crate::auth::visible::{Child, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::domain::{IpRange, E164};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::sites::SiteRow;
 use crate::{organisations, sites};
 pub use store::{IpRangeRow, PhoneRangeRow};
@@ -63,6 +63,8 @@ pub enum NewNumber {
     },
 }
 
+impl crate::http::BodyRules for NewNumber {}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PhoneNumberResource {
     pub id: String,
@@ -107,6 +109,8 @@ pub struct NewIpRange {
     #[schema(example = "203.0.113.0/24")]
     pub cidr: String,
 }
+
+impl crate::http::BodyRules for NewIpRange {}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IpRangeResource {
@@ -187,15 +191,22 @@ pub fn register_number(
     new: NewNumber,
 ) -> Result<PhoneRangeRow, AppError> {
     check_open(site)?;
-    let region = organisations::store::address_country(&site.address);
+    let region = Some(site.address.country);
     let (kind, first, last, purpose) = match new {
         NewNumber::Number { e164, purpose } => {
             let n = E164::parse(&e164, region, "e164")?;
             (NumberKind::Number, n, n, purpose)
         }
         NewNumber::Range { first, last, purpose } => {
-            let a = E164::parse(&first, region, "first")?;
-            let b = E164::parse(&last, region, "last")?;
+            // Both ends read in the site's country, and both named when neither reads.
+            let a = E164::try_new(&first, region).map_err(|m| FieldError::new("first", m));
+            let b = E164::try_new(&last, region).map_err(|m| FieldError::new("last", m));
+            let (a, b) = match (a, b) {
+                (Ok(a), Ok(b)) => (a, b),
+                (a, b) => {
+                    return Err(AppError::validation(a.err().into_iter().chain(b.err()).collect()))
+                }
+            };
             if a.digits() != b.digits() {
                 return Err(AppError::invalid("last", "must have as many digits as first"));
             }

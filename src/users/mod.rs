@@ -112,6 +112,8 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
+impl crate::http::BodyRules for UserPatch {}
+
 /// Applies `patch` to the account after `check_version` accepts its current version (call
 /// inside a write transaction).
 pub fn update_account(

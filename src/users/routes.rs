@@ -23,6 +23,8 @@ pub struct CreateUser {
     pub role: StaffRole,
 }
 
+impl crate::http::BodyRules for CreateUser {}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserFilter {
@@ -175,6 +177,8 @@ pub struct Signup {
     pub password: Password,
     pub full_name: Name,
 }
+
+impl crate::http::BodyRules for Signup {}
 
 /// Sign up as an operator (a call-centre company's representative).
 #[utoipa::path(

@@ -281,12 +281,9 @@ pub fn best<'a>(
     })
 }
 
-/// The city of a stored site address (its JSON `city`).
-pub fn site_city(address: &str) -> String {
-    serde_json::from_str::<Value>(address)
-        .ok()
-        .and_then(|v| v.get("city").and_then(|c| c.as_str()).map(str::to_string))
-        .unwrap_or_default()
+/// The city of a site's address.
+pub fn site_city(address: &crate::domain::Address) -> String {
+    address.city.as_str().to_string()
 }
 
 /// The answer to one question: `licensed` only when the licence that speaks for it is in

@@ -99,6 +99,8 @@ pub struct Resolve {
     pub reason: Reason,
 }
 
+impl crate::http::BodyRules for Resolve {}
+
 /// Whether a finding opens a violation.
 fn opens_violation(f: &Finding) -> bool {
     matches!(f.severity, Severity::Major | Severity::Critical) || f.due_by.is_some()
@@ -118,15 +120,12 @@ pub fn after_inspection(
     if inspection.status != Status::Recorded {
         return Ok(());
     }
-    let findings: Vec<Finding> = serde_json::from_str(&inspection.findings).map_err(|e| {
-        AppError::internal(format!("inspections.findings of {}: {e}", inspection.id))
-    })?;
     let site = crate::sites::store::find(conn, &inspection.site_id)?
         .ok_or_else(|| AppError::internal("inspection without site"))?;
     if inspection.kind == Kind::FollowUp && inspection.outcome == Some(Outcome::Compliant) {
         resolve_by_follow_up(conn, now, actor, inspection)?;
     }
-    open_from_findings(conn, now, actor, inspection, &site, &findings)
+    open_from_findings(conn, now, actor, inspection, &site, &inspection.findings)
 }
 
 pub fn open_from_findings(

@@ -39,6 +39,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
+use crate::db::stored::StoredJson;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::keys::Keys;
@@ -196,15 +197,13 @@ impl Subscription {
     }
 
     /// The stored form: a JSON array of the selectors.
-    pub fn to_stored(&self) -> String {
-        serde_json::to_string(&self.selectors()).unwrap_or_else(|_| "[]".into())
+    pub fn to_stored(&self) -> Result<StoredJson<Vec<EventSelector>>, AppError> {
+        StoredJson::new(self.selectors())
     }
 
-    pub fn from_stored(stored: &str) -> Result<Self, AppError> {
-        let selectors: Vec<EventSelector> = serde_json::from_str(stored).map_err(|e| {
-            AppError::internal(format!("unreadable webhook_endpoints.events {stored:?}: {e}"))
-        })?;
-        Subscription::from_selectors(&selectors)
+    /// The subscription stored selectors make; any the rules refuse is an internal error.
+    pub fn from_stored(selectors: &[EventSelector]) -> Result<Self, AppError> {
+        Subscription::from_selectors(selectors)
             .map_err(|e| AppError::internal(format!("webhook_endpoints.events: {}", e.message)))
     }
 
@@ -279,6 +278,12 @@ pub struct NewWebhook {
     pub events: Vec<EventSelector>,
 }
 
+impl crate::http::BodyRules for NewWebhook {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        body_rules(body)
+    }
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
@@ -288,6 +293,29 @@ pub struct WebhookPatch {
     /// `true` re-enables a disabled endpoint (it resumes with the event it stopped at);
     /// `false` disables it.
     pub enabled: Option<bool>,
+}
+
+impl crate::http::BodyRules for WebhookPatch {
+    fn check(body: &serde_json::Value) -> Vec<FieldError> {
+        body_rules(body)
+    }
+}
+
+/// The URL's form and the selectors' rules, on the body as sent, so they are named with every
+/// field that does not parse; resolving the host waits for [`check`], once the body parses.
+fn body_rules(body: &serde_json::Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(Err(m)) =
+        body.get("url").and_then(serde_json::Value::as_str).map(ReceiverUrl::parse)
+    {
+        errors.push(FieldError::new("url", m));
+    }
+    // Selectors that do not parse are named one by one by the parser.
+    let selectors = body.get("events").cloned().map(serde_json::from_value::<Vec<EventSelector>>);
+    if let Some(Ok(selectors)) = selectors {
+        errors.extend(Subscription::from_selectors(&selectors).err());
+    }
+    errors
 }
 
 /// One delivery attempt.
@@ -443,7 +471,7 @@ pub fn create(
         id,
         owner_id: who.id.clone(),
         url: url.as_str().to_string(),
-        events: subscription.to_stored(),
+        events: subscription.to_stored()?,
         status: WebhookStatus::Active,
         disabled_reason: None,
         position: store::feed_head(conn)?,
@@ -468,7 +496,7 @@ pub fn create(
             summary: format!(
                 "endpoint at {} for {} from feed seq {}",
                 url.origin(),
-                row.events,
+                row.events.as_text(),
                 row.position
             ),
         },
@@ -501,9 +529,10 @@ pub fn update(
         // A new receiver gets the pending event afresh.
         (set.attempts, set.next_attempt_at) = (Some(0), Some(None));
     }
-    if let Some(s) = changes.subscription.filter(|s| s.to_stored() != row.events) {
-        said.push(format!("events {}", s.to_stored()));
-        set.events = Some(s.to_stored());
+    if let Some(s) = changes.subscription.filter(|s| s.selectors() != *row.events) {
+        let events = s.to_stored()?;
+        said.push(format!("events {}", events.as_text()));
+        set.events = Some(events);
         // The pending event may no longer be one it subscribes to.
         (set.attempts, set.next_attempt_at) = (Some(0), Some(None));
     }
@@ -589,9 +618,10 @@ mod tests {
             Type(EventType::Suspended),
         ])
         .unwrap();
-        assert_eq!(s.to_stored(), r#"["issued","suspended"]"#);
-        assert_eq!(Subscription::from_stored(&s.to_stored()).unwrap(), s);
-        assert_eq!(Subscription::from_selectors(&[All]).unwrap().to_stored(), r#"["*"]"#);
+        assert_eq!(s.to_stored().unwrap().as_text(), r#"["issued","suspended"]"#);
+        assert_eq!(Subscription::from_stored(&s.to_stored().unwrap()).unwrap(), s);
+        let all = Subscription::from_selectors(&[All]).unwrap();
+        assert_eq!(all.to_stored().unwrap().as_text(), r#"["*"]"#);
         assert!(Subscription::from_selectors(&[]).is_err());
         assert!(Subscription::from_selectors(&[All, Type(EventType::Issued)]).is_err());
         assert!(serde_json::from_str::<EventSelector>(r#""expired""#).is_err());

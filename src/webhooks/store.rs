@@ -4,11 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{DeliveryOutcome, WebhookStatus};
+use super::{DeliveryOutcome, EventSelector, WebhookStatus};
 use crate::auth::Role;
 use crate::db::schema::{
     agency_clients, licence_events, users, webhook_deliveries as wd, webhook_endpoints as we,
 };
+use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::licences::events::{self, Event, EventType};
@@ -19,8 +20,7 @@ pub struct EndpointRow {
     pub id: String,
     pub owner_id: String,
     pub url: String,
-    /// JSON array of event selectors.
-    pub events: String,
+    pub events: StoredJson<Vec<EventSelector>>,
     pub secret_sealed: String,
     pub status: WebhookStatus,
     pub disabled_reason: Option<String>,
@@ -59,7 +59,7 @@ pub fn insert(conn: &mut DbConn, row: &EndpointRow) -> Result<(), AppError> {
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<EndpointRow>, AppError> {
-    Ok(we::table.find(id).select(EndpointRow::as_select()).first(conn).optional()?)
+    we::table.find(id).select(EndpointRow::as_select()).first(conn).optional().of_row("webhook", id)
 }
 
 /// Endpoints in creation order; only `owner`'s when given.
@@ -84,7 +84,7 @@ pub fn list(
 #[diesel(table_name = we)]
 pub struct EndpointChanges {
     pub url: Option<String>,
-    pub events: Option<String>,
+    pub events: Option<StoredJson<Vec<EventSelector>>>,
     pub status: Option<WebhookStatus>,
     pub disabled_reason: Option<Option<String>>,
     pub attempts: Option<i32>,

@@ -619,6 +619,7 @@ async fn anyone_may_report_a_call_and_the_answer_does_not_tell() {
         .problem(428);
     let r = act(&app, &w.regulator, &upath, "triage", Some(inspect.clone())).await.problem(422);
     assert_eq!(r.body["errors"][0]["field"], "action");
+    assert_eq!(r.body["errors"][1]["field"], "inspector_id", "both at once: {}", r.text);
     let r = act(&app, &w.regulator, &kpath, "triage", Some(inspect.clone())).await.problem(422);
     assert_eq!(r.body["errors"][0]["field"], "inspector_id");
     let mut with_inspector = inspect.clone();

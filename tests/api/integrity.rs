@@ -98,6 +98,170 @@ async fn an_unknown_stored_status_is_an_error_never_a_default() {
     app.get(&format!("/api/v1/public/licences/{number}")).send().await.problem(503);
 }
 
+/// Puts an `x` before a stored JSON value (so it is no longer JSON), as a bad restore or a
+/// hand edit might; [`mend`] takes it off again.
+pub fn corrupt(app: &TestApp, table: &str, column: &str, key: &str, id: &str) {
+    let sql = format!("UPDATE {table} SET {column} = 'x' || {column} WHERE {key} = '{id}'");
+    assert_eq!(app.db.execute(&sql), 1, "{sql}");
+}
+
+fn mend(app: &TestApp, table: &str, column: &str, key: &str, id: &str) {
+    let sql = format!("UPDATE {table} SET {column} = substr({column}, 2) WHERE {key} = '{id}'");
+    assert_eq!(app.db.execute(&sql), 1, "{sql}");
+}
+
+/// The objects of a licensed operator that hold stored JSON: a site, its organisation and
+/// person, an application with its invoice, a licence and a recorded inspection.
+struct Holders {
+    op: crate::licensing::Operator,
+    regulator: String,
+    licence: String,
+    application: String,
+    invoice: String,
+    inspection: String,
+}
+
+async fn holders(app: &TestApp) -> Holders {
+    let (op, regulator, licence) = licensed(app).await;
+    let apps = app.get("/api/v1/applications").token(&op.token).send().await.expect(200);
+    let application = apps.body["items"][0]["id"].as_str().unwrap().to_string();
+    let invoice = apps.body["items"][0]["invoice_id"].as_str().unwrap().to_string();
+    let (inspector_id, _) = app.staff("inspector", "insp@pta.gov.pk").await;
+    let inspector = app.login("insp@pta.gov.pk", PASSWORD).await;
+    let r = app
+        .post("/api/v1/inspections")
+        .token(&regulator)
+        .json(&json!({"site_id": op.site, "inspector_id": inspector_id,
+                      "scheduled_for": "2026-12-01T09:00:00Z", "kind": "routine"}))
+        .send()
+        .await
+        .expect(201);
+    let inspection = r.body["id"].as_str().unwrap().to_string();
+    let visit = json!({"visited_at": "2026-12-01T10:00:00Z", "seats_observed": 100,
+        "staff_present": 90, "foreign_nationals_present": 0, "outcome": "minor_issues",
+        "findings": [{"code": "SIGNAGE", "severity": "minor", "description": "No notice"}],
+        "evidence": [{"sha256": "ab".repeat(32), "description": "Photo"}]});
+    let path = format!("/api/v1/inspections/{inspection}");
+    act(app, &inspector, &path, "record", Some(visit)).await.expect(200);
+    Holders { op, regulator, licence, application, invoice, inspection }
+}
+
+#[actix_web::test]
+async fn a_stored_json_value_that_cannot_be_read_fails_its_object_only() {
+    let app = TestApp::spawn().await;
+    let h = holders(&app).await;
+    let other = operator(&app, 2).await;
+    let (op, regulator) = (&h.op, h.regulator.as_str());
+    let people = format!("/api/v1/organisations/{}/people", op.org);
+    let cases: Vec<(&str, &str, &str, &str, String)> = vec![
+        ("sites", "address", "id", &op.site, format!("/api/v1/sites/{}", op.site)),
+        ("sites", "services", "id", &op.site, format!("/api/v1/sites/{}", op.site)),
+        ("sites", "markets", "id", &op.site, format!("/api/v1/sites/{}", op.site)),
+        (
+            "organisations",
+            "registered_address",
+            "id",
+            &op.org,
+            format!("/api/v1/organisations/{}", op.org),
+        ),
+        ("people", "roles", "organisation_id", &op.org, people),
+        (
+            "applications",
+            "site_ids",
+            "id",
+            &h.application,
+            format!("/api/v1/applications/{}", h.application),
+        ),
+        (
+            "applications",
+            "history",
+            "id",
+            &h.application,
+            format!("/api/v1/applications/{}", h.application),
+        ),
+        (
+            "licences",
+            "site_ids",
+            "licence_number",
+            &h.licence,
+            format!("/api/v1/licences/{}", h.licence),
+        ),
+        (
+            "licences",
+            "conditions",
+            "licence_number",
+            &h.licence,
+            format!("/api/v1/licences/{}", h.licence),
+        ),
+        (
+            "licences",
+            "history",
+            "licence_number",
+            &h.licence,
+            format!("/api/v1/licences/{}", h.licence),
+        ),
+        (
+            "inspections",
+            "findings",
+            "id",
+            &h.inspection,
+            format!("/api/v1/inspections/{}", h.inspection),
+        ),
+        (
+            "inspections",
+            "evidence",
+            "id",
+            &h.inspection,
+            format!("/api/v1/inspections/{}", h.inspection),
+        ),
+        ("invoices", "lines", "id", &h.invoice, format!("/api/v1/invoices/{}", h.invoice)),
+    ];
+    for (table, column, key, id, path) in cases {
+        app.get(&path).token(regulator).send().await.expect(200);
+        corrupt(&app, table, column, key, id);
+
+        // Never read as empty: the object answers a clean 500 that names nothing inside.
+        let r = app.get(&path).token(regulator).send().await.problem(500);
+        assert_eq!(r.body["type"], "urn:ccreg:problem:internal", "{table}.{column}: {}", r.text);
+        assert_eq!(r.body["detail"], "an internal error occurred; it has been logged");
+        for word in [table, column, "JSON", "deserializ", "line 1"] {
+            assert!(!r.text.contains(word), "{table}.{column}: {word} in {}", r.text);
+        }
+        // A list that holds it fails as a whole, rather than show it empty.
+        let list = match table {
+            "sites" | "organisations" | "applications" | "licences" | "invoices" => {
+                Some(format!("/api/v1/{table}"))
+            }
+            _ => None,
+        };
+        if let Some(list) = list {
+            app.get(&list).token(&op.token).send().await.problem(500);
+        }
+        // Everything else answers: other objects, lists without it, the service itself.
+        for other_path in [
+            format!("/api/v1/sites/{}", other.site),
+            format!("/api/v1/organisations/{}", other.org),
+            format!("/api/v1/organisations/{}/people", other.org),
+        ] {
+            app.get(&other_path).token(regulator).send().await.expect(200);
+        }
+        for list in
+            ["/api/v1/organisations", "/api/v1/sites", "/api/v1/applications", "/api/v1/licences"]
+        {
+            app.get(list).token(&other.token).send().await.expect(200);
+        }
+        app.get(&format!("/api/v1/sites?organisation_id={}", other.org))
+            .token(regulator)
+            .send()
+            .await
+            .expect(200);
+        app.get("/readyz").send().await.expect(200);
+
+        mend(&app, table, column, key, id);
+        app.get(&path).token(regulator).send().await.expect(200);
+    }
+}
+
 #[actix_web::test]
 async fn enforcement_ignores_a_licence_that_has_expired() {
     let app = TestApp::spawn().await;

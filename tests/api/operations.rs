@@ -173,6 +173,41 @@ async fn text_logs_to_a_pipe_have_no_colour_and_trust_only_configured_proxies() 
     }
 }
 
+#[actix_web::test]
+async fn an_unreadable_stored_value_is_logged_with_its_object() {
+    let app = TestApp::spawn().await;
+    let token = app.operator_token("logged@example.pk").await;
+    let org = app.organisation(&token, "0000001", "1000001-1").await;
+    let site = app.site(&token, &org, "Karachi").await;
+    // Started before the damage: a process starting after it would refuse to load its index.
+    let served = Served::start(&app.db.url_string(), &[]).await;
+    crate::integrity::corrupt(&app, "sites", "address", "id", &site);
+    // Signed in on the process itself, whose clock is the wall clock.
+    let grant = json!({"grant_type": "password", "username": "logged@example.pk",
+                       "password": PASSWORD});
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/token", served.base))
+        .json(&grant)
+        .send()
+        .await
+        .unwrap();
+    let token: Value = r.json().await.unwrap();
+    let auth = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let (status, id) =
+        served.get(&format!("/api/v1/sites/{site}"), &[("authorization", auth.as_str())]).await;
+    let output = served.output();
+    assert_eq!(status, 500, "{output}");
+    let line = output
+        .lines()
+        .find(|l| l.contains("internal error") && l.contains(&format!("request_id={id}")))
+        .unwrap_or_else(|| panic!("no error line for {id}:\n{output}"));
+    for expected in
+        [" ERROR ", "site ", site.as_str(), "'address'", "not the JSON this column holds"]
+    {
+        assert!(line.contains(expected), "{expected:?} not in {line}");
+    }
+}
+
 #[test]
 fn an_unknown_log_format_stops_the_start() {
     let out = Command::new(env!("CARGO_BIN_EXE_ccreg"))

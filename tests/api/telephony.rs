@@ -57,6 +57,11 @@ async fn numbers_and_ranges_parse_and_normalise() {
         let r = register(&app, &op, &site, &body).await.problem(422);
         assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
     }
+    // Both ends of a range are read in the site's country, and both named when neither reads.
+    let r = register(&app, &op, &site, &range("nope", "12")).await.problem(422);
+    let named: Vec<&str> =
+        r.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(named, ["first", "last"], "{}", r.text);
     // Exactly 100000 numbers is the most a range may hold.
     register(&app, &op, &site, &range("+922130000000", "+922130099999")).await.expect(201);
     let list =
