@@ -4,8 +4,9 @@
 //! - security comes from the role policy ([`crate::auth::policy`]): `security: []` on every
 //!   anonymous operation, the bearer and OAuth 2.0 schemes on every other one;
 //! - the error responses that shared parts produce (body parsing, authentication, the query
-//!   guard, `If-Match`, the public rate limit) are added to each operation that can meet them,
-//!   every error response with the problem+json body, so each operation lists its 4xx;
+//!   guard, a path parameter naming no record, `If-Match`, the public rate limit) are added to
+//!   each operation that can meet them, with the 409s listed in [`CONFLICTS`], every error
+//!   response with the problem+json body, so each operation lists every status it can answer;
 //! - every inline object alternative of a `oneOf` becomes a named schema (its `title`, or the
 //!   parent's name and its tag value) with a discriminator, and every inline copy of a named
 //!   schema (utoipa inlines generic arguments: `Page<Licence>`'s items) becomes a `$ref`, so
@@ -115,6 +116,11 @@ fn problem_response(description: &str) -> Value {
     })
 }
 
+/// The 409s that a handler answers from the state of other records, for the operations whose
+/// annotation does not state one (an operation's own 409 stays as it is written).
+const CONFLICTS: &[(&str, &str)] =
+    &[("remove_person", "The person's identity documents are on file; delete them first")];
+
 /// Completes the document as utoipa builds it (see the module's documentation).
 pub fn complete(mut spec: Value) -> Value {
     name_variants(&mut spec);
@@ -136,6 +142,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     let public = path.starts_with(crate::http::public::PREFIX);
     let anonymous = policy::is_public(method, path);
     let has_body = op.get("requestBody").is_some();
+    let operation_id = op["operationId"].as_str().unwrap_or_default().to_string();
     let params: Vec<(String, String)> = op
         .get("parameters")
         .and_then(Value::as_array)
@@ -154,6 +161,15 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     if !anonymous {
         add.push(("401", "Missing, expired or invalid credentials"));
         add.push(("403", "The caller's role may not do this"));
+    }
+    // A path parameter names a record, except on the look-ups, which answer an unknown key in
+    // their body ("result": "not_found").
+    let lookup = public || path.starts_with("/api/v1/verify/");
+    if !lookup && params.iter().any(|(place, _)| place == "path") {
+        add.push(("404", "No such record, or not one the caller may see"));
+    }
+    if let Some((_, description)) = CONFLICTS.iter().find(|(id, _)| *id == operation_id) {
+        add.push(("409", description));
     }
     if params.iter().any(|(place, name)| place == "header" && name.eq_ignore_ascii_case("if-match"))
     {
