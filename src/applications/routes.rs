@@ -294,7 +294,7 @@ pub async fn request_info(
     responses(
         (status = 200, description = "Approved; licence_number is set", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application"),
-        (status = 409, description = "Not allowed from the current status, or approved concurrently"),
+        (status = 409, description = "Not allowed from the current status"),
         (status = 422, description = "Flagged, and override_flags or reason is missing; or not approvable yet"),
         (status = 412, description = "If-Match does not match the current ETag"),
         (status = 428, description = "If-Match is missing"),
