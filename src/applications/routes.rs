@@ -80,15 +80,13 @@ pub async fn create_application(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (new, now) = (body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/applications", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/applications/{}", row.id),
-            version: row.version,
-            body: serde_json::to_value(Application::from(row)).unwrap_or_default(),
-        })
+        Created::new(
+            format!("/api/v1/applications/{}", row.id),
+            row.version,
+            &Application::from(row),
+        )
     })
     .await
 }
