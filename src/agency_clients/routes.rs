@@ -74,24 +74,12 @@ pub async fn create_client(
     }
     let now = state.now();
     let actor = principal.id.clone();
-    idempotency::create(
-        &state.db,
-        state.clock.clone(),
-        format!("{} POST /api/v1/agency-clients", principal.id),
-        key,
-        fingerprint,
-        move |conn| {
-            let (row, secret) = super::create(conn, now, &actor, name, agency, clears)?;
-            let location = format!("/api/v1/agency-clients/{}", row.id);
-            let body = CreatedClient { client: AgencyClient::from(row), client_secret: None };
-            Ok(Created {
-                body: serde_json::to_value(&body).unwrap_or_default(),
-                location,
-                version: 1,
-                secret: Some(("client_secret", secret)),
-            })
-        },
-    )
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+        let (row, secret) = super::create(conn, now, &actor, name, agency, clears)?;
+        let location = format!("/api/v1/agency-clients/{}", row.id);
+        let body = CreatedClient { client: AgencyClient::from(row), client_secret: None };
+        Created::new(location, 1, &body).map(|c| c.with_secret("client_secret", secret))
+    })
     .await
 }
 

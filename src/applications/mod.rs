@@ -24,6 +24,7 @@ use crate::barred::{self, Flag};
 use crate::clearances;
 use crate::config::Licensing;
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
 use crate::domain::{BodyId, LicenceNumber, Reason};
@@ -508,9 +509,9 @@ pub fn act(
         updated_at: now,
     };
     // Conditional on the version read: a concurrent transition makes this one lose here.
-    if store::update(conn, &row.id, &transition)? == 0 {
-        return Err(AppError::conflict("the application was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "application", transition.version - 1, |conn| {
+        store::update(conn, &row.id, &transition)
+    })?;
     (row.status, row.history, row.version, row.updated_at) =
         (to, transition.history, transition.version, now);
     match action {

@@ -80,15 +80,13 @@ pub async fn create_application(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (new, now) = (body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/applications", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/applications/{}", row.id),
-            version: row.version,
-            body: serde_json::to_value(Application::from(row)).unwrap_or_default(),
-        })
+        Created::new(
+            format!("/api/v1/applications/{}", row.id),
+            row.version,
+            &Application::from(row),
+        )
     })
     .await
 }
@@ -294,7 +292,7 @@ pub async fn request_info(
     responses(
         (status = 200, description = "Approved; licence_number is set", body = Application, headers(("ETag" = String, description = "The strong ETag"))),
         (status = 404, description = "No such application"),
-        (status = 409, description = "Not allowed from the current status, or approved concurrently"),
+        (status = 409, description = "Not allowed from the current status"),
         (status = 422, description = "Flagged, and override_flags or reason is missing; or not approvable yet"),
         (status = 412, description = "If-Match does not match the current ETag"),
         (status = 428, description = "If-Match is missing"),

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::{self, Owned, Visible};
 use crate::auth::{Principal, Role};
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::{Name, Reason};
 use crate::error::AppError;
@@ -243,9 +244,9 @@ pub fn decide(
         reason,
         version: row.version + 1,
     };
-    if store::decide(conn, &row.id, &decision)? == 0 {
-        return Err(AppError::conflict("the clearance was decided concurrently; read it again"));
-    }
+    versioned::change(conn, "clearance", decision.version - 1, |conn| {
+        store::decide(conn, &row.id, &decision)
+    })?;
     audit::append(
         conn,
         now,

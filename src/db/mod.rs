@@ -5,6 +5,7 @@
 pub mod schema;
 #[macro_use]
 pub mod stored;
+pub mod versioned;
 
 use std::time::Duration;
 

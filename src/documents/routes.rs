@@ -68,17 +68,10 @@ pub async fn upload_document(
     form: UploadForm,
 ) -> Result<HttpResponse, AppError> {
     let (org_id, now, fingerprint) = (id.to_string(), state.now(), form.fingerprint());
-    let scope = format!("{} POST /api/v1/organisations/{org_id}/documents", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let org = resolve::<OrgRow>(conn, &who, &org_id)?;
         let row = super::upload(conn, now, &who, &org, &form)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/documents/{}", row.id),
-            // Documents are immutable: version 1 for good.
-            version: 1,
-            body: serde_json::to_value(Document::from(row)).unwrap_or_default(),
-        })
+        Created::new(format!("/api/v1/documents/{}", row.id), 1, &Document::from(row))
     })
     .await
 }

@@ -6,10 +6,12 @@
 use std::future::{ready, Ready};
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use chrono::Duration;
 use diesel::prelude::*;
+use serde::Serialize;
 
+use crate::auth::Principal;
 use crate::clock::SharedClock;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{write_tx, Db, DbConn};
@@ -17,24 +19,45 @@ use crate::error::AppError;
 
 const KEY_TTL_HOURS: i64 = 24;
 
-/// The optional `Idempotency-Key` header (1 to 255 visible ASCII characters).
+/// The optional `Idempotency-Key` header (1 to 255 visible ASCII characters), and the scope
+/// its key lives in: who is asking and what they are creating, taken from the request (the
+/// principal, the method and the matched route template with its path values, as in
+/// `<principal> POST /api/v1/sites/{site_id}/numbers site_id=…`), so that no handler names it
+/// and two callers, two routes or two parents never share a key.
 #[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub Option<String>);
+pub struct IdempotencyKey {
+    key: Option<String>,
+    scope: String,
+}
+
+impl IdempotencyKey {
+    fn scope_of(req: &HttpRequest) -> String {
+        let who = req.extensions().get::<Principal>().map(|p| p.id.clone());
+        let template = req.match_pattern().unwrap_or_else(|| req.path().to_string());
+        let mut scope =
+            format!("{} {} {template}", who.as_deref().unwrap_or("anonymous"), req.method());
+        for (name, value) in req.match_info().iter() {
+            scope.push_str(&format!(" {name}={value}"));
+        }
+        scope
+    }
+}
 
 impl FromRequest for IdempotencyKey {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let scope = Self::scope_of(req);
         let Some(raw) = req.headers().get("idempotency-key") else {
-            return ready(Ok(IdempotencyKey(None)));
+            return ready(Ok(IdempotencyKey { key: None, scope }));
         };
         let ok = raw
             .to_str()
             .ok()
             .filter(|s| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()));
         ready(match ok {
-            Some(s) => Ok(IdempotencyKey(Some(s.to_string()))),
+            Some(s) => Ok(IdempotencyKey { key: Some(s.to_string()), scope }),
             None => Err(AppError::bad_request(
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             )),
@@ -46,14 +69,34 @@ impl FromRequest for IdempotencyKey {
 /// shown once, in the first response, and never stored, so a replay answers without it.
 #[derive(Debug, Clone)]
 pub struct Created {
-    pub body: serde_json::Value,
-    pub location: String,
-    pub version: i64,
+    body: serde_json::Value,
+    location: String,
+    version: i64,
     /// A top-level field of the first response only (name, value).
-    pub secret: Option<(&'static str, String)>,
+    secret: Option<(&'static str, String)>,
 }
 
 impl Created {
+    /// The created `resource` at `location` (at `version`), serialised here, once, for the answer and its
+    /// replays: a resource that cannot be serialised is a 500 (logged), never a `null` body.
+    pub fn new(
+        location: String,
+        version: i64,
+        resource: &impl Serialize,
+    ) -> Result<Created, AppError> {
+        let body = serde_json::to_value(resource).map_err(|e| {
+            AppError::internal(format!(
+                "the created resource at {location} cannot be serialised: {e}"
+            ))
+        })?;
+        Ok(Created { body, location, version, secret: None })
+    }
+
+    /// Adds a secret shown in this first response only.
+    pub fn with_secret(self, field: &'static str, value: String) -> Created {
+        Created { secret: Some((field, value)), ..self }
+    }
+
     fn respond(&self, replayed: bool) -> HttpResponse {
         let mut body = self.body.clone();
         if let (Some((field, value)), Some(object)) = (&self.secret, body.as_object_mut()) {
@@ -76,11 +119,9 @@ struct Stored {
 }
 
 /// Runs `create` in one write transaction and answers 201, honouring the key if one was sent.
-/// `scope` separates keys of different callers and routes.
 pub async fn create<F>(
     db: &Db,
     clock: SharedClock,
-    scope: String,
     key: IdempotencyKey,
     fingerprint: String,
     create: F,
@@ -88,7 +129,8 @@ pub async fn create<F>(
 where
     F: FnOnce(&mut DbConn) -> Result<Created, AppError> + Send + 'static,
 {
-    let Some(key) = key.0 else {
+    let IdempotencyKey { key, scope } = key;
+    let Some(key) = key else {
         return db.write(create).await.map(|c| c.respond(false));
     };
     let (scope2, key2, fp2, clock2) =
@@ -154,4 +196,19 @@ fn lookup(
     let Some((request_hash, body, location, version)) = row else { return Ok(None) };
     let body = serde_json::from_str(&body).map_err(|e| AppError::internal(e.to_string()))?;
     Ok(Some(Stored { request_hash, created: Created { body, location, version, secret: None } }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_that_cannot_be_serialised_is_an_error_not_null() {
+        // JSON object keys must be strings.
+        let unserialisable: std::collections::BTreeMap<(i32, i32), i32> = [((1, 2), 3)].into();
+        let e = Created::new("/api/v1/things/1".into(), 1, &unserialisable).unwrap_err();
+        assert!(matches!(e, AppError::Internal(_)), "{e:?}");
+        let ok = Created::new("/api/v1/things/1".into(), 1, &serde_json::json!({"id": "1"}));
+        assert_eq!(ok.unwrap().body["id"], "1");
+    }
 }

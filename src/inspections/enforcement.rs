@@ -259,22 +259,21 @@ pub fn dismiss(
     if row.status != ItemStatus::Open {
         return Err(AppError::conflict(format!("the item is {} already", row.status)));
     }
-    let updated = diesel::update(
-        enforcement_items::table
-            .filter(enforcement_items::id.eq(id))
-            .filter(enforcement_items::version.eq(row.version)),
-    )
-    .set((
-        enforcement_items::status.eq(ItemStatus::Dismissed),
-        enforcement_items::resolution.eq(Some(&reason)),
-        enforcement_items::resolved_by.eq(Some(actor)),
-        enforcement_items::resolved_at.eq(Some(now)),
-        enforcement_items::version.eq(row.version + 1),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(AppError::conflict("the item was changed concurrently; read it again"));
-    }
+    crate::db::versioned::change(conn, "enforcement item", row.version, |conn| {
+        diesel::update(
+            enforcement_items::table
+                .filter(enforcement_items::id.eq(id))
+                .filter(enforcement_items::version.eq(row.version)),
+        )
+        .set((
+            enforcement_items::status.eq(ItemStatus::Dismissed),
+            enforcement_items::resolution.eq(Some(&reason)),
+            enforcement_items::resolved_by.eq(Some(actor)),
+            enforcement_items::resolved_at.eq(Some(now)),
+            enforcement_items::version.eq(row.version + 1),
+        ))
+        .execute(conn)
+    })?;
     audit::append(
         conn,
         now,

@@ -18,6 +18,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::{BodyId, Reason};
 use crate::error::{AppError, FieldError};
@@ -397,9 +398,9 @@ pub fn record(
         version: row.version + 1,
         updated_at: now,
     };
-    if store::update(conn, &row.id, recording.version, &recording)? == 0 {
-        return Err(AppError::conflict("the inspection was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "inspection", recording.version - 1, |conn| {
+        store::update(conn, &row.id, recording.version, &recording)
+    })?;
     let row =
         store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such inspection"))?;
     audit::append(
@@ -441,9 +442,9 @@ pub fn cancel(
         version: row.version + 1,
         updated_at: now,
     };
-    if store::update(conn, &row.id, cancellation.version, &cancellation)? == 0 {
-        return Err(AppError::conflict("the inspection was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "inspection", cancellation.version - 1, |conn| {
+        store::update(conn, &row.id, cancellation.version, &cancellation)
+    })?;
     let row =
         store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such inspection"))?;
     audit::append(

@@ -50,15 +50,13 @@ pub async fn schedule(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (new, now) = (body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/inspections", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let row = super::schedule(conn, now, &who, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/inspections/{}", row.id),
-            version: row.version,
-            body: serde_json::to_value(Inspection::view(row, &who)).unwrap_or_default(),
-        })
+        Created::new(
+            format!("/api/v1/inspections/{}", row.id),
+            row.version,
+            &Inspection::view(row, &who),
+        )
     })
     .await
 }

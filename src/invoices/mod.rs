@@ -15,6 +15,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::Visible;
 use crate::config::Licensing;
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::{BodyId, Name};
 use crate::error::{AppError, FieldError};
@@ -210,9 +211,9 @@ pub fn void_for_application(
         paid_minor: row.paid_minor,
         version: row.version + 1,
     };
-    if store::update(conn, &row.id, &changes)? == 0 {
-        return Err(AppError::conflict("the invoice was changed concurrently; try again"));
-    }
+    versioned::change(conn, "invoice", changes.version - 1, |conn| {
+        store::update(conn, &row.id, &changes)
+    })?;
     audit::append(
         conn,
         now,
@@ -302,9 +303,9 @@ pub fn record_payment(
     }
     let status = if paid == row.total_minor { InvoiceStatus::Paid } else { InvoiceStatus::Open };
     let changes = store::InvoiceChanges { status, paid_minor: paid, version: row.version + 1 };
-    if store::update(conn, &row.id, &changes)? == 0 {
-        return Err(AppError::conflict("the invoice was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "invoice", changes.version - 1, |conn| {
+        store::update(conn, &row.id, &changes)
+    })?;
     let record = PaymentRow {
         id: uuid::Uuid::now_v7().to_string(),
         invoice_id: row.id.clone(),

@@ -14,6 +14,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::Visible;
 use crate::auth::Principal;
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
@@ -233,9 +234,9 @@ pub fn renew(
         version: row.version + 1,
         updated_at: now,
     };
-    if store::update(conn, number, &changes)? == 0 {
-        return Err(AppError::conflict("the licence was changed concurrently; try again"));
-    }
+    versioned::change(conn, "licence", changes.version - 1, |conn| {
+        store::update(conn, number, &changes)
+    })?;
     events::append(
         conn,
         now,
@@ -349,9 +350,9 @@ pub fn act(
         version: row.version + 1,
         updated_at: now,
     };
-    if store::update(conn, &row.licence_number, &changes)? == 0 {
-        return Err(AppError::conflict("the licence was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "licence", changes.version - 1, |conn| {
+        store::update(conn, &row.licence_number, &changes)
+    })?;
     events::append(
         conn,
         now,
@@ -432,9 +433,9 @@ pub fn confirm_after_inspection(
             version: row.version + 1,
             updated_at: now,
         };
-        if store::update(conn, &row.licence_number, &changes)? == 0 {
-            return Err(AppError::conflict("the licence was changed concurrently; try again"));
-        }
+        versioned::change(conn, "licence", changes.version - 1, |conn| {
+            store::update(conn, &row.licence_number, &changes)
+        })?;
         events::append(
             conn,
             now,

@@ -13,6 +13,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::{self, Child, Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::{Address, Country, Email, IdentityView, Name, Ntn, RegistrationNumber, E164};
 use crate::error::{AppError, FieldError};
@@ -267,11 +268,7 @@ pub fn update(
     }
     row.version += 1;
     row.updated_at = now;
-    if store::update(conn, &row)? == 0 {
-        return Err(AppError::PreconditionFailed(
-            "the organisation was changed concurrently".into(),
-        ));
-    }
+    versioned::change(conn, "organisation", row.version - 1, |conn| store::update(conn, &row))?;
     audit::append(
         conn,
         now,

@@ -29,10 +29,6 @@ pub struct OrganisationFilter {
     pub sort: Option<String>,
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or_default()
-}
-
 /// Register an organisation (operators); the caller owns it.
 #[utoipa::path(
     tag = "organisations",
@@ -54,15 +50,13 @@ pub async fn create_organisation(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (new, now) = (body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/organisations", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let row = super::create(conn, now, &who, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/organisations/{}", row.id),
-            version: row.version,
-            body: to_json(&Organisation::from(row)),
-        })
+        Created::new(
+            format!("/api/v1/organisations/{}", row.id),
+            row.version,
+            &Organisation::from(row),
+        )
     })
     .await
 }
@@ -200,16 +194,14 @@ pub async fn add_person(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/organisations/{org_id}/people", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let org = resolve::<OrgRow>(conn, &who, &org_id)?;
         let row = super::add_person(conn, now, &who, &org, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/organisations/{org_id}/people/{}", row.id),
-            version: 1,
-            body: to_json(&Person::for_reader(row, &who)),
-        })
+        Created::new(
+            format!("/api/v1/organisations/{org_id}/people/{}", row.id),
+            1,
+            &Person::for_reader(row, &who),
+        )
     })
     .await
 }

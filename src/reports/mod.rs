@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
 use crate::auth::Principal;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::{BodyId, Country, Reason, E164};
 use crate::error::{AppError, FieldError};
@@ -297,9 +298,7 @@ pub fn triage(
         inspection_id: inspection_id.as_deref(),
         version: row.version + 1,
     };
-    if store::triage(conn, id, &change)? == 0 {
-        return Err(AppError::conflict("the report was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "report", change.version - 1, |conn| store::triage(conn, id, &change))?;
     audit::append(
         conn,
         now,

@@ -12,6 +12,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::{Child, Visible};
 use crate::auth::Principal;
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::{Address, Country, Name};
 use crate::error::{AppError, FieldError};
@@ -244,9 +245,9 @@ pub fn update(
         }
         _ => {}
     }
-    if store::update(conn, &row.id, &changes)? == 0 {
-        return Err(AppError::PreconditionFailed("the site was changed concurrently".into()));
-    }
+    versioned::change(conn, "site", changes.version - 1, |conn| {
+        store::update(conn, &row.id, &changes)
+    })?;
     let row = store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such site"))?;
     audit::append(
         conn,

@@ -48,16 +48,10 @@ pub async fn create_site(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/organisations/{org_id}/sites", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let org = resolve::<OrgRow>(conn, &who, &org_id)?;
         let row = super::create(conn, now, &who, &org, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/sites/{}", row.id),
-            version: row.version,
-            body: serde_json::to_value(Site::from(row)).unwrap_or_default(),
-        })
+        Created::new(format!("/api/v1/sites/{}", row.id), row.version, &Site::from(row))
     })
     .await
 }

@@ -40,16 +40,14 @@ pub async fn register_number(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/sites/{site_id}/numbers", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let site = resolve::<SiteRow>(conn, &who, &site_id)?;
         let row = super::register_number(conn, now, &who, &site, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/sites/{site_id}/numbers/{}", row.id),
-            version: 1,
-            body: serde_json::to_value(PhoneNumberResource::from(row)).unwrap_or_default(),
-        })
+        Created::new(
+            format!("/api/v1/sites/{site_id}/numbers/{}", row.id),
+            1,
+            &PhoneNumberResource::from(row),
+        )
     })
     .await
 }
@@ -139,16 +137,14 @@ pub async fn register_ip_range(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    let scope = format!("{} POST /api/v1/sites/{site_id}/ip-ranges", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let site = resolve::<SiteRow>(conn, &who, &site_id)?;
         let row = super::register_ip_range(conn, now, &who, &site, new)?;
-        Ok(Created {
-            secret: None,
-            location: format!("/api/v1/sites/{site_id}/ip-ranges/{}", row.id),
-            version: 1,
-            body: serde_json::to_value(IpRangeResource::from(row)).unwrap_or_default(),
-        })
+        Created::new(
+            format!("/api/v1/sites/{site_id}/ip-ranges/{}", row.id),
+            1,
+            &IpRangeResource::from(row),
+        )
     })
     .await
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Change};
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::role::{Role, StaffRole};
 use crate::domain::{Email, Name};
@@ -159,9 +160,9 @@ pub fn update_account(
         version: row.version,
         updated_at: now,
     };
-    if store::update(conn, &row.id, &changes)? == 0 {
-        return Err(AppError::PreconditionFailed("the user was changed concurrently".into()));
-    }
+    versioned::change(conn, "user", changes.version - 1, |conn| {
+        store::update(conn, &row.id, &changes)
+    })?;
     if !row.active {
         crate::auth::store::revoke_user_refresh_tokens(conn, &row.id, now)?;
     }

@@ -58,29 +58,17 @@ pub async fn create_user(
     let now = state.now();
     let actor = principal.id.clone();
     let account = NewAccount { email, password_hash, full_name, role: role.into() };
-    idempotency::create(
-        &state.db,
-        state.clock.clone(),
-        format!("{} POST /api/v1/users", principal.id),
-        key,
-        fingerprint,
-        move |conn| {
-            let row = create_account(conn, now, Some(&actor), account)?;
-            Ok(created(row))
-        },
-    )
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+        let row = create_account(conn, now, Some(&actor), account)?;
+        created(row)
+    })
     .await
 }
 
-pub(crate) fn created(row: store::UserRow) -> Created {
+pub(crate) fn created(row: store::UserRow) -> Result<Created, AppError> {
     let location = format!("/api/v1/users/{}", row.id);
     let version = row.version;
-    Created {
-        body: serde_json::to_value(User::from(row)).unwrap_or_default(),
-        location,
-        version,
-        secret: None,
-    }
+    Created::new(location, version, &User::from(row))
 }
 
 /// List user accounts.
@@ -202,13 +190,8 @@ pub async fn signup(
     let password_hash = blocking(move || password.hash()).await?;
     let now = state.now();
     let account = NewAccount { email, password_hash, full_name, role: Role::Operator };
-    idempotency::create(
-        &state.db,
-        state.clock.clone(),
-        "anonymous POST /api/v1/auth/signup".into(),
-        key,
-        fingerprint,
-        move |conn| Ok(created(create_account(conn, now, None, account)?)),
-    )
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+        created(create_account(conn, now, None, account)?)
+    })
     .await
 }

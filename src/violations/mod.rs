@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Change};
 use crate::auth::visible::Visible;
 use crate::auth::Principal;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::domain::Reason;
 use crate::error::AppError;
@@ -189,9 +190,9 @@ fn close(
         resolution: reason,
         version: row.version + 1,
     };
-    if store::resolve(conn, &row.id, &resolution)? == 0 {
-        return Err(AppError::conflict("the violation was changed concurrently; read it again"));
-    }
+    versioned::change(conn, "violation", resolution.version - 1, |conn| {
+        store::resolve(conn, &row.id, &resolution)
+    })?;
     audit::append(
         conn,
         now,

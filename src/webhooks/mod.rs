@@ -40,6 +40,7 @@ use crate::audit::{self, Change};
 use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
+use crate::db::versioned;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::keys::Keys;
@@ -551,9 +552,7 @@ pub fn update(
         }
         _ => {}
     }
-    if store::update(conn, &row.id, &set)? == 0 {
-        return Err(AppError::PreconditionFailed("the webhook was changed concurrently".into()));
-    }
+    versioned::change(conn, "webhook", set.version - 1, |conn| store::update(conn, &row.id, &set))?;
     let row = store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such webhook"))?;
     audit::append(
         conn,

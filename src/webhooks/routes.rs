@@ -61,18 +61,12 @@ pub async fn create_webhook(
         return Err(AppError::internal("a checked webhook lost its url or events"));
     };
     let (now, keys) = (state.now(), state.keys.clone());
-    let scope = format!("{} POST /api/v1/webhooks", who.id);
-    idempotency::create(&state.db, state.clock.clone(), scope, key, fingerprint, move |conn| {
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
         let (row, secret) = super::create(conn, now, &who, &keys, url, subscription)?;
         let location = format!("/api/v1/webhooks/{}", row.id);
         let version = row.version;
         let body = CreatedWebhook { webhook: Webhook::try_from(row)?, secret: None };
-        Ok(Created {
-            body: serde_json::to_value(&body).unwrap_or_default(),
-            location,
-            version,
-            secret: Some(("secret", secret)),
-        })
+        Created::new(location, version, &body).map(|c| c.with_secret("secret", secret))
     })
     .await
 }

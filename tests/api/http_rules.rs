@@ -138,3 +138,38 @@ async fn idempotency_keys_expire_after_a_day() {
         .await
         .problem(409);
 }
+
+/// A key lives in the scope the request gives it (the caller, the route and its path values),
+/// never one a handler types: the same key and body from another caller, under another parent
+/// or on another route is a new request, not a replay nor a 422.
+#[actix_web::test]
+async fn an_idempotency_key_belongs_to_its_caller_route_and_parent() {
+    let app = TestApp::spawn().await;
+    let a = crate::licensing::operator(&app, 1).await;
+    let b = crate::licensing::operator(&app, 2).await;
+    let a2 = app.organisation(&a.token, "0000091", "1000091-1").await;
+    let site = json!({"name": "Keyed floor", "address": crate::helpers::address("Quetta"),
+                      "seat_count": 40, "services": ["inbound"], "markets": ["PK"]});
+    let post = |token: &str, path: String, body: &serde_json::Value| {
+        app.post(&path).token(token).header("idempotency-key", "same-key").json(body).send()
+    };
+    let first = post(&a.token, format!("/api/v1/organisations/{}/sites", a.org), &site).await;
+    let first = first.expect(201);
+    let answers = [
+        ("another caller", post(&b.token, format!("/api/v1/organisations/{}/sites", b.org), &site)),
+        ("another parent", post(&a.token, format!("/api/v1/organisations/{a2}/sites"), &site)),
+    ];
+    for (what, answer) in answers {
+        let r = answer.await.expect(201);
+        assert!(r.header("idempotency-replayed").is_none(), "{what}: replayed");
+        assert_ne!(r.body["id"], first.body["id"], "{what}: the first site answered");
+    }
+    let range = json!({"cidr": "198.51.100.0/29"});
+    let r = post(&a.token, format!("/api/v1/sites/{}/ip-ranges", a.site), &range).await;
+    assert!(r.expect(201).header("idempotency-replayed").is_none(), "another route: replayed");
+    // The first request again is the first answer.
+    let again = post(&a.token, format!("/api/v1/organisations/{}/sites", a.org), &site).await;
+    let again = again.expect(201);
+    assert_eq!(again.header("idempotency-replayed").as_deref(), Some("true"));
+    assert_eq!(again.body, first.body);
+}

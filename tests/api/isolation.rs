@@ -12,10 +12,12 @@ use crate::helpers::{Resp, TestApp};
 use crate::licensing::{act, clearing_agency, in_status, operator, pre_licence, Operator};
 
 /// A's records, by the kind of id a path names.
-struct Tenant {
-    ids: BTreeMap<&'static str, String>,
+pub(crate) struct Tenant {
+    pub(crate) ids: BTreeMap<&'static str, String>,
     /// Strings that must never reach another tenant: every id above and A's names.
-    secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
+    /// The inspector who recorded A's inspection.
+    pub(crate) inspector: String,
 }
 
 fn first_id(r: &Resp) -> String {
@@ -25,7 +27,7 @@ fn first_id(r: &Resp) -> String {
 /// Operator A's whole registry: organisation, person, site, number, IP range, document,
 /// application, invoice, clearance, licence, a recorded inspection with a violation and an
 /// enforcement item; a public report; a staff user; agency A's webhook.
-async fn tenant_a(app: &TestApp, regulator: &str) -> (Operator, Tenant) {
+pub(crate) async fn tenant_a(app: &TestApp, regulator: &str) -> (Operator, Tenant) {
     let op = operator(app, 1).await;
     let org_path = format!("/api/v1/organisations/{}", op.org);
     let etag = app.get(&org_path).token(&op.token).send().await.expect(200).header("etag").unwrap();
@@ -149,7 +151,7 @@ async fn tenant_a(app: &TestApp, regulator: &str) -> (Operator, Tenant) {
     ids.insert("verify/ips", "203.0.113.5".to_string());
     let mut secrets: Vec<String> = ids.values().cloned().collect();
     secrets.extend(["Zarghun Isolation".into(), "Palwasha".into(), "QK7731904".into()]);
-    (op, Tenant { ids, secrets })
+    (op, Tenant { ids, secrets, inspector })
 }
 
 /// Ids that name nothing: what every probe is compared with.
@@ -217,7 +219,7 @@ fn kind_of(path: &str, param: &str) -> &'static str {
 }
 
 /// A valid body for each operation that takes one, so a probe reaches the lookup.
-fn body_for(operation: &str, now: &str) -> Option<Value> {
+pub(crate) fn body_for(operation: &str, now: &str) -> Option<Value> {
     let reason = json!({"reason": "Isolation probe"});
     Some(match operation {
         "approve_application" | "submit_application" | "withdraw_application" => json!({}),

@@ -30,4 +30,5 @@ mod telephony;
 mod tokens;
 mod users;
 mod verify;
+mod versions;
 mod webhooks;

@@ -1,0 +1,30 @@
+//! The one rule for a versioned change (API.md §1): a row carries a `version`; a change is read
+//! at one version and written by a conditional `UPDATE … SET <the named columns>, version =
+//! version + 1 WHERE id = ? AND version = <the version read>`. Whether the caller's `If-Match`
+//! was stale when the row was read (`IfMatch::check`), or another writer changed the row
+//! between that read and this write, the answer is the same 412.
+
+use super::DbConn;
+use crate::error::AppError;
+
+/// Runs `write`, the conditional update of a `what` (`"application"`, `"licence"`, …) read at
+/// version `expected`, which returns the rows it changed, and answers 412 when it changed none:
+/// the row is no longer at `expected`. Returns the new version.
+pub fn change<E: Into<AppError>>(
+    conn: &mut DbConn,
+    what: &'static str,
+    expected: i64,
+    write: impl FnOnce(&mut DbConn) -> Result<usize, E>,
+) -> Result<i64, AppError> {
+    match write(conn).map_err(Into::into)? {
+        0 => Err(stale(what)),
+        _ => Ok(expected + 1),
+    }
+}
+
+/// The answer to a change of a row that is no longer at the version the change was read at.
+pub fn stale(what: &str) -> AppError {
+    AppError::PreconditionFailed(format!(
+        "the {what} was changed by another request since it was read; read it again"
+    ))
+}
