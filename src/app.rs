@@ -246,6 +246,7 @@ pub struct Application {
     server: Server,
     webhooks: webhooks::Deliverer,
     retention: crate::retention::Retention,
+    overdue: crate::violations::sweeper::Sweeper,
 }
 
 impl Application {
@@ -291,6 +292,8 @@ impl Application {
         let retention =
             crate::retention::Retention::new(db.clone(), clock.clone(), settings.retention.clone());
         retention.spawn();
+        let overdue = crate::violations::sweeper::Sweeper::new(db.clone(), clock.clone());
+        overdue.spawn(settings.overdue_sweep_every);
         let parts = Parts {
             follower: web::Data::from(follower.clone()),
             webhooks: web::Data::new(deliverer.clone()),
@@ -319,7 +322,7 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(address = %settings.bind, port, database = %settings.database_url.redacted(), "ccreg listening");
-        Ok(Application { port, server: server.run(), webhooks: deliverer, retention })
+        Ok(Application { port, server: server.run(), webhooks: deliverer, retention, overdue })
     }
 
     pub fn port(&self) -> u16 {
@@ -334,6 +337,11 @@ impl Application {
     /// This process's pruning of expired personal data (tests run its passes themselves).
     pub fn retention(&self) -> crate::retention::Retention {
         self.retention.clone()
+    }
+
+    /// This process's overdue sweep (tests run its passes themselves).
+    pub fn overdue(&self) -> crate::violations::sweeper::Sweeper {
+        self.overdue.clone()
     }
 
     pub fn server(self) -> Server {

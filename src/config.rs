@@ -180,6 +180,10 @@ pub struct Settings {
     pub webhook_poll_ms: u64,
     /// How long verification-log entries and webhook deliveries are kept.
     pub retention: Retention,
+    /// How often this process runs the overdue sweep (violations' enforcement items). Not read
+    /// from the environment (every minute); `None` (tests) runs no task, and passes are run by
+    /// hand.
+    pub overdue_sweep_every: Option<std::time::Duration>,
 }
 
 /// A yes/no setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case).
@@ -301,6 +305,7 @@ impl Settings {
                 )?,
                 ..Retention::default()
             },
+            overdue_sweep_every: Some(std::time::Duration::from_secs(60)),
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()

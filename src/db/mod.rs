@@ -273,6 +273,15 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+diesel::define_sql_function! {
+    /// SQL `coalesce(time, otherwise)`: a nullable time, or `otherwise` where it is null.
+    #[sql_name = "coalesce"]
+    fn time_or(
+        x: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        otherwise: diesel::sql_types::Timestamp
+    ) -> diesel::sql_types::Timestamp;
+}
+
 /// Whether a diesel error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

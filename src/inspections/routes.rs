@@ -223,7 +223,6 @@ pub async fn list_queue(
         QueueStatus::Dismissed => Some(enforcement::ItemStatus::Dismissed),
         QueueStatus::Resolved => Some(enforcement::ItemStatus::Resolved),
     };
-    crate::violations::routes::sweep(&state).await?;
     let rows = state.db.read(move |conn| enforcement::list(conn, status, after, limit + 1)).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), EnforcementItem::from)))
 }

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use super::{Category, LicenceStatus};
 use crate::db::schema::{licence_sites, licences, registry_locks};
@@ -215,7 +216,6 @@ fn filtered(
     f: &Filter,
     now: NaiveDateTime,
 ) -> licences::BoxedQuery<'static, crate::db::Backend, LicenceSelect> {
-    use LicenceStatus::*;
     let mut q = licences::table.select(LicenceRow::as_select()).into_boxed();
     if let Some(v) = &f.holder {
         q = q.filter(
@@ -231,31 +231,57 @@ fn filtered(
     if let Some(v) = &f.organisation_id {
         q = q.filter(licences::organisation_id.eq(v.clone()));
     }
-    q = match f.status {
-        None => q,
-        Some(Active) => q.filter(licences::status.eq(Active).and(licences::expires_at.gt(now))),
-        Some(Provisional) => q.filter(
-            licences::status
-                .eq(Provisional)
-                .and(licences::expires_at.gt(now))
-                .and(licences::provisional_until.gt(now)),
-        ),
-        Some(Lapsed) => q.filter(
-            licences::status
-                .eq(Provisional)
-                .and(licences::expires_at.gt(now))
-                .and(licences::provisional_until.le(now)),
-        ),
-        Some(Suspended) => {
-            q.filter(licences::status.eq(Suspended).and(licences::expires_at.gt(now)))
-        }
-        Some(Expired) => q.filter(
+    if let Some(status) = f.status {
+        q = q.filter(status_is(status, now));
+    }
+    q
+}
+
+/// A boolean SQL condition on a licence, usable in any query that joins `licences`.
+pub type Condition<QS> = Box<dyn BoxableExpression<QS, crate::db::Backend, SqlType = Bool>>;
+
+/// The SQL form of `LicenceStatus::as_of(expires_at, provisional_until, now) == wanted`: the
+/// one place the rule of [`crate::domain::licence_status`] is written as a query condition
+/// (the listing's `status` filter and the statistics both use it; a test checks it against
+/// the Rust rule for every stored status and every placing of the dates).
+pub fn status_is<QS>(wanted: LicenceStatus, now: NaiveDateTime) -> Condition<QS>
+where
+    licences::status: SelectableExpression<QS>,
+    licences::expires_at: SelectableExpression<QS>,
+    licences::provisional_until: SelectableExpression<QS>,
+{
+    use LicenceStatus::*;
+    let live = licences::expires_at.gt(now);
+    // A provisional licence always has `provisional_until` (a CHECK); were it missing, the
+    // licence would read lapsed, as in the Rust rule.
+    let until = crate::db::time_or(licences::provisional_until, now);
+    match wanted {
+        Active => Box::new(licences::status.eq(Active).and(live)),
+        Suspended => Box::new(licences::status.eq(Suspended).and(live)),
+        Provisional => Box::new(licences::status.eq(Provisional).and(live).and(until.gt(now))),
+        Lapsed => Box::new(licences::status.eq(Provisional).and(live).and(until.le(now))),
+        Expired => Box::new(
             licences::status
                 .eq_any([Active, Provisional, Suspended])
                 .and(licences::expires_at.le(now)),
         ),
-        Some(Revoked) => q.filter(licences::status.eq(Revoked)),
-        Some(Surrendered) => q.filter(licences::status.eq(Surrendered)),
-    };
-    q
+        Revoked => Box::new(licences::status.eq(Revoked)),
+        Surrendered => Box::new(licences::status.eq(Surrendered)),
+    }
+}
+
+/// The SQL form of [`crate::domain::licence_status::in_force`]: a status as of `now` that is
+/// in force (`LicenceStatus::in_force`), built from [`status_is`].
+pub fn in_force<QS: 'static>(now: NaiveDateTime) -> Condition<QS>
+where
+    licences::status: SelectableExpression<QS>,
+    licences::expires_at: SelectableExpression<QS>,
+    licences::provisional_until: SelectableExpression<QS>,
+{
+    LicenceStatus::ALL
+        .iter()
+        .filter(|s| s.in_force())
+        .map(|s| status_is(*s, now))
+        .reduce(|any, one| Box::new(any.or(one)))
+        .unwrap_or_else(|| Box::new(licences::status.eq_any(Vec::<LicenceStatus>::new())))
 }

@@ -68,6 +68,34 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OrgRow>, AppError> {
         .of_row("organisation", id)
 }
 
+/// Which of an organisation's keys [`find_many`] looks up by.
+#[derive(Debug, Clone, Copy)]
+pub enum OrgKey {
+    Id,
+    RegistrationNumber,
+    TaxNumber,
+}
+
+/// The organisations whose `key` is one of `values`, in no particular order: one indexed
+/// query per kind of key (an OR of IN lists would make SQLite scan the table).
+pub fn find_many(
+    conn: &mut DbConn,
+    key: OrgKey,
+    values: &[String],
+) -> Result<Vec<OrgRow>, AppError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = organisations::table.select(OrgRow::as_select());
+    Ok(match key {
+        OrgKey::Id => q.filter(organisations::id.eq_any(values)).load(conn)?,
+        OrgKey::RegistrationNumber => {
+            q.filter(organisations::registration_number.eq_any(values)).load(conn)?
+        }
+        OrgKey::TaxNumber => q.filter(organisations::tax_number.eq_any(values)).load(conn)?,
+    })
+}
+
 pub fn id_by_registration_number(conn: &mut DbConn, n: &str) -> Result<Option<String>, AppError> {
     Ok(organisations::table
         .filter(organisations::registration_number.eq(n))

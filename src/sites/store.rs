@@ -37,6 +37,14 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<SiteRow>, AppError> {
     sites::table.find(id).select(SiteRow::as_select()).first(conn).optional().of_row("site", id)
 }
 
+/// The sites with these ids (those that exist), in no particular order.
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<SiteRow>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sites::table.filter(sites::id.eq_any(ids)).select(SiteRow::as_select()).load(conn)?)
+}
+
 #[derive(Debug, Default)]
 pub struct Filter {
     /// Only sites of this owner's organisations (operators).

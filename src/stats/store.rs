@@ -1,6 +1,6 @@
 //! The statistics' aggregate queries: COUNT … GROUP BY the site's city, never rows loaded and
-//! counted. Expiry and lapse follow `LicenceStatus::as_of`: a licence is expired from
-//! `expires_at` on, a provisional one lapsed from `provisional_until` on.
+//! counted. "In force", "suspended" and "revoked" as of now are the licences store's SQL form
+//! of `LicenceStatus::as_of` ([`crate::licences::store::status_is`]).
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count, count_star};
@@ -12,18 +12,8 @@ use crate::db::schema::{inspections, licence_sites, licences, reports, sites};
 use crate::db::DbConn;
 use crate::domain::LicenceStatus;
 use crate::inspections::Status;
+use crate::licences::store::{in_force, status_is};
 use crate::sites::SiteStatus;
-
-/// In force at `now`: active or provisional, not expired, and not lapsed.
-macro_rules! in_force {
-    ($now:expr) => {
-        licences::expires_at.gt($now).and(
-            licences::status.eq(LicenceStatus::Active).or(licences::status
-                .eq(LicenceStatus::Provisional)
-                .and(licences::provisional_until.gt($now).assume_not_null())),
-        )
-    };
-}
 
 /// The held states the statistics count licences in.
 #[derive(Debug, Clone, Copy)]
@@ -31,15 +21,6 @@ pub enum Held {
     /// Suspended and not expired.
     Suspended,
     Revoked,
-}
-
-/// Licences in `status` now: suspended ones until they expire, revoked ones for good.
-macro_rules! licences_in {
-    ($held:expr, $now:expr) => {
-        licences::status
-            .eq($held.status())
-            .and(licences::expires_at.gt($now).or(licences::status.eq(LicenceStatus::Revoked)))
-    };
 }
 
 impl Held {
@@ -66,7 +47,7 @@ pub fn sites_licensed_by_city(
     sites::table
         .inner_join(licence_sites::table.on(licence_sites::site_id.eq(sites::id)))
         .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
-        .filter(in_force!(now))
+        .filter(in_force(now))
         .filter(sites::status.eq(SiteStatus::Active))
         .group_by(sites::city_key)
         .select((sites::city_key, count(sites::id).aggregate_distinct()))
@@ -81,7 +62,7 @@ pub fn licences_by_city(
     sites::table
         .inner_join(licence_sites::table.on(licence_sites::site_id.eq(sites::id)))
         .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
-        .filter(licences_in!(held, now))
+        .filter(status_is(held.status(), now))
         .group_by(sites::city_key)
         .select((sites::city_key, count(licences::licence_number).aggregate_distinct()))
         .load(conn)
@@ -142,13 +123,13 @@ pub fn national(
                 licences::table.on(licences::licence_number.eq(licence_sites::licence_number)),
             )
             .inner_join(sites::table.on(sites::id.eq(licence_sites::site_id)))
-            .filter(in_force!(now))
+            .filter(in_force(now))
             .filter(sites::status.eq(SiteStatus::Active))
             .select(count(licence_sites::site_id).aggregate_distinct())
             .first(conn)
     };
     let held = |conn: &mut DbConn, held: Held| {
-        licences::table.filter(licences_in!(held, now)).select(count_star()).first(conn)
+        licences::table.filter(status_is(held.status(), now)).select(count_star()).first(conn)
     };
     Ok(Counts {
         sites: sites::table

@@ -1,112 +1,26 @@
-//! Answers a batch of parsed questions with a fixed number of queries: licences, the ranges
-//! holding numbers and addresses (one floor probe per value of the lower-bound index, inside a
-//! single statement), their sites and organisations, and the licences covering those.
+//! Answers a batch of parsed questions: licences, the ranges holding numbers and addresses
+//! (verification's store: one indexed floor probe per distinct value), their sites and
+//! organisations, and the licences covering those, each read through its concept's store; a
+//! fixed number of queries besides the floor probes.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
+use super::store;
 use super::{
     answer, best, site_city, Answer, Facts, LicenceFacts, OrgFacts, Parsed, QueryType, SiteFacts,
 };
-use crate::db::schema::{ip_ranges, organisations, phone_ranges, sites};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::licences::{self, LicenceRow};
+use crate::organisations::store::{self as organisations, OrgKey};
 use crate::organisations::OrgRow;
 use crate::sites::SiteRow;
 
-/// Values per statement; a 10,000-item request takes at most five.
-const CHUNK: usize = 2_000;
-
-#[derive(QueryableByName)]
-struct NumberFloor {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    range_id: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct IpFloor {
-    #[diesel(sql_type = Integer)]
-    f: i32,
-    #[diesel(sql_type = Text)]
-    k: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    range_id: Option<String>,
-}
-
-/// For each number, the site of the range that holds it.
-fn number_sites(conn: &mut DbConn, numbers: &[i64]) -> Result<HashMap<i64, String>, AppError> {
-    let mut floors = Vec::new();
-    for chunk in numbers.chunks(CHUNK) {
-        // The values are integers we parsed, so writing them into the SQL is safe. They are
-        // cast to BIGINT: PostgreSQL reads a bare literal above 2^31 as NUMERIC, and comparing
-        // the column with a NUMERIC cannot use the index (a full scan per probe).
-        let values: Vec<String> = chunk.iter().map(|n| format!("(CAST({n} AS BIGINT))")).collect();
-        let sql = format!(
-            "WITH v(n) AS (VALUES {}) SELECT v.n AS n, (SELECT p.id FROM phone_ranges p \
-             WHERE p.first_number <= v.n ORDER BY p.first_number DESC LIMIT 1) AS range_id FROM v",
-            values.join(",")
-        );
-        floors.extend(diesel::sql_query(sql).load::<NumberFloor>(conn)?);
-    }
-    let ids: Vec<String> = floors.iter().filter_map(|f| f.range_id.clone()).collect();
-    let ranges: HashMap<String, (i64, String)> = phone_ranges::table
-        .filter(phone_ranges::id.eq_any(&ids))
-        .select((phone_ranges::id, phone_ranges::last_number, phone_ranges::site_id))
-        .load::<(String, i64, String)>(conn)?
-        .into_iter()
-        .map(|(id, last, site)| (id, (last, site)))
-        .collect();
-    Ok(floors
-        .into_iter()
-        .filter_map(|f| {
-            let (last, site) = ranges.get(f.range_id.as_ref()?)?;
-            (*last >= f.n).then(|| (f.n, site.clone()))
-        })
-        .collect())
-}
-
 /// The site whose registered number or range holds `number`, if any (as verification finds it).
 pub fn site_of_number(conn: &mut DbConn, number: i64) -> Result<Option<String>, AppError> {
-    Ok(number_sites(conn, &[number])?.remove(&number))
-}
-
-/// For each (family, address key), the site of the CIDR range that holds it.
-fn ip_sites(
-    conn: &mut DbConn,
-    keys: &[(i32, String)],
-) -> Result<HashMap<(i32, String), String>, AppError> {
-    let mut floors = Vec::new();
-    for chunk in keys.chunks(CHUNK) {
-        // Families are 4 or 6 and keys 32 hex digits, both made by us: safe to write in.
-        let values: Vec<String> = chunk.iter().map(|(f, k)| format!("({f}, '{k}')")).collect();
-        let sql = format!(
-            "WITH v(f, k) AS (VALUES {}) SELECT v.f AS f, v.k AS k, (SELECT r.id FROM ip_ranges r \
-             WHERE r.family = v.f AND r.first_addr <= v.k ORDER BY r.first_addr DESC LIMIT 1) AS range_id FROM v",
-            values.join(",")
-        );
-        floors.extend(diesel::sql_query(sql).load::<IpFloor>(conn)?);
-    }
-    let ids: Vec<String> = floors.iter().filter_map(|f| f.range_id.clone()).collect();
-    let ranges: HashMap<String, (String, String)> = ip_ranges::table
-        .filter(ip_ranges::id.eq_any(&ids))
-        .select((ip_ranges::id, ip_ranges::last_addr, ip_ranges::site_id))
-        .load::<(String, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, last, site)| (id, (last, site)))
-        .collect();
-    Ok(floors
-        .into_iter()
-        .filter_map(|f| {
-            let (last, site) = ranges.get(f.range_id.as_ref()?)?;
-            (*last >= f.k).then(|| ((f.f, f.k), site.clone()))
-        })
-        .collect())
+    Ok(store::number_sites(conn, &[number])?.remove(&number))
 }
 
 fn facts(l: &LicenceRow) -> LicenceFacts<'_> {
@@ -161,53 +75,22 @@ pub fn answer_all(
             .into_iter()
             .map(|l| (l.licence_number.clone(), l))
             .collect();
-    let number_site =
-        if numbers.is_empty() { HashMap::new() } else { number_sites(conn, &numbers)? };
-    let ip_site = if ips.is_empty() { HashMap::new() } else { ip_sites(conn, &ips)? };
+    let number_site = store::number_sites(conn, &numbers)?;
+    let ip_site = store::ip_sites(conn, &ips)?;
 
     let site_ids: Vec<String> = number_site.values().chain(ip_site.values()).cloned().collect();
-    let sites: HashMap<String, SiteRow> = if site_ids.is_empty() {
-        HashMap::new()
-    } else {
-        sites::table
-            .filter(sites::id.eq_any(&site_ids))
-            .select(SiteRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect()
-    };
+    let sites: HashMap<String, SiteRow> = crate::sites::store::find_many(conn, &site_ids)?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
     let org_ids: Vec<String> = sites
         .values()
         .map(|s| s.organisation_id.clone())
         .chain(asked_licences.values().map(|l| l.organisation_id.clone()))
         .collect();
-    // One indexed query per kind of key: an OR of IN lists would make SQLite scan the table.
-    let mut orgs: Vec<OrgRow> = Vec::new();
-    if !org_ids.is_empty() {
-        orgs.extend(
-            organisations::table
-                .filter(organisations::id.eq_any(&org_ids))
-                .select(OrgRow::as_select())
-                .load(conn)?,
-        );
-    }
-    if !regs.is_empty() {
-        orgs.extend(
-            organisations::table
-                .filter(organisations::registration_number.eq_any(&regs))
-                .select(OrgRow::as_select())
-                .load(conn)?,
-        );
-    }
-    if !taxes.is_empty() {
-        orgs.extend(
-            organisations::table
-                .filter(organisations::tax_number.eq_any(&taxes))
-                .select(OrgRow::as_select())
-                .load(conn)?,
-        );
-    }
+    let mut orgs = organisations::find_many(conn, OrgKey::Id, &org_ids)?;
+    orgs.extend(organisations::find_many(conn, OrgKey::RegistrationNumber, &regs)?);
+    orgs.extend(organisations::find_many(conn, OrgKey::TaxNumber, &taxes)?);
     let org_by_id: HashMap<&str, &OrgRow> = orgs.iter().map(|o| (o.id.as_str(), o)).collect();
     let org_by_reg: HashMap<&str, &OrgRow> =
         orgs.iter().map(|o| (o.registration_number.as_str(), o)).collect();

@@ -5,6 +5,7 @@
 pub mod log;
 pub mod lookup;
 pub mod routes;
+pub mod store;
 
 /// The most items one bulk request may ask about.
 pub const MAX_BULK: usize = 10_000;

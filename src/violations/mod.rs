@@ -3,9 +3,11 @@
 //! (derived at read time), and `resolved` by a regulator or by a compliant follow-up
 //! inspection of the site. An overdue major or critical violation puts its site's licence on
 //! the enforcement queue once: the first sweep that claims it (`queued_at`) raises the item.
+//! The sweep runs in the background ([`sweeper`]), never on a read.
 
 pub mod routes;
 pub mod store;
+pub mod sweeper;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -30,15 +30,6 @@ fn respond(row: ViolationRow, now: chrono::NaiveDateTime) -> HttpResponse {
         .json(Violation::view(row, now))
 }
 
-/// Raises the queue items of newly overdue violations before a read shows them.
-pub async fn sweep(state: &AppState) -> Result<(), AppError> {
-    let now = state.now();
-    if state.db.read(move |conn| super::sweep_pending(conn, now)).await? {
-        state.db.write(move |conn| super::sweep(conn, now)).await?;
-    }
-    Ok(())
-}
-
 /// List violations: staff all, operators their own sites'.
 #[utoipa::path(
     tag = "enforcement",
@@ -54,7 +45,6 @@ pub async fn list_violations(
     filter: Query<ViolationFilter>,
 ) -> Result<web::Json<Page<Violation>>, AppError> {
     let (limit, after) = (page.limit()?, page.after()?);
-    sweep(&state).await?;
     let f = filter.into_inner();
     let filter = store::Filter {
         owner_scope: who.is(Role::Operator).then(|| who.id.clone()),
@@ -87,7 +77,6 @@ pub async fn get_violation(
     who: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    sweep(&state).await?;
     let (id, now) = (id.to_string(), state.now());
     let row = state.db.read(move |conn| visible::resolve::<ViolationRow>(conn, &who, &id)).await?;
     let row = row.into_inner();

@@ -157,6 +157,9 @@ pub struct TestApp {
     /// The server's pruning of expired personal data: tests run its passes with it (the
     /// hourly task is off, so nothing is pruned behind a test's back).
     pub retention: ccreg::retention::Retention,
+    /// The server's overdue sweep: tests run its passes with it (the periodic task is off, so
+    /// no item is raised behind a test's back).
+    pub overdue: ccreg::violations::sweeper::Sweeper,
 }
 
 /// A response, read whole.
@@ -249,6 +252,7 @@ impl TestApp {
         settings.key_dir = key_dir.path().to_path_buf();
         settings.db_pool_size = 6;
         settings.retention.every = None;
+        settings.overdue_sweep_every = None;
         settings.workers = Some(2);
         settings.bootstrap_admin = Some(BootstrapAdmin {
             email: ADMIN_EMAIL.into(),
@@ -258,7 +262,7 @@ impl TestApp {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap());
         let app = Application::build(settings.clone(), Arc::new(clock.clone())).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
-        let (webhooks, retention) = (app.webhooks(), app.retention());
+        let (webhooks, retention, overdue) = (app.webhooks(), app.retention(), app.overdue());
         actix_web::rt::spawn(app.server());
         TestApp {
             base,
@@ -269,6 +273,7 @@ impl TestApp {
             settings,
             webhooks,
             retention,
+            overdue,
         }
     }
 

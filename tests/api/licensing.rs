@@ -654,3 +654,70 @@ async fn concurrent_issues_get_distinct_serials_and_a_gapless_feed() {
         feed.body["items"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
 }
+
+/// "In force" and the derived statuses are written in SQL once (`licences::store::status_is`,
+/// `in_force`), and that form agrees with the Rust rule (`LicenceStatus::as_of`) for every
+/// stored status and every placing of `expires_at` and `provisional_until` around now: in the
+/// listing's `status` filter (over HTTP) and in the statistics' joined counts.
+#[actix_web::test]
+async fn the_sql_form_of_a_licence_status_agrees_with_the_rust_rule() {
+    use ccreg::db::schema::licences;
+    use ccreg::domain::LicenceStatus;
+    use diesel::prelude::*;
+
+    let app = TestApp::spawn().await;
+    let (_, regulator) = app.staff("regulator", "reg@pta.gov.pk").await;
+    let (_, licence) =
+        crate::pages::licensed(&app, 1, "Agreement Test (Private) Limited", &regulator).await;
+    let db = ccreg::db::Db::connect(&app.db.url, 1).unwrap();
+    let mut conn = db.get().unwrap();
+    let now = ccreg::clock::db_now(&app.clock);
+    let around = [now - Duration::days(1), now, now + Duration::days(1)];
+    let stored = [
+        LicenceStatus::Provisional,
+        LicenceStatus::Active,
+        LicenceStatus::Suspended,
+        LicenceStatus::Revoked,
+        LicenceStatus::Surrendered,
+    ];
+    let mut cases = 0;
+    for status in stored {
+        for expires_at in around {
+            for provisional_until in [None, Some(around[0]), Some(around[1]), Some(around[2])] {
+                if status == LicenceStatus::Provisional && provisional_until.is_none() {
+                    continue; // refused by the table's CHECK
+                }
+                diesel::update(licences::table.find(&licence))
+                    .set((
+                        licences::status.eq(status),
+                        licences::expires_at.eq(expires_at),
+                        licences::provisional_until.eq(provisional_until),
+                    ))
+                    .execute(&mut conn)
+                    .unwrap();
+                let rust = status.as_of(expires_at, provisional_until, now);
+                let case = format!("{status} expiring {expires_at}, provisional until {provisional_until:?}, now {now}: {rust}");
+                for wanted in LicenceStatus::ALL {
+                    let r = app
+                        .get(&format!("/api/v1/licences?status={wanted}"))
+                        .token(&regulator)
+                        .send()
+                        .await
+                        .expect(200);
+                    let listed = r.body["items"].as_array().unwrap().len();
+                    assert_eq!(listed == 1, rust == *wanted, "status={wanted}; {case}");
+                }
+                let counts = ccreg::stats::store::national(&mut conn, now, now).unwrap();
+                assert_eq!(counts.sites_licensed == 1, rust.in_force(), "in force; {case}");
+                assert_eq!(
+                    counts.licences_suspended == 1,
+                    rust == LicenceStatus::Suspended,
+                    "{case}"
+                );
+                assert_eq!(counts.licences_revoked == 1, rust == LicenceStatus::Revoked, "{case}");
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 57);
+}
