@@ -22,6 +22,7 @@ pub mod licences;
 pub mod openapi;
 pub mod organisations;
 pub mod pages;
+pub mod periodic;
 pub mod register;
 pub mod reports;
 pub mod retention;

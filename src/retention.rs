@@ -8,7 +8,7 @@
 //! Tests run passes themselves with [`Retention::run_once`]. Several processes pruning at once
 //! are harmless: a row deleted by one is simply not there for the other.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -55,17 +55,8 @@ impl Retention {
     /// when `every` is `None`.
     pub fn spawn(&self) {
         let Some(every) = self.inner.policy.every else { return };
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        actix_web::rt::spawn(async move {
-            let mut wait = FIRST_PASS_AFTER.min(every);
-            loop {
-                actix_web::rt::time::sleep(wait).await;
-                wait = every;
-                let Some(inner) = weak.upgrade() else { break };
-                if let Err(e) = (Retention { inner }).run_once().await {
-                    tracing::warn!(error = %e, "pruning failed; retrying at the next pass");
-                }
-            }
+        crate::periodic::spawn(&self.inner, FIRST_PASS_AFTER, every, "retention", |inner| async {
+            Retention { inner }.run_once().await
         });
     }
 

@@ -225,12 +225,12 @@ fn check_references(
     who: &Principal,
     new: &NewApplication,
 ) -> Result<Visible<OrgRow>, AppError> {
-    let Ok(org) = visible::resolve::<OrgRow>(conn, who, new.organisation_id.as_str()) else {
+    let Some(org) = visible::find::<OrgRow>(conn, who, new.organisation_id.as_str())? else {
         return Err(AppError::invalid("organisation_id", "no such organisation of yours"));
     };
     let mut errors = Vec::new();
     for (i, site_id) in new.site_ids.iter().enumerate() {
-        if org.child::<SiteRow>(conn, site_id.as_str()).is_err() {
+        if org.find_child::<SiteRow>(conn, site_id.as_str())?.is_none() {
             errors.push(FieldError::new(
                 format!("site_ids[{i}]"),
                 "no such site in this organisation",

@@ -45,6 +45,16 @@ pub fn resolve<T: Owned>(
     T::find_visible(conn, who, key)?.map(Visible).ok_or_else(|| AppError::not_found(T::MISSING))
 }
 
+/// The record named `key` if `who` may see it, `None` otherwise: for ids given in a body, where
+/// a missing record is a field error rather than a 404 (a database failure stays an error).
+pub fn find<T: Owned>(
+    conn: &mut DbConn,
+    who: &Principal,
+    key: &T::Key,
+) -> Result<Option<Visible<T>>, AppError> {
+    Ok(T::find_visible(conn, who, key)?.map(Visible))
+}
+
 /// Whether `who` may see the record named `key` (for rules that only need a yes or no).
 pub fn can_see<T: Owned>(
     conn: &mut DbConn,
@@ -58,6 +68,15 @@ impl<T> Visible<T> {
     /// The child named `id` inside this record; 404 when it is not there.
     pub fn child<C: Child<T>>(&self, conn: &mut DbConn, id: &str) -> Result<Visible<C>, AppError> {
         C::find_in(conn, &self.0, id)?.map(Visible).ok_or_else(|| AppError::not_found(C::MISSING))
+    }
+
+    /// The child named `id` inside this record, `None` when it is not there.
+    pub fn find_child<C: Child<T>>(
+        &self,
+        conn: &mut DbConn,
+        id: &str,
+    ) -> Result<Option<Visible<C>>, AppError> {
+        Ok(C::find_in(conn, &self.0, id)?.map(Visible))
     }
 
     pub fn into_inner(self) -> T {

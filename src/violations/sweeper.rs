@@ -7,7 +7,7 @@
 //! are harmless: only the transaction whose conditional UPDATE claims a violation's
 //! `queued_at` raises its item.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::SharedClock;
@@ -37,18 +37,13 @@ impl Sweeper {
     /// `every` is `None`.
     pub fn spawn(&self, every: Option<Duration>) {
         let Some(every) = every else { return };
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        actix_web::rt::spawn(async move {
-            let mut wait = FIRST_PASS_AFTER.min(every);
-            loop {
-                actix_web::rt::time::sleep(wait).await;
-                wait = every;
-                let Some(inner) = weak.upgrade() else { break };
-                if let Err(e) = (Sweeper { inner }).run_once().await {
-                    tracing::warn!(error = %e, "the overdue sweep failed; retrying at the next pass");
-                }
-            }
-        });
+        crate::periodic::spawn(
+            &self.inner,
+            FIRST_PASS_AFTER,
+            every,
+            "overdue sweep",
+            |inner| async { Sweeper { inner }.run_once().await },
+        );
     }
 
     /// One pass, now (by the injected clock): a cheap read first, and the write transaction
