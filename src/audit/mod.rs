@@ -15,7 +15,44 @@ pub use store::append;
 /// The hash before the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// What a change says about itself.
+/// A change a concept records in the log. Each concept names its changes once, as its own type
+/// (an enum of its events, beside its rules): the action names, the entity type and the
+/// summary's wording live in that one `impl`, and a call site says only which event happened,
+/// `audit::record(conn, now, Some(&who.id), &SiteEvent::Created(&row))`.
+pub trait Event {
+    /// The action as stored, `"<entity>.<verb>"`: `"site.created"`.
+    fn action(&self) -> &'static str;
+    /// The kind of record changed: `"site"`.
+    fn entity_type(&self) -> &'static str;
+    /// The changed record's id.
+    fn entity_id(&self) -> &str;
+    /// One line for people; never an identity number, secret or token (§16).
+    fn summary(&self) -> String;
+}
+
+/// Appends `event`, done by `actor` (None for the system) at `at`; call inside the transaction
+/// that makes the change. Returns the entry's sequence number.
+pub fn record(
+    conn: &mut crate::db::DbConn,
+    at: NaiveDateTime,
+    actor: Option<&str>,
+    event: &impl Event,
+) -> Result<i64, crate::error::AppError> {
+    append(
+        conn,
+        at,
+        Change {
+            actor_id: actor,
+            action: event.action(),
+            entity_type: event.entity_type(),
+            entity_id: event.entity_id(),
+            summary: event.summary(),
+        },
+    )
+}
+
+/// What a change says about itself, as the store writes it; built by [`record`] from an
+/// [`Event`], not at call sites.
 #[derive(Debug, Clone)]
 pub struct Change<'a> {
     pub actor_id: Option<&'a str>,

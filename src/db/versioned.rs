@@ -4,8 +4,29 @@
 //! was stale when the row was read (`IfMatch::check`), or another writer changed the row
 //! between that read and this write, the answer is the same 412.
 
+use chrono::NaiveDateTime;
+
 use super::DbConn;
+use crate::audit::{self, Event};
 use crate::error::AppError;
+
+/// The whole versioned change of one record: runs `write` (the narrow conditional update of
+/// the record read at `expected`), answers 412 when it changed nothing, appends `event` (done
+/// by `actor` at `at`) and returns the record read again by `read`. Call inside the
+/// transaction that makes the change.
+pub fn commit<R, E: Into<AppError>, F: Into<AppError>>(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    actor: Option<&str>,
+    expected: i64,
+    event: &impl Event,
+    write: impl FnOnce(&mut DbConn) -> Result<usize, E>,
+    read: impl FnOnce(&mut DbConn) -> Result<Option<R>, F>,
+) -> Result<R, AppError> {
+    change(conn, event.entity_type(), expected, write)?;
+    audit::record(conn, at, actor, event)?;
+    read(conn).map_err(Into::into)?.ok_or_else(|| stale(event.entity_type()))
+}
 
 /// Runs `write`, the conditional update of a `what` (`"application"`, `"licence"`, …) read at
 /// version `expected`, which returns the rows it changed, and answers 412 when it changed none:

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{Child, Visible};
 use crate::auth::Principal;
 use crate::db::stored::StoredJson;
@@ -184,20 +184,7 @@ pub fn create(
         updated_at: now,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "site.created",
-            entity_type: "site",
-            entity_id: &row.id,
-            summary: format!(
-                "{} ({} seats, {}) for organisation {}",
-                row.name, row.seat_count, row.city_key, row.organisation_id
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &SiteEvent::Created(&row))?;
     Ok(row)
 }
 
@@ -245,20 +232,47 @@ pub fn update(
         }
         _ => {}
     }
-    versioned::change(conn, "site", changes.version - 1, |conn| {
-        store::update(conn, &row.id, &changes)
-    })?;
-    let row = store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such site"))?;
-    audit::append(
+    let event = SiteEvent::Updated { id: &row.id, changed: &changed };
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "site.updated",
-            entity_type: "site",
-            entity_id: &row.id,
-            summary: format!("changed {}", changed.join(", ")),
-        },
-    )?;
-    Ok(row)
+        Some(&who.id),
+        row.version,
+        &event,
+        |conn| store::update(conn, &row.id, &changes),
+        |conn| store::find(conn, &row.id),
+    )
+}
+
+/// The site's changes as the audit log records them.
+enum SiteEvent<'a> {
+    Created(&'a SiteRow),
+    Updated { id: &'a str, changed: &'a [String] },
+}
+
+impl audit::Event for SiteEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "site.created",
+            Self::Updated { .. } => "site.updated",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "site"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Created(row) => &row.id,
+            Self::Updated { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Created(r) => format!(
+                "{} ({} seats, {}) for organisation {}",
+                r.name, r.seat_count, r.city_key, r.organisation_id
+            ),
+            Self::Updated { changed, .. } => format!("changed {}", changed.join(", ")),
+        }
+    }
 }
