@@ -10,6 +10,7 @@ pub mod ip;
 pub mod licence_number;
 pub mod licence_status;
 pub mod phone;
+pub mod record_id;
 pub mod role;
 pub mod text;
 pub mod transition;
@@ -22,6 +23,7 @@ pub use ip::IpRange;
 pub use licence_number::LicenceNumber;
 pub use licence_status::LicenceStatus;
 pub use phone::E164;
+pub use record_id::{ApplicationId, InvoiceId, OrganisationId, PersonId, SiteId, UserId};
 pub use text::{Name, Reason};
 
 /// Implements `Deserialize` (through `FromStr`-like parsing) and a string `ToSchema` for a
