@@ -1,16 +1,21 @@
 //! `ccreg seed --demo` (a realistic registry across six cities, built through the same domain
 //! functions as the API, so its audit log and change feed are real) and `ccreg seed --sites N`
 //! (a large registry for benchmarks, written in batches).
+//!
+//! The demo tells one story per company, a step per function, each step calling the domain
+//! functions its route calls; events in the past are placed there by the `at` each step is
+//! given (the injected clock), never by writing rows.
 
 use chrono::{Datelike, Duration, NaiveDateTime};
 use diesel::prelude::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::applications::ApplicationRow;
 use crate::applications::{self, Action as AppAction, Approval};
 use crate::audit::{self, Change};
-use crate::auth::visible::resolve;
+use crate::auth::visible::{resolve, Visible};
 use crate::auth::{passwords::Password, Principal, Role};
+use crate::config::Licensing;
 use crate::db::schema::{
     applications as applications_t, ip_ranges, licence_events, licence_sites,
     licences as licences_t, organisations as organisations_t, people, phone_ranges, registry_locks,
@@ -71,7 +76,9 @@ fn account(
 }
 
 /// (city, province, postal code, area code)
-const CITIES: [(&str, &str, &str, &str); 6] = [
+type City = (&'static str, &'static str, &'static str, &'static str);
+
+const CITIES: [City; 6] = [
     ("Islamabad", "Islamabad Capital Territory", "44000", "51"),
     ("Karachi", "Sindh", "75500", "21"),
     ("Rawalpindi", "Punjab", "46000", "51"),
@@ -80,20 +87,70 @@ const CITIES: [(&str, &str, &str, &str); 6] = [
     ("Lahore", "Punjab", "54000", "42"),
 ];
 
-/// (legal name, what becomes of its licence)
-const COMPANIES: [(&str, &str); 12] = [
-    ("Margalla Contact Services (Private) Limited", "active"),
-    ("Blue Area BPO (Private) Limited", "suspended"),
-    ("Clifton Customer Care (Private) Limited", "active"),
-    ("Korangi Telemarketing (Private) Limited", "revoked"),
-    ("Saddar Outsourcing (Private) Limited", "provisional"),
-    ("Pindi Voice Solutions (Private) Limited", "expired"),
-    ("Lyallpur Collections (Private) Limited", "active"),
-    ("Canal Road Support Desk (Private) Limited", "unlicensed"),
-    ("Multan Techno Help (Private) Limited", "surrendered"),
-    ("Bosan Road Calling (Private) Limited", "unlicensed"),
-    ("Gulberg Global Services (Private) Limited", "active"),
-    ("Johar Town Interactive (Private) Limited", "lapsed"),
+/// What becomes of a demo company's licence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Active,
+    Suspended,
+    Revoked,
+    Provisional,
+    Expired,
+    Unlicensed,
+    Surrendered,
+    Lapsed,
+}
+
+impl Fate {
+    /// When the company's story begins: an expired licence was issued 13 months ago for 12; a
+    /// lapsed one was provisional for 90 days from 100 days ago.
+    fn began(self, now: NaiveDateTime) -> NaiveDateTime {
+        now - Duration::days(match self {
+            Fate::Expired => 400,
+            Fate::Lapsed => 100,
+            _ => 30,
+        })
+    }
+
+    /// Whether its sites pass a pre-licence visit before approval; a licence approved without
+    /// one is provisional.
+    fn inspected_before_approval(self) -> bool {
+        !matches!(self, Fate::Provisional | Fate::Lapsed)
+    }
+
+    /// The act that ends its licence today, its reason, and whether the holder (not the
+    /// regulator) acts.
+    fn ending(self) -> Option<(LicenceAction, &'static str, bool)> {
+        match self {
+            Fate::Suspended => Some((
+                LicenceAction::Suspend,
+                "Critical findings at inspection; investigation open",
+                false,
+            )),
+            Fate::Revoked => Some((
+                LicenceAction::Revoke,
+                "Fraudulent outbound calling confirmed by NCCIA",
+                false,
+            )),
+            Fate::Surrendered => Some((LicenceAction::Surrender, "Ceasing operations", true)),
+            _ => None,
+        }
+    }
+}
+
+/// (legal name, what becomes of its licence); two companies to a city, in `CITIES` order.
+const COMPANIES: [(&str, Fate); 12] = [
+    ("Margalla Contact Services (Private) Limited", Fate::Active),
+    ("Blue Area BPO (Private) Limited", Fate::Suspended),
+    ("Clifton Customer Care (Private) Limited", Fate::Active),
+    ("Korangi Telemarketing (Private) Limited", Fate::Revoked),
+    ("Saddar Outsourcing (Private) Limited", Fate::Provisional),
+    ("Pindi Voice Solutions (Private) Limited", Fate::Expired),
+    ("Lyallpur Collections (Private) Limited", Fate::Active),
+    ("Canal Road Support Desk (Private) Limited", Fate::Unlicensed),
+    ("Multan Techno Help (Private) Limited", Fate::Surrendered),
+    ("Bosan Road Calling (Private) Limited", Fate::Unlicensed),
+    ("Gulberg Global Services (Private) Limited", Fate::Active),
+    ("Johar Town Interactive (Private) Limited", Fate::Lapsed),
 ];
 
 pub fn demo(db: &Db, now: NaiveDateTime) -> anyhow::Result<()> {
@@ -109,19 +166,63 @@ pub fn demo(db: &Db, now: NaiveDateTime) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The whole story, in one transaction; returns what to print (the credentials among it).
 fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
     let mut out =
         String::from("Demo registry created. Sign in with (passwords are shown only now):\n");
+    let cast = cast(conn, now, &mut out)?;
+    let mut critical_site = None;
+    for k in 0..COMPANIES.len() {
+        let company = register_company(conn, now, k, &mut out)?;
+        license(conn, now, &cast, &company)?;
+        if company.fate == Fate::Suspended {
+            critical_site = company.site_ids.first().cloned();
+        }
+    }
+    inspect_today(conn, now, &cast, critical_site)?;
+    out.push_str(&format!("  {} organisations in {} cities; licences active, provisional, lapsed, suspended, revoked, expired and surrendered (each with its paid invoice and three clearances); unlicensed companies; inspections.\n",
+        COMPANIES.len(), CITIES.len()));
+    Ok(out)
+}
+
+// --- The staff ------------------------------------------------------------------------------
+
+/// The staff every company's story meets, and the rules they act under.
+struct Cast {
+    regulator: Principal,
+    inspector: Principal,
+    /// One client per clearing agency, by the agency's code.
+    clearers: Vec<(String, Principal)>,
+    licensing: Licensing,
+}
+
+/// The admin, regulator and inspector, the monitoring agency's client and one client per
+/// clearing agency; their credentials go to `out`.
+fn cast(conn: &mut DbConn, now: NaiveDateTime, out: &mut String) -> Result<Cast, AppError> {
     let admin = account(conn, now, "admin@demo.ccreg.pk", "Demo Administrator", Role::Admin)?;
     let regulator = account(conn, now, "regulator@demo.ccreg.pk", "Sara Malik", Role::Regulator)?;
     let inspector = account(conn, now, "inspector@demo.ccreg.pk", "Usman Tariq", Role::Inspector)?;
     for a in [&admin, &regulator, &inspector] {
         out.push_str(&format!("  {:<10} {}  {}\n", a.principal.role.as_str(), a.email, a.password));
     }
+    let licensing = Licensing::default();
+    let clearers = agency_desks(conn, now, &admin.principal.id, &licensing, out)?;
+    Ok(Cast { regulator: regulator.principal, inspector: inspector.principal, clearers, licensing })
+}
+
+/// The monitoring agency's client, and one client per clearing agency to decide the demo
+/// applications' clearances (returned by agency code).
+fn agency_desks(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    admin_id: &str,
+    licensing: &Licensing,
+    out: &mut String,
+) -> Result<Vec<(String, Principal)>, AppError> {
     let (client, secret) = agency_clients::create(
         conn,
         now,
-        &admin.principal.id,
+        admin_id,
         Name::parse("PTA monitoring", "name")?,
         Name::parse("Pakistan Telecommunication Authority", "agency")?,
         None,
@@ -130,14 +231,12 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         "  agency     client_id {}  client_secret {}\n",
         client.client_id, secret
     ));
-    let licensing = crate::config::Licensing::default();
-    // One client per clearing agency decides the demo applications' clearances.
     let mut clearers = Vec::new();
     for code in &licensing.clearance_agencies {
         let (row, secret) = agency_clients::create(
             conn,
             now,
-            &admin.principal.id,
+            admin_id,
             Name::parse(&format!("{} clearance desk", code.to_uppercase()), "name")?,
             Name::parse(&code.to_uppercase(), "agency")?,
             Some(code.clone()),
@@ -149,268 +248,189 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         clearers
             .push((code.clone(), Principal { id: row.id, role: Role::Agency, jti: String::new() }));
     }
-    let mut critical_site = None;
-    for (k, (legal_name, fate)) in COMPANIES.iter().enumerate() {
-        let (city, province, postal, area) = CITIES[k / 2];
-        // An expired licence was issued 13 months ago for 12; a lapsed one was provisional
-        // for 90 days from 100 days ago.
-        let then = match *fate {
-            "expired" => now - Duration::days(400),
-            "lapsed" => now - Duration::days(100),
-            _ => now - Duration::days(30),
-        };
-        let op = account(
-            conn,
-            then,
-            &format!("compliance{}@demo.ccreg.pk", k + 1),
-            "Compliance Officer",
-            Role::Operator,
-        )?;
-        if k < 3 {
-            out.push_str(&format!("  operator   {}  {}\n", op.email, op.password));
-        }
-        let address = json!({"line1": format!("Plot {}, Main Boulevard", 10 + k), "city": city, "province": province, "postal_code": postal, "country": "PK"});
-        let org = organisations::create(
-            conn,
-            then,
-            &op.principal,
-            parse(json!({
-            "legal_name": legal_name, "registration_number": format!("{:07}", 184_200 + k),
-            "tax_number": format!("{:07}-{}", 3_412_000 + k, k % 10), "registered_address": address,
-            "contact_email": format!("info{}@demo.ccreg.pk", k + 1), "contact_phone": format!("0{area} {}", 5_550_100 + k)}))?,
-        )?;
-        let org = resolve::<OrgRow>(conn, &op.principal, &org.id)?;
-        let director = organisations::add_person(
-            conn,
-            then,
-            &op.principal,
-            &org,
-            parse(json!({
-            "full_name": "Imran Qureshi", "roles": ["director", "beneficial_owner"], "id_type": "cnic",
-            "id_number": format!("{:05}-{:07}-{}", 35_202 + k, 1_234_567 + k, k % 10), "nationality": "PK", "ownership_percent": 60}))?,
-        )?;
-        let owner = organisations::add_person(
-            conn,
-            then,
-            &op.principal,
-            &org,
-            parse(json!({
-            "full_name": "Ahmed Al Mansoori", "roles": ["beneficial_owner"], "id_type": "passport",
-            "id_number": format!("AE{:07}", 4_411_000 + k), "nationality": "AE", "ownership_percent": 40}))?,
-        )?;
-        let mut site_ids = Vec::new();
-        for s in 0..(1 + k % 2) {
-            let site = sites::create(
-                conn,
-                then,
-                &op.principal,
-                &org,
-                parse(json!({
-                "name": format!("{city} floor {}", s + 1), "address": address, "seat_count": 80 + 40 * s + 10 * k,
-                "services": ["inbound", "outbound"], "markets": ["PK", "GB", "US"]}))?,
-            )?;
-            let site = resolve::<SiteRow>(conn, &op.principal, &site.id)?;
-            let block = 30_000 + 10 * k + s;
-            telephony::register_number(
-                conn,
-                then,
-                &op.principal,
-                &site,
-                parse(json!({
-                "kind": "range", "first": format!("+92{area}{block}000"), "last": format!("+92{area}{block}999"), "purpose": "both"}))?,
-            )?;
-            for n in 0..3 {
-                telephony::register_number(
-                    conn,
-                    then,
-                    &op.principal,
-                    &site,
-                    parse(json!({
-                    "kind": "number", "e164": format!("+92{area}{}{n}", 70_000 + 10 * k + s), "purpose": "inbound"}))?,
-                )?;
-            }
-            telephony::register_ip_range(
-                conn,
-                then,
-                &op.principal,
-                &site,
-                parse(json!({"cidr": format!("198.18.{k}.{}/26", 64 * s)}))?,
-            )?;
-            if s == 0 {
-                telephony::register_ip_range(
-                    conn,
-                    then,
-                    &op.principal,
-                    &site,
-                    parse(json!({"cidr": format!("2001:db8:{k:x}::/48")}))?,
-                )?;
-            }
-            file(conn, then, &op.principal, &org.id, "premises_proof", None, Some(&site.id))?;
-            site_ids.push(site.id.clone());
-        }
-        for kind in ["incorporation_certificate", "tax_certificate", "bank_letter"] {
-            file(conn, then, &op.principal, &org.id, kind, None, None)?;
-        }
-        for person in [&director.id, &owner.id] {
-            file(conn, then, &op.principal, &org.id, "identity_document", Some(person), None)?;
-        }
-        let app = applications::create(
-            conn,
-            then,
-            &op.principal,
-            parse(json!({
-            "organisation_id": org.id, "site_ids": site_ids, "category": "mixed", "term_months": 12}))?,
-        )?;
-        if *fate == "unlicensed" {
-            if k % 4 == 3 {
-                let application = resolve::<ApplicationRow>(conn, &op.principal, &app.id)?;
-                applications::act(
-                    conn,
-                    then,
-                    &op.principal,
-                    application,
-                    |_| Ok(()),
-                    AppAction::Submit,
-                    None,
-                    Approval::default(),
-                    &licensing,
-                )?;
-            }
-            continue;
-        }
-        let application = resolve::<ApplicationRow>(conn, &op.principal, &app.id)?;
-        applications::act(
-            conn,
-            then,
-            &op.principal,
-            application,
-            |_| Ok(()),
-            AppAction::Submit,
-            None,
-            Approval::default(),
-            &licensing,
-        )?;
-        pay_and_clear(conn, then, &regulator.principal, &clearers, &app.id)?;
-        if !["provisional", "lapsed"].contains(fate) {
-            for site in &site_ids {
-                pass_pre_licence(conn, then, &regulator.principal, &inspector.principal, site)?;
-            }
-        }
-        let application = resolve::<ApplicationRow>(conn, &regulator.principal, &app.id)?;
-        let app = applications::act(
-            conn,
-            then,
-            &regulator.principal,
-            application,
-            |_| Ok(()),
-            AppAction::Approve,
-            None,
-            parse(json!({"conditions": ["Calls to EU markets only with recorded consent"]}))?,
-            &licensing,
-        )?;
-        let number = LicenceNumber::try_new(app.licence_number.as_deref().unwrap_or_default())
-            .map_err(AppError::internal)?;
-        let change = |reason: &str| parse::<LicenceChange>(json!({"reason": reason}));
-        match *fate {
-            "suspended" => {
-                critical_site = Some(site_ids[0].clone());
-                let licence = resolve::<LicenceRow>(conn, &regulator.principal, &number)?;
-                licences::act(
-                    conn,
-                    now,
-                    &regulator.principal,
-                    licence,
-                    |_| Ok(()),
-                    LicenceAction::Suspend,
-                    change("Critical findings at inspection; investigation open")?,
-                    &licensing,
-                )?;
-            }
-            "revoked" => {
-                let licence = resolve::<LicenceRow>(conn, &regulator.principal, &number)?;
-                licences::act(
-                    conn,
-                    now,
-                    &regulator.principal,
-                    licence,
-                    |_| Ok(()),
-                    LicenceAction::Revoke,
-                    change("Fraudulent outbound calling confirmed by NCCIA")?,
-                    &licensing,
-                )?;
-            }
-            "surrendered" => {
-                let licence = resolve::<LicenceRow>(conn, &op.principal, &number)?;
-                licences::act(
-                    conn,
-                    now,
-                    &op.principal,
-                    licence,
-                    |_| Ok(()),
-                    LicenceAction::Surrender,
-                    change("Ceasing operations")?,
-                    &licensing,
-                )?;
-            }
-            _ => {}
-        }
+    Ok(clearers)
+}
+
+// --- One company: its organisation, people, sites, numbers and papers -------------------------
+
+/// One demo company, as the later steps of its story need it.
+struct Company {
+    /// Its place in `COMPANIES`: numbers, names and addresses are drawn from it.
+    k: usize,
+    fate: Fate,
+    /// When its story began: it registered, applied and was licensed then.
+    then: NaiveDateTime,
+    city: City,
+    operator: Principal,
+    org: Visible<OrgRow>,
+    site_ids: Vec<String>,
+}
+
+/// Company `k`'s address, for its organisation and every site.
+fn address(k: usize, (city, province, postal, _): City) -> Value {
+    json!({"line1": format!("Plot {}, Main Boulevard", 10 + k), "city": city,
+        "province": province, "postal_code": postal, "country": "PK"})
+}
+
+/// Company `k` signs up, registers its organisation, people and sites with their numbers and IP
+/// ranges, and files the papers an application needs.
+fn register_company(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    k: usize,
+    out: &mut String,
+) -> Result<Company, AppError> {
+    let (legal_name, fate) = COMPANIES[k];
+    let then = fate.began(now);
+    let op = account(
+        conn,
+        then,
+        &format!("compliance{}@demo.ccreg.pk", k + 1),
+        "Compliance Officer",
+        Role::Operator,
+    )?;
+    if k < 3 {
+        out.push_str(&format!("  operator   {}  {}\n", op.email, op.password));
     }
-    // Inspections: one scheduled, one compliant, one critical (queued, then a dismissal).
-    let sites_all = sites::store::list(conn, &sites::store::Filter::default(), None, 100)?;
-    let visit = |site: &str, kind: &str| {
-        parse::<NewInspection>(json!({"site_id": site, "inspector_id": inspector.principal.id,
-        "scheduled_for": (now + Duration::days(7)).and_utc().to_rfc3339(), "kind": kind}))
-    };
-    inspections::schedule(
+    let city = CITIES[k / 2];
+    let org = organisation(conn, then, &op.principal, k, legal_name, city)?;
+    let mut company =
+        Company { k, fate, then, city, operator: op.principal, org, site_ids: Vec::new() };
+    let people = owners(conn, &company)?;
+    for s in 0..(1 + k % 2) {
+        let site = open_site(conn, &company, s)?;
+        company.site_ids.push(site);
+    }
+    file_papers(conn, &company, &people)?;
+    Ok(company)
+}
+
+fn organisation(
+    conn: &mut DbConn,
+    then: NaiveDateTime,
+    op: &Principal,
+    k: usize,
+    legal_name: &str,
+    city: City,
+) -> Result<Visible<OrgRow>, AppError> {
+    let (address, area) = (address(k, city), city.3);
+    let org = organisations::create(
         conn,
-        now,
-        &regulator.principal,
-        visit(&sites_all[0].id, "unannounced")?,
+        then,
+        op,
+        parse(json!({
+        "legal_name": legal_name, "registration_number": format!("{:07}", 184_200 + k),
+        "tax_number": format!("{:07}-{}", 3_412_000 + k, k % 10), "registered_address": address,
+        "contact_email": format!("info{}@demo.ccreg.pk", k + 1), "contact_phone": format!("0{area} {}", 5_550_100 + k)}))?,
     )?;
-    let done = inspections::schedule(
+    resolve::<OrgRow>(conn, op, &org.id)
+}
+
+/// A Pakistani director holding 60% and a foreign owner holding 40%; returns their ids.
+fn owners(conn: &mut DbConn, c: &Company) -> Result<[String; 2], AppError> {
+    let k = c.k;
+    let director = organisations::add_person(
         conn,
-        now,
-        &regulator.principal,
-        visit(&sites_all[2].id, "routine")?,
+        c.then,
+        &c.operator,
+        &c.org,
+        parse(json!({
+        "full_name": "Imran Qureshi", "roles": ["director", "beneficial_owner"], "id_type": "cnic",
+        "id_number": format!("{:05}-{:07}-{}", 35_202 + k, 1_234_567 + k, k % 10), "nationality": "PK", "ownership_percent": 60}))?,
     )?;
-    let done = resolve::<InspectionRow>(conn, &inspector.principal, &done.id)?;
-    inspections::record(
+    let owner = organisations::add_person(
         conn,
-        now,
-        &inspector.principal,
-        done,
-        |_| Ok(()),
-        parse::<Record>(json!({
-        "visited_at": now.and_utc().to_rfc3339(), "seats_observed": 120, "staff_present": 95, "foreign_nationals_present": 0,
-        "findings": [], "outcome": "compliant", "notes": "Consent recordings sampled; in order"}))?,
+        c.then,
+        &c.operator,
+        &c.org,
+        parse(json!({
+        "full_name": "Ahmed Al Mansoori", "roles": ["beneficial_owner"], "id_type": "passport",
+        "id_number": format!("AE{:07}", 4_411_000 + k), "nationality": "AE", "ownership_percent": 40}))?,
     )?;
-    let target = sites_all
-        .iter()
-        .find(|s| s.organisation_id != sites_all[0].organisation_id)
-        .map(|s| s.id.clone())
-        .unwrap_or_default();
-    let hot = inspections::schedule(
+    Ok([director.id, owner.id])
+}
+
+/// Site `s` of the company, wired and with its premises proof on file; returns its id.
+fn open_site(conn: &mut DbConn, c: &Company, s: usize) -> Result<String, AppError> {
+    let site = sites::create(
         conn,
-        now,
-        &regulator.principal,
-        visit(critical_site.as_deref().unwrap_or(&target), "complaint")?,
+        c.then,
+        &c.operator,
+        &c.org,
+        parse(json!({
+        "name": format!("{} floor {}", c.city.0, s + 1), "address": address(c.k, c.city), "seat_count": 80 + 40 * s + 10 * c.k,
+        "services": ["inbound", "outbound"], "markets": ["PK", "GB", "US"]}))?,
     )?;
-    let hot = resolve::<InspectionRow>(conn, &inspector.principal, &hot.id)?;
-    let hot = inspections::record(
+    let site = resolve::<SiteRow>(conn, &c.operator, &site.id)?;
+    register_numbers(conn, c, &site, s)?;
+    register_ip_ranges(conn, c, &site, s)?;
+    file(conn, c.then, &c.operator, &c.org.id, "premises_proof", None, Some(&site.id))?;
+    Ok(site.id.clone())
+}
+
+/// A range of a thousand numbers and three single inbound numbers, in the city's area code.
+fn register_numbers(
+    conn: &mut DbConn,
+    c: &Company,
+    site: &Visible<SiteRow>,
+    s: usize,
+) -> Result<(), AppError> {
+    let area = c.city.3;
+    let block = 30_000 + 10 * c.k + s;
+    telephony::register_number(
         conn,
-        now,
-        &inspector.principal,
-        hot,
-        |_| Ok(()),
-        parse::<Record>(json!({
-        "visited_at": now.and_utc().to_rfc3339(), "seats_observed": 410, "staff_present": 380, "foreign_nationals_present": 27,
-        "findings": [{"code": "SCRIPT-IMPERSONATION", "severity": "critical", "description": "Agents scripted to impersonate a bank"}],
-        "outcome": "critical", "evidence": [{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "description": "Call script, page 1"}]}))?,
+        c.then,
+        &c.operator,
+        site,
+        parse(json!({
+        "kind": "range", "first": format!("+92{area}{block}000"), "last": format!("+92{area}{block}999"), "purpose": "both"}))?,
     )?;
-    crate::violations::after_inspection(conn, now, &inspector.principal.id, &hot)?;
-    out.push_str(&format!("  {} organisations in {} cities; licences active, provisional, lapsed, suspended, revoked, expired and surrendered (each with its paid invoice and three clearances); unlicensed companies; inspections.\n",
-        COMPANIES.len(), CITIES.len()));
-    Ok(out)
+    for n in 0..3 {
+        telephony::register_number(
+            conn,
+            c.then,
+            &c.operator,
+            site,
+            parse(json!({
+            "kind": "number", "e164": format!("+92{area}{}{n}", 70_000 + 10 * c.k + s), "purpose": "inbound"}))?,
+        )?;
+    }
+    Ok(())
+}
+
+/// An IPv4 /26 for every site, and an IPv6 /48 for the first.
+fn register_ip_ranges(
+    conn: &mut DbConn,
+    c: &Company,
+    site: &Visible<SiteRow>,
+    s: usize,
+) -> Result<(), AppError> {
+    let k = c.k;
+    let mut cidrs = vec![format!("198.18.{k}.{}/26", 64 * s)];
+    if s == 0 {
+        cidrs.push(format!("2001:db8:{k:x}::/48"));
+    }
+    for cidr in cidrs {
+        telephony::register_ip_range(
+            conn,
+            c.then,
+            &c.operator,
+            site,
+            parse(json!({"cidr": cidr}))?,
+        )?;
+    }
+    Ok(())
+}
+
+/// The company's certificates and bank letter, and each owner's identity document.
+fn file_papers(conn: &mut DbConn, c: &Company, people: &[String]) -> Result<(), AppError> {
+    for kind in ["incorporation_certificate", "tax_certificate", "bank_letter"] {
+        file(conn, c.then, &c.operator, &c.org.id, kind, None, None)?;
+    }
+    for person in people {
+        file(conn, c.then, &c.operator, &c.org.id, "identity_document", Some(person), None)?;
+    }
+    Ok(())
 }
 
 /// Files a one-page PDF of `kind` as the organisation's owner.
@@ -441,14 +461,115 @@ fn file(
     Ok(())
 }
 
+// --- One company: its application, licence and fate ------------------------------------------
+
+/// The company applies; as far as its fate takes it, the application is submitted, paid and
+/// cleared, its sites inspected, approved, and the licence ended today.
+fn license(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    cast: &Cast,
+    c: &Company,
+) -> Result<(), AppError> {
+    let app = applications::create(
+        conn,
+        c.then,
+        &c.operator,
+        parse(json!({
+        "organisation_id": c.org.id, "site_ids": c.site_ids, "category": "mixed", "term_months": 12}))?,
+    )?;
+    if c.fate == Fate::Unlicensed {
+        // One of the two unlicensed companies got as far as submitting.
+        if c.k % 4 == 3 {
+            submit(conn, cast, c, &app.id)?;
+        }
+        return Ok(());
+    }
+    submit(conn, cast, c, &app.id)?;
+    let number = issue(conn, cast, c, &app.id)?;
+    end(conn, now, cast, c, &number)
+}
+
+fn submit(conn: &mut DbConn, cast: &Cast, c: &Company, app_id: &str) -> Result<(), AppError> {
+    let application = resolve::<ApplicationRow>(conn, &c.operator, app_id)?;
+    applications::act(
+        conn,
+        c.then,
+        &c.operator,
+        application,
+        |_| Ok(()),
+        AppAction::Submit,
+        None,
+        Approval::default(),
+        &cast.licensing,
+    )?;
+    Ok(())
+}
+
+/// The invoice paid, every clearance granted, the sites inspected (unless the licence is to be
+/// provisional) and the application approved; returns the licence's number.
+fn issue(
+    conn: &mut DbConn,
+    cast: &Cast,
+    c: &Company,
+    app_id: &str,
+) -> Result<LicenceNumber, AppError> {
+    pay_and_clear(conn, c.then, cast, app_id)?;
+    if c.fate.inspected_before_approval() {
+        for site in &c.site_ids {
+            pass_pre_licence(conn, c.then, cast, site)?;
+        }
+    }
+    let application = resolve::<ApplicationRow>(conn, &cast.regulator, app_id)?;
+    let app = applications::act(
+        conn,
+        c.then,
+        &cast.regulator,
+        application,
+        |_| Ok(()),
+        AppAction::Approve,
+        None,
+        parse(json!({"conditions": ["Calls to EU markets only with recorded consent"]}))?,
+        &cast.licensing,
+    )?;
+    LicenceNumber::try_new(app.licence_number.as_deref().unwrap_or_default())
+        .map_err(AppError::internal)
+}
+
+/// Today's suspension, revocation or surrender, for the companies whose fate it is.
+fn end(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    cast: &Cast,
+    c: &Company,
+    number: &LicenceNumber,
+) -> Result<(), AppError> {
+    let Some((action, reason, by_holder)) = c.fate.ending() else {
+        return Ok(());
+    };
+    let who = if by_holder { &c.operator } else { &cast.regulator };
+    let licence = resolve::<LicenceRow>(conn, who, number)?;
+    licences::act(
+        conn,
+        now,
+        who,
+        licence,
+        |_| Ok(()),
+        action,
+        parse::<LicenceChange>(json!({"reason": reason}))?,
+        &cast.licensing,
+    )?;
+    Ok(())
+}
+
 /// Pays a submitted application's invoice and has every clearing agency grant it.
 fn pay_and_clear(
     conn: &mut DbConn,
     at: NaiveDateTime,
-    regulator: &Principal,
-    clearers: &[(String, Principal)],
+    cast: &Cast,
     application_id: &str,
 ) -> Result<(), AppError> {
+    let regulator = &cast.regulator;
     let invoice = crate::invoices::store::for_application(conn, application_id)?
         .ok_or_else(|| AppError::internal("a submitted application without an invoice"))?;
     let invoice_id = invoice.id.clone();
@@ -464,7 +585,8 @@ fn pay_and_clear(
             "channel": "psid", "reference": format!("PSID-{}", &invoice_id[..8])}))?,
     )?;
     for clearance in crate::clearances::store::for_application(conn, application_id)? {
-        let (_, clearer) = clearers
+        let (_, clearer) = cast
+            .clearers
             .iter()
             .find(|(code, _)| *code == clearance.agency)
             .ok_or_else(|| AppError::internal("no client clears for a configured agency"))?;
@@ -483,34 +605,105 @@ fn pay_and_clear(
     Ok(())
 }
 
+// --- Inspections -----------------------------------------------------------------------------
+
 /// A compliant pre-licence inspection of `site`, visited at `at`.
 fn pass_pre_licence(
     conn: &mut DbConn,
     at: NaiveDateTime,
-    regulator: &Principal,
-    inspector: &Principal,
+    cast: &Cast,
     site: &str,
 ) -> Result<(), AppError> {
-    let scheduled = inspections::schedule(
+    let id = schedule(conn, at, cast, site, "pre_licence", at)?;
+    record_visit(
         conn,
         at,
-        regulator,
-        parse::<NewInspection>(json!({"site_id": site, "inspector_id": inspector.id,
-            "scheduled_for": at.and_utc().to_rfc3339(), "kind": "pre_licence"}))?,
-    )?;
-    let scheduled = resolve::<InspectionRow>(conn, inspector, &scheduled.id)?;
-    inspections::record(
-        conn,
-        at,
-        inspector,
-        scheduled,
-        |_| Ok(()),
-        parse::<Record>(json!({"visited_at": at.and_utc().to_rfc3339(), "seats_observed": 100,
+        cast,
+        &id,
+        json!({"visited_at": at.and_utc().to_rfc3339(), "seats_observed": 100,
             "staff_present": 80, "foreign_nationals_present": 0, "findings": [],
-            "outcome": "compliant"}))?,
+            "outcome": "compliant"}),
+    )
+}
+
+/// Today's inspections: one scheduled, one routine visit found compliant, and one critical
+/// visit (to the suspended licence's site) whose finding opens a violation.
+fn inspect_today(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    cast: &Cast,
+    critical_site: Option<String>,
+) -> Result<(), AppError> {
+    let sites_all = sites::store::list(conn, &sites::store::Filter::default(), None, 100)?;
+    let next_week = now + Duration::days(7);
+    schedule(conn, now, cast, &sites_all[0].id, "unannounced", next_week)?;
+    let routine = schedule(conn, now, cast, &sites_all[2].id, "routine", next_week)?;
+    record_visit(
+        conn,
+        now,
+        cast,
+        &routine,
+        json!({
+        "visited_at": now.and_utc().to_rfc3339(), "seats_observed": 120, "staff_present": 95, "foreign_nationals_present": 0,
+        "findings": [], "outcome": "compliant", "notes": "Consent recordings sampled; in order"}),
     )?;
+    let target = sites_all
+        .iter()
+        .find(|s| s.organisation_id != sites_all[0].organisation_id)
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    let site = critical_site.as_deref().unwrap_or(&target);
+    let hot = schedule(conn, now, cast, site, "complaint", next_week)?;
+    record_visit(
+        conn,
+        now,
+        cast,
+        &hot,
+        json!({
+        "visited_at": now.and_utc().to_rfc3339(), "seats_observed": 410, "staff_present": 380, "foreign_nationals_present": 27,
+        "findings": [{"code": "SCRIPT-IMPERSONATION", "severity": "critical", "description": "Agents scripted to impersonate a bank"}],
+        "outcome": "critical", "evidence": [{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "description": "Call script, page 1"}]}),
+    )
+}
+
+/// The regulator schedules a `kind` visit of `site` by the demo inspector; returns its id.
+fn schedule(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    cast: &Cast,
+    site: &str,
+    kind: &str,
+    scheduled_for: NaiveDateTime,
+) -> Result<String, AppError> {
+    let row = inspections::schedule(
+        conn,
+        at,
+        &cast.regulator,
+        parse::<NewInspection>(json!({"site_id": site, "inspector_id": cast.inspector.id,
+            "scheduled_for": scheduled_for.and_utc().to_rfc3339(), "kind": kind}))?,
+    )?;
+    Ok(row.id)
+}
+
+/// The inspector records the visit, and what follows a record follows, as the route does:
+/// findings open violations, a passed pre-licence visit confirms a provisional licence.
+fn record_visit(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    cast: &Cast,
+    inspection_id: &str,
+    record: Value,
+) -> Result<(), AppError> {
+    let inspector = &cast.inspector;
+    let inspection = resolve::<InspectionRow>(conn, inspector, inspection_id)?;
+    let row =
+        inspections::record(conn, at, inspector, inspection, |_| Ok(()), parse::<Record>(record)?)?;
+    crate::violations::after_inspection(conn, at, &inspector.id, &row)?;
+    licences::confirm_after_inspection(conn, at, &inspector.id, &row)?;
     Ok(())
 }
+
+// --- `seed --sites N`: the bulk path ---------------------------------------------------------
 
 /// Inserts a batch on whichever backend (MultiConnection cannot insert a Vec).
 macro_rules! insert_all {
@@ -539,19 +732,7 @@ const SITES_PER_ORG: usize = 10;
 /// 100 and a /28; nine organisations in ten licensed (one of those suspended).
 pub fn scale(db: &Db, now: NaiveDateTime, n_sites: usize) -> anyhow::Result<()> {
     let mut conn = db.get().map_err(describe)?;
-    let owner = match users::store::find_by_email(&mut conn, "seed-operator@seed.ccreg.pk")
-        .map_err(describe)?
-    {
-        Some(u) => u.id,
-        None => {
-            write_tx(&mut conn, |c| {
-                account(c, now, "seed-operator@seed.ccreg.pk", "Seed Operator", Role::Operator)
-            })
-            .map_err(describe)?
-            .principal
-            .id
-        }
-    };
+    let owner = seed_operator(&mut conn, now).map_err(describe)?;
     let existing: i64 = organisations_t::table
         .filter(organisations_t::registration_number.like("SEED%"))
         .count()
@@ -584,6 +765,61 @@ pub fn scale(db: &Db, now: NaiveDateTime, n_sites: usize) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The id of the operator who owns every seeded organisation, signed up on the first run.
+fn seed_operator(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
+    const EMAIL: &str = "seed-operator@seed.ccreg.pk";
+    if let Some(u) = users::store::find_by_email(conn, EMAIL)? {
+        return Ok(u.id);
+    }
+    let op = write_tx(conn, |c| account(c, now, EMAIL, "Seed Operator", Role::Operator))?;
+    Ok(op.principal.id)
+}
+
+type LicenceSiteRow = (
+    diesel::dsl::Eq<licence_sites::licence_number, String>,
+    diesel::dsl::Eq<licence_sites::site_id, String>,
+);
+
+type EventRow = (
+    diesel::dsl::Eq<licence_events::seq, i64>,
+    diesel::dsl::Eq<licence_events::event_type, licences::events::EventType>,
+    diesel::dsl::Eq<licence_events::licence_number, String>,
+    diesel::dsl::Eq<licence_events::status, licences::LicenceStatus>,
+    diesel::dsl::Eq<licence_events::expires_at, NaiveDateTime>,
+    diesel::dsl::Eq<licence_events::at, NaiveDateTime>,
+);
+
+/// One transaction's rows, table by table, inserted together.
+#[derive(Default)]
+struct Batch {
+    orgs: Vec<organisations::OrgRow>,
+    people: Vec<organisations::PersonRow>,
+    sites: Vec<SiteRow>,
+    numbers: Vec<telephony::PhoneRangeRow>,
+    ips: Vec<telephony::IpRangeRow>,
+    applications: Vec<ApplicationRow>,
+    licences: Vec<LicenceRow>,
+    licence_sites: Vec<LicenceSiteRow>,
+    events: Vec<EventRow>,
+}
+
+impl Batch {
+    fn insert(self, conn: &mut DbConn) -> Result<(), AppError> {
+        insert_all!(conn, organisations_t::table, self.orgs);
+        insert_all!(conn, people::table, self.people);
+        insert_all!(conn, sites_t::table, self.sites);
+        insert_all!(conn, phone_ranges::table, self.numbers);
+        insert_all!(conn, ip_ranges::table, self.ips);
+        insert_all!(conn, applications_t::table, self.applications);
+        insert_all!(conn, licences_t::table, self.licences);
+        insert_all!(conn, licence_sites::table, self.licence_sites);
+        insert_all!(conn, licence_events::table, self.events);
+        Ok(())
+    }
+}
+
+/// Organisations `from..from + count` with their director, sites (at most `sites_left`),
+/// numbers and ranges; nine in ten licensed. Returns the sites made.
 fn scale_batch(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -592,177 +828,34 @@ fn scale_batch(
     count: usize,
     sites_left: usize,
 ) -> Result<usize, AppError> {
-    let mut org_rows = Vec::new();
-    let mut person_rows = Vec::new();
-    let mut site_rows = Vec::new();
-    let mut number_rows = Vec::new();
-    let mut ip_rows = Vec::new();
-    let mut app_rows = Vec::new();
-    let mut licence_rows = Vec::new();
-    let mut licence_site_rows = Vec::new();
     let licensed: Vec<usize> = (from..from + count).filter(|o| o % 10 != 9).collect();
     let first_serial = reserve(conn, "licence_serial", licensed.len() as i64)?;
     let first_seq = reserve(conn, "events", licensed.len() as i64)?;
-    let mut events = Vec::new();
-    let mut sites_made = 0;
+    let mut b = Batch::default();
     for o in from..from + count {
-        let org_id = uuid::Uuid::now_v7().to_string();
-        let address: crate::domain::Address = serde_json::from_value(json!({"line1": format!("Office {o}"), "line2": null, "city": CITIES[o % 6].0, "province": CITIES[o % 6].1,
-            "postal_code": CITIES[o % 6].2, "country": "PK"})).map_err(|e| AppError::internal(e.to_string()))?;
-        let address = StoredJson::new(address)?;
-        org_rows.push(organisations::OrgRow {
-            id: org_id.clone(),
-            owner_id: owner.into(),
-            legal_name: format!("Seeded Contact Centre {o} (Private) Limited"),
-            trade_name: None,
-            registration_number: format!("SEED{o:07}"),
-            tax_number: format!("{:07}-{}", 8_000_000 + o, o % 10),
-            registered_address: address.clone(),
-            contact_email: format!("seed{o}@seed.ccreg.pk"),
-            contact_phone: "+924235760000".into(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        });
-        person_rows.push(organisations::PersonRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            organisation_id: org_id.clone(),
-            full_name: "Seeded Director".into(),
-            roles: StoredJson::new(vec![crate::organisations::PersonRole::Director])?,
-            id_type: crate::organisations::IdType::Cnic,
-            id_number: format!("{:05}-{:07}-1", 10_000 + o % 90_000, o),
-            nationality: "PK".into(),
-            ownership_bp: 10_000,
-            created_at: now,
-        });
+        let org = seeded_org(now, owner, o)?;
+        b.people.push(seeded_director(now, &org.id, o)?);
+        let n = SITES_PER_ORG.min(sites_left.saturating_sub((o - from) * SITES_PER_ORG));
         let mut ids = Vec::new();
-        for s in 0..SITES_PER_ORG.min(sites_left.saturating_sub((o - from) * SITES_PER_ORG)) {
+        for s in 0..n {
             let i = (o * SITES_PER_ORG + s) as i64;
-            let site_id = uuid::Uuid::now_v7().to_string();
-            site_rows.push(sites::SiteRow {
-                id: site_id.clone(),
-                organisation_id: org_id.clone(),
-                name: format!("Seeded site {i}"),
-                address: address.clone(),
-                city_key: CITIES[o % 6].0.to_lowercase(),
-                seat_count: 50,
-                services: StoredJson::new(vec![crate::sites::Service::Inbound])?,
-                markets: StoredJson::new(vec![crate::domain::Country::pakistan()])?,
-                status: crate::sites::SiteStatus::Active,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            });
-            // +92 58 ... : ten numbers and a range of 100 per site, never overlapping.
-            let base = 925_800_000_000 + i * 1_000;
-            for k in 0..10 {
-                number_rows.push(telephony::PhoneRangeRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    site_id: site_id.clone(),
-                    kind: crate::telephony::NumberKind::Number,
-                    first_number: base + k,
-                    last_number: base + k,
-                    purpose: crate::telephony::Purpose::Both,
-                    created_at: now,
-                });
-            }
-            number_rows.push(telephony::PhoneRangeRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                site_id: site_id.clone(),
-                kind: crate::telephony::NumberKind::Range,
-                first_number: base + 100,
-                last_number: base + 199,
-                purpose: crate::telephony::Purpose::Both,
-                created_at: now,
-            });
-            let net = std::net::Ipv4Addr::from(
-                u32::from(std::net::Ipv4Addr::new(100, 64, 0, 0)) + (i as u32) * 16,
-            );
-            let range = crate::domain::IpRange::try_new(&format!("{net}/28"))
-                .map_err(AppError::internal)?;
-            let (first, last) = range.bounds();
-            ip_rows.push(telephony::IpRangeRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                site_id: site_id.clone(),
-                cidr: range.cidr(),
-                family: 4,
-                first_addr: first,
-                last_addr: last,
-                created_at: now,
-            });
-            ids.push(site_id);
-            sites_made += 1;
+            let site = seeded_site(now, &org, o, i)?;
+            b.numbers.extend(seeded_numbers(now, &site.id, i));
+            b.ips.push(seeded_ip_range(now, &site.id, i)?);
+            ids.push(site.id.clone());
+            b.sites.push(site);
         }
         if let Some(pos) = licensed.iter().position(|l| *l == o) {
-            let app_id = uuid::Uuid::now_v7().to_string();
-            let number = LicenceNumber::new(now.year() as u32, (first_serial + pos as i64) as u32)
+            let pos = pos as i64;
+            let number = LicenceNumber::new(now.year() as u32, (first_serial + pos) as u32)
                 .as_str()
                 .to_string();
-            let site_json = StoredJson::new(ids.clone())?;
-            app_rows.push(applications::ApplicationRow {
-                id: app_id.clone(),
-                organisation_id: org_id.clone(),
-                site_ids: site_json.clone(),
-                category: licences::Category::Inbound,
-                term_months: 36,
-                renewal_of: None,
-                status: applications::Status::Approved,
-                history: StoredJson::new(Vec::new())?,
-                licence_number: Some(number.clone()),
-                version: 3,
-                created_at: now,
-                updated_at: now,
-                invoice_id: None,
-            });
-            let status = if o % 10 == 8 {
-                licences::LicenceStatus::Suspended
-            } else {
-                licences::LicenceStatus::Active
-            };
-            let expires_at = now + Duration::days(3 * 365);
-            licence_rows.push(licences::LicenceRow {
-                licence_number: number.clone(),
-                organisation_id: org_id.clone(),
-                application_id: app_id,
-                holder: format!("Seeded Contact Centre {o} (Private) Limited"),
-                site_ids: site_json,
-                category: licences::Category::Inbound,
-                status,
-                issued_at: now,
-                valid_from: now,
-                expires_at,
-                suspended_until: None,
-                conditions: StoredJson::new(Vec::new())?,
-                history: StoredJson::new(Vec::new())?,
-                version: 1,
-                updated_at: now,
-                provisional_until: None,
-            });
-            for s in &ids {
-                licence_site_rows.push((
-                    licence_sites::licence_number.eq(number.clone()),
-                    licence_sites::site_id.eq(s.clone()),
-                ));
-            }
-            events.push((
-                licence_events::seq.eq(first_seq + pos as i64),
-                licence_events::event_type.eq(licences::events::EventType::Issued),
-                licence_events::licence_number.eq(number),
-                licence_events::status.eq(status),
-                licence_events::expires_at.eq(expires_at),
-                licence_events::at.eq(now),
-            ));
+            b.add_licence(now, &org, o, &ids, number, first_seq + pos)?;
         }
+        b.orgs.push(org);
     }
-    insert_all!(conn, organisations_t::table, org_rows);
-    insert_all!(conn, people::table, person_rows);
-    insert_all!(conn, sites_t::table, site_rows);
-    insert_all!(conn, phone_ranges::table, number_rows);
-    insert_all!(conn, ip_ranges::table, ip_rows);
-    insert_all!(conn, applications_t::table, app_rows);
-    insert_all!(conn, licences_t::table, licence_rows);
-    insert_all!(conn, licence_sites::table, licence_site_rows);
-    insert_all!(conn, licence_events::table, events);
+    let sites_made = b.sites.len();
+    b.insert(conn)?;
     audit::append(
         conn,
         now,
@@ -778,4 +871,203 @@ fn scale_batch(
         },
     )?;
     Ok(sites_made)
+}
+
+fn seeded_org(
+    now: NaiveDateTime,
+    owner: &str,
+    o: usize,
+) -> Result<organisations::OrgRow, AppError> {
+    let (city, province, postal, _) = CITIES[o % 6];
+    let address: crate::domain::Address = serde_json::from_value(
+        json!({"line1": format!("Office {o}"), "line2": null, "city": city, "province": province,
+        "postal_code": postal, "country": "PK"}),
+    )
+    .map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(organisations::OrgRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        owner_id: owner.into(),
+        legal_name: format!("Seeded Contact Centre {o} (Private) Limited"),
+        trade_name: None,
+        registration_number: format!("SEED{o:07}"),
+        tax_number: format!("{:07}-{}", 8_000_000 + o, o % 10),
+        registered_address: StoredJson::new(address)?,
+        contact_email: format!("seed{o}@seed.ccreg.pk"),
+        contact_phone: "+924235760000".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn seeded_director(
+    now: NaiveDateTime,
+    org_id: &str,
+    o: usize,
+) -> Result<organisations::PersonRow, AppError> {
+    Ok(organisations::PersonRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        organisation_id: org_id.into(),
+        full_name: "Seeded Director".into(),
+        roles: StoredJson::new(vec![crate::organisations::PersonRole::Director])?,
+        id_type: crate::organisations::IdType::Cnic,
+        id_number: format!("{:05}-{:07}-1", 10_000 + o % 90_000, o),
+        nationality: "PK".into(),
+        ownership_bp: 10_000,
+        created_at: now,
+    })
+}
+
+/// Site `i` of the registry, at its organisation's address.
+fn seeded_site(
+    now: NaiveDateTime,
+    org: &organisations::OrgRow,
+    o: usize,
+    i: i64,
+) -> Result<SiteRow, AppError> {
+    Ok(SiteRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        organisation_id: org.id.clone(),
+        name: format!("Seeded site {i}"),
+        address: org.registered_address.clone(),
+        city_key: CITIES[o % 6].0.to_lowercase(),
+        seat_count: 50,
+        services: StoredJson::new(vec![crate::sites::Service::Inbound])?,
+        markets: StoredJson::new(vec![crate::domain::Country::pakistan()])?,
+        status: crate::sites::SiteStatus::Active,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// +92 58 ...: ten numbers and a range of 100 for site `i`, never overlapping another site's.
+fn seeded_numbers(now: NaiveDateTime, site_id: &str, i: i64) -> Vec<telephony::PhoneRangeRow> {
+    let base = 925_800_000_000 + i * 1_000;
+    let row = |kind, first_number, last_number| telephony::PhoneRangeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        site_id: site_id.into(),
+        kind,
+        first_number,
+        last_number,
+        purpose: crate::telephony::Purpose::Both,
+        created_at: now,
+    };
+    let mut rows: Vec<_> =
+        (0..10).map(|k| row(crate::telephony::NumberKind::Number, base + k, base + k)).collect();
+    rows.push(row(crate::telephony::NumberKind::Range, base + 100, base + 199));
+    rows
+}
+
+/// The /28 of site `i`, from 100.64.0.0 up.
+fn seeded_ip_range(
+    now: NaiveDateTime,
+    site_id: &str,
+    i: i64,
+) -> Result<telephony::IpRangeRow, AppError> {
+    let net = std::net::Ipv4Addr::from(
+        u32::from(std::net::Ipv4Addr::new(100, 64, 0, 0)) + (i as u32) * 16,
+    );
+    let range =
+        crate::domain::IpRange::try_new(&format!("{net}/28")).map_err(AppError::internal)?;
+    let (first, last) = range.bounds();
+    Ok(telephony::IpRangeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        site_id: site_id.into(),
+        cidr: range.cidr(),
+        family: 4,
+        first_addr: first,
+        last_addr: last,
+        created_at: now,
+    })
+}
+
+impl Batch {
+    /// An approved application, its licence `number` over `site_ids` (active for three years,
+    /// or suspended for one organisation in ten) and the feed's `issued` event at `seq`.
+    fn add_licence(
+        &mut self,
+        now: NaiveDateTime,
+        org: &organisations::OrgRow,
+        o: usize,
+        site_ids: &[String],
+        number: String,
+        seq: i64,
+    ) -> Result<(), AppError> {
+        let application = seeded_application(now, org, site_ids, &number)?;
+        let status = if o % 10 == 8 {
+            licences::LicenceStatus::Suspended
+        } else {
+            licences::LicenceStatus::Active
+        };
+        let licence = seeded_licence(now, &application, org, status)?;
+        for s in site_ids {
+            self.licence_sites.push((
+                licence_sites::licence_number.eq(number.clone()),
+                licence_sites::site_id.eq(s.clone()),
+            ));
+        }
+        self.events.push((
+            licence_events::seq.eq(seq),
+            licence_events::event_type.eq(licences::events::EventType::Issued),
+            licence_events::licence_number.eq(number),
+            licence_events::status.eq(status),
+            licence_events::expires_at.eq(licence.expires_at),
+            licence_events::at.eq(now),
+        ));
+        self.applications.push(application);
+        self.licences.push(licence);
+        Ok(())
+    }
+}
+
+/// An application for `site_ids`, approved as licence `number`.
+fn seeded_application(
+    now: NaiveDateTime,
+    org: &organisations::OrgRow,
+    site_ids: &[String],
+    number: &str,
+) -> Result<ApplicationRow, AppError> {
+    Ok(ApplicationRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        organisation_id: org.id.clone(),
+        site_ids: StoredJson::new(site_ids.to_vec())?,
+        category: licences::Category::Inbound,
+        term_months: 36,
+        renewal_of: None,
+        status: applications::Status::Approved,
+        history: StoredJson::new(Vec::new())?,
+        licence_number: Some(number.into()),
+        version: 3,
+        created_at: now,
+        updated_at: now,
+        invoice_id: None,
+    })
+}
+
+/// The licence `application` was approved as, issued now for three years.
+fn seeded_licence(
+    now: NaiveDateTime,
+    application: &ApplicationRow,
+    org: &organisations::OrgRow,
+    status: licences::LicenceStatus,
+) -> Result<LicenceRow, AppError> {
+    Ok(LicenceRow {
+        licence_number: application.licence_number.clone().unwrap_or_default(),
+        organisation_id: org.id.clone(),
+        application_id: application.id.clone(),
+        holder: org.legal_name.clone(),
+        site_ids: application.site_ids.clone(),
+        category: application.category,
+        status,
+        issued_at: now,
+        valid_from: now,
+        expires_at: now + Duration::days(3 * 365),
+        suspended_until: None,
+        conditions: StoredJson::new(Vec::new())?,
+        history: StoredJson::new(Vec::new())?,
+        version: 1,
+        updated_at: now,
+        provisional_until: None,
+    })
 }

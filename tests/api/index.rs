@@ -773,8 +773,7 @@ impl<'a> World<'a> {
             .copied()
             .collect();
         for (first, last) in picked {
-            let inside = rng.gen_range(first..=last);
-            for n in [first, last, last + 1, first - 1, inside] {
+            for n in number_probes(first, last, rng) {
                 let text = if rng.gen_bool(0.1) {
                     let digits = n.to_string();
                     format!("+{} {} {}", &digits[..2], &digits[2..4], &digits[4..])
@@ -793,24 +792,6 @@ impl<'a> World<'a> {
 
         let mut nets: Vec<IpNet> = self.ips.iter().map(|i| i.net).collect();
         nets.extend(self.removed_ips.iter().copied());
-        let around = |net: &IpNet, rng: &mut StdRng| -> Vec<IpAddr> {
-            match net {
-                IpNet::V4(n) => {
-                    let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
-                    [a, b, b.wrapping_add(1), a.wrapping_sub(1), rng.gen_range(a..=b)]
-                        .into_iter()
-                        .map(|x| IpAddr::V4(Ipv4Addr::from(x)))
-                        .collect()
-                }
-                IpNet::V6(n) => {
-                    let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
-                    [a, b, b.wrapping_add(1), a.wrapping_sub(1), rng.gen_range(a..=b)]
-                        .into_iter()
-                        .map(|x| IpAddr::V6(Ipv6Addr::from(x)))
-                        .collect()
-                }
-            }
-        };
         let on_covered: Vec<IpNet> =
             self.ips.iter().filter(|i| covered.contains(&i.site)).map(|i| i.net).collect();
         let picked: Vec<IpNet> = nets
@@ -819,7 +800,7 @@ impl<'a> World<'a> {
             .copied()
             .collect();
         for net in &picked {
-            for addr in around(net, rng) {
+            for addr in ip_probes(net, rng) {
                 q.push((QueryType::Ip, addr.to_string()));
             }
         }
@@ -930,6 +911,104 @@ impl<'a> World<'a> {
     }
 }
 
+/// The ends of the number range `first..=last`, the numbers just outside it and one inside.
+pub fn number_probes(first: i64, last: i64, rng: &mut StdRng) -> [i64; 5] {
+    let inside = rng.gen_range(first..=last);
+    [first, last, last + 1, first - 1, inside]
+}
+
+/// The first and last address of `net`, the addresses just outside it and one inside.
+pub fn ip_probes(net: &IpNet, rng: &mut StdRng) -> Vec<IpAddr> {
+    match net {
+        IpNet::V4(n) => {
+            let (a, b) = (u32::from(n.network()), u32::from(n.broadcast()));
+            [a, b, b.wrapping_add(1), a.wrapping_sub(1), rng.gen_range(a..=b)]
+                .into_iter()
+                .map(|x| IpAddr::V4(Ipv4Addr::from(x)))
+                .collect()
+        }
+        IpNet::V6(n) => {
+            let (a, b) = (u128::from(n.network()), u128::from(n.broadcast()));
+            [a, b, b.wrapping_add(1), a.wrapping_sub(1), rng.gen_range(a..=b)]
+                .into_iter()
+                .map(|x| IpAddr::V6(Ipv6Addr::from(x)))
+                .collect()
+        }
+    }
+}
+
+/// The questions that parse (as the oracle takes them), the server's answer to each and the
+/// database's (the oracle's), in the same order.
+pub struct Asked {
+    pub asked: Vec<(String, QueryType, Parsed)>,
+    pub http: Vec<Value>,
+    pub oracle: Vec<Value>,
+}
+
+/// Asks `questions` through `POST /verify/bulk` as `agency` (in requests of at most
+/// `MAX_BULK`), checks that each question that does not parse was answered with an error in
+/// its place, and looks the rest up in the database at the test clock's now (the oracle).
+pub async fn ask_bulk(
+    app: &TestApp,
+    agency: &str,
+    db: &Db,
+    questions: &[(QueryType, String)],
+) -> Asked {
+    let mut results = Vec::new();
+    for chunk in questions.chunks(ccreg::verify::MAX_BULK) {
+        let items: Vec<Value> =
+            chunk.iter().map(|(t, v)| json!({"type": t.as_str(), "value": v})).collect();
+        let r = app
+            .post("/api/v1/verify/bulk")
+            .token(agency)
+            .json(&json!({"items": items}))
+            .send()
+            .await
+            .expect(200);
+        results.extend(r.body["results"].as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(results.len(), questions.len());
+    let (mut asked, mut http) = (Vec::new(), Vec::new());
+    for ((t, v), answer) in questions.iter().zip(results) {
+        match parse(*t, v) {
+            Ok(p) => {
+                asked.push((v.clone(), *t, p));
+                http.push(answer);
+            }
+            Err(_) => {
+                assert!(
+                    answer["error"].is_object() && answer["query"] == v.as_str(),
+                    "{} {v:?} does not parse, yet was answered {answer}",
+                    t.as_str(),
+                );
+            }
+        }
+    }
+    let mut conn = db.get().unwrap();
+    let oracle = lookup::answer_all(&mut conn, &asked, db_now(&app.clock)).unwrap();
+    let oracle = oracle.iter().map(|a| serde_json::to_value(a).unwrap()).collect();
+    Asked { asked, http, oracle }
+}
+
+/// Fails with the first of `failures`, if any, out of `asked` questions.
+#[track_caller]
+pub fn no_disagreements(failures: &[String], asked: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} disagreements out of {asked} questions; the first:\n{}",
+        failures.len(),
+        failures[0]
+    );
+}
+
+/// Counts an answer by (question type, result) and by ("status", the licence's status).
+pub fn tally(seen: &mut BTreeMap<(String, String), u32>, t: QueryType, answer: &Value) {
+    *seen.entry((t.as_str().into(), answer["result"].as_str().unwrap().into())).or_default() += 1;
+    if let Some(status) = answer["status"].as_str() {
+        *seen.entry(("status".into(), status.into())).or_default() += 1;
+    }
+}
+
 /// Asks every question through `POST /verify/bulk` and compares each answer with the oracle,
 /// and with two more readers of the same database: a follower that catches up once per round
 /// (so it applies a whole round's audit entries in one batch) and a fresh load.
@@ -941,41 +1020,10 @@ async fn compare(
 ) -> usize {
     let questions = w.questions();
     let agency = w.agency_token().await;
-    let items: Vec<Value> =
-        questions.iter().map(|(t, v)| json!({"type": t.as_str(), "value": v})).collect();
-    assert!(items.len() <= ccreg::verify::MAX_BULK);
-    let r = w
-        .app
-        .post("/api/v1/verify/bulk")
-        .token(&agency)
-        .json(&json!({"items": items}))
-        .send()
-        .await
-        .expect(200);
-    let results = r.body["results"].as_array().unwrap();
-    assert_eq!(results.len(), questions.len());
-
-    let mut asked = Vec::new();
-    let mut at = Vec::new();
-    for (i, (t, v)) in questions.iter().enumerate() {
-        match parse(*t, v) {
-            Ok(p) => {
-                asked.push((v.clone(), *t, p));
-                at.push(i);
-            }
-            Err(_) => {
-                assert!(
-                    results[i]["error"].is_object() && results[i]["query"] == v.as_str(),
-                    "{} {v:?} does not parse, yet was answered {}",
-                    t.as_str(),
-                    results[i]
-                );
-            }
-        }
-    }
+    assert!(questions.len() <= ccreg::verify::MAX_BULK);
+    let Asked { asked, http, oracle } = ask_bulk(w.app, &agency, db, &questions).await;
     let now = db_now(&w.app.clock);
     let mut conn = db.get().unwrap();
-    let oracle = lookup::answer_all(&mut conn, &asked, now).unwrap();
     lagging.catch_up_on(&mut conn).unwrap();
     let batched = lagging.index().answer_all(&asked, now).unwrap();
     let fresh = ccreg::index::load::all(&mut conn).unwrap();
@@ -983,12 +1031,9 @@ async fn compare(
 
     let mut failures = Vec::new();
     for (j, (raw, t, p)) in asked.iter().enumerate() {
-        let want = serde_json::to_value(&oracle[j]).unwrap();
-        *seen.entry((t.as_str().into(), want["result"].as_str().unwrap().into())).or_default() += 1;
-        if let Some(status) = want["status"].as_str() {
-            *seen.entry(("status".into(), status.into())).or_default() += 1;
-        }
-        let http = &results[at[j]];
+        let want = &oracle[j];
+        tally(seen, *t, want);
+        let http = &http[j];
         let batched = serde_json::to_value(&batched[j]).unwrap();
         let fresh = serde_json::to_value(fresh.answer(raw, *t, p, now)).unwrap();
         for (source, got) in [
@@ -996,12 +1041,12 @@ async fn compare(
             ("a follower applying the round in one batch", &batched),
             ("an index loaded afresh", &fresh),
         ] {
-            if *got != want {
+            if got != want {
                 failures.push(format!(
                     "round {}: {source} disagrees with the database on {} {raw:?}\n  index:  {got}\n  oracle: {want}\n  what led there:\n    {}",
                     w.round,
                     t.as_str(),
-                    w.history(*t, raw, &[got, &want])
+                    w.history(*t, raw, &[got, want])
                         .iter()
                         .map(|s| s.as_str())
                         .collect::<Vec<_>>()
@@ -1010,13 +1055,7 @@ async fn compare(
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} disagreements out of {} questions; the first:\n{}",
-        failures.len(),
-        asked.len(),
-        failures[0]
-    );
+    no_disagreements(&failures, asked.len());
     questions.len()
 }
 
@@ -1116,7 +1155,7 @@ async fn licensed_world(app: &TestApp) -> (Operator, String, String, String) {
 }
 
 /// An agency client: (its id, an access token).
-async fn agency_client(app: &TestApp, name: &str) -> (String, String) {
+pub async fn agency_client(app: &TestApp, name: &str) -> (String, String) {
     let admin = app.admin_token().await;
     let c = app
         .post("/api/v1/agency-clients")

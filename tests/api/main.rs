@@ -24,6 +24,7 @@ mod personal_data;
 mod public_api;
 mod register;
 mod registry;
+mod seed;
 mod service;
 mod spec_rules;
 mod telephony;
