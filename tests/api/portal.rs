@@ -150,7 +150,10 @@ async fn deactivation_and_a_role_change_end_the_users_sessions_and_a_name_change
     patch(inspector, json!({"role": "regulator"})).await;
     redirects_to(&insp.get("/desk").await, "/account/sign-in");
     reg.get("/desk").await.expect(200);
-    patch(regulator, json!({"active": false})).await;
+    patch(regulator.clone(), json!({"active": false})).await;
+    // Ended in the deactivation's own transaction, not merely refused while inactive.
+    let rows = app.db.every_value();
+    assert!(!rows.iter().any(|(place, v)| place == "portal_sessions.user_id" && *v == regulator));
     redirects_to(&reg.get("/desk").await, "/account/sign-in");
     // A deactivated account cannot sign in again either.
     assert_eq!(reg.sign_in("reg@pta.gov.pk", PASSWORD).await.status.as_u16(), 401);
