@@ -221,6 +221,7 @@ pub fn build_app(
             .app_data(web::PathConfig::default().error_handler(path_error)),
     );
     app.configure(crate::pages::configure)
+        .configure(crate::portal::configure)
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/api/v1/openapi.json"])))
         .route(
             "/docs",

@@ -184,6 +184,8 @@ pub struct Settings {
     /// from the environment (every minute); `None` (tests) runs no task, and passes are run by
     /// hand.
     pub overdue_sweep_every: Option<std::time::Duration>,
+    /// A portal session unused for this long ends (`CCREG_SESSION_IDLE_SECS`, 60 to 43200).
+    pub session_idle_secs: i64,
 }
 
 /// A yes/no setting: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case).
@@ -306,6 +308,7 @@ impl Settings {
                 ..Retention::default()
             },
             overdue_sweep_every: Some(std::time::Duration::from_secs(60)),
+            session_idle_secs: number("CCREG_SESSION_IDLE_SECS", 1_800, 60, 43_200)?,
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
@@ -366,6 +369,17 @@ mod tests {
         assert_eq!(s.public_url, "https://register.pta.gov.pk/ccreg");
         for bad in ["register.pta.gov.pk", "ftp://x", "https://", "https://a b", "https://x/?q=1"] {
             assert!(settings(&[("CCREG_PUBLIC_URL", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn portal_sessions_idle_out_after_half_an_hour_unless_configured() {
+        assert_eq!(settings(&[]).unwrap().session_idle_secs, 1_800);
+        let s = settings(&[("CCREG_SESSION_IDLE_SECS", "600")]).unwrap();
+        assert_eq!(s.session_idle_secs, 600);
+        for bad in ["0", "59", "43201", "-1", "half an hour"] {
+            let e = settings(&[("CCREG_SESSION_IDLE_SECS", bad)]).unwrap_err();
+            assert!(e.contains("CCREG_SESSION_IDLE_SECS"), "{e}");
         }
     }
 

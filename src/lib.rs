@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod organisations;
 pub mod pages;
 pub mod periodic;
+pub mod portal;
 pub mod register;
 pub mod reports;
 pub mod retention;

@@ -55,7 +55,8 @@ async fn authorize(req: &ServiceRequest) -> Result<Option<Principal>, AppError> 
         }
     }
     let access = policy::access(req.method(), &pattern);
-    if access == Access::Public {
+    // Portal pages authenticate by their session cookie (`crate::portal::SignedIn`).
+    if matches!(access, Access::Public | Access::Session(_)) {
         return Ok(None);
     }
     let state = req

@@ -12,6 +12,9 @@ pub enum Access {
     Public,
     /// Signed in with one of these roles.
     Roles(&'static [Role]),
+    /// Signed in to the portal (the session cookie, never a bearer token) with one of these
+    /// roles; checked by `crate::portal::SignedIn`, not by the bearer guard.
+    Session(&'static [Role]),
 }
 
 const ANY_ROLE: &[Role] = &[Admin, Regulator, Inspector, Operator, Agency];
@@ -34,6 +37,10 @@ const CLEARANCE_READERS: &[Role] = &[Agency, Operator, Admin, Regulator];
 const FEED_READERS: &[Role] = &[Agency, Regulator, Admin];
 /// Who may register webhooks: agencies (their own endpoints) and admins (all).
 const WEBHOOK_OWNERS: &[Role] = &[Agency, Admin];
+
+/// People who sign in with a password.
+const PEOPLE: &[Role] = &[Operator, Admin, Regulator, Inspector];
+const STAFF: &[Role] = &[Admin, Regulator, Inspector];
 
 /// (method, route pattern, access).
 const RULES: &[(&str, &str, Access)] = &[
@@ -141,6 +148,16 @@ const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/register/licences/{licence_number}/certificate", Access::Public),
     ("GET", "/register/stats", Access::Public),
     ("GET", "/assets/register.css", Access::Public),
+    // The portal (API.md §14): HTML, outside the OpenAPI document; every form CSRF-checked.
+    ("GET", "/account/sign-in", Access::Public),
+    ("POST", "/account/sign-in", Access::Public),
+    ("GET", "/account/sign-up", Access::Public),
+    ("POST", "/account/sign-up", Access::Public),
+    ("POST", "/account/sign-out", Access::Session(PEOPLE)),
+    ("GET", "/account/password", Access::Session(PEOPLE)),
+    ("POST", "/account/password", Access::Session(PEOPLE)),
+    ("GET", "/portal", Access::Session(OPERATOR)),
+    ("GET", "/desk", Access::Session(STAFF)),
 ];
 
 /// The access rule for a matched route; deny by default.
@@ -166,11 +183,16 @@ pub fn is_public(method: &str, pattern: &str) -> bool {
         .any(|(m, p, a)| m.eq_ignore_ascii_case(method) && *p == pattern && *a == Access::Public)
 }
 
+/// The routes whose rule is a portal session (the portal's test checks each is registered).
+pub fn session_routes() -> impl Iterator<Item = (&'static str, &'static str)> {
+    RULES.iter().filter(|(_, _, a)| matches!(a, Access::Session(_))).map(|(m, p, _)| (*m, *p))
+}
+
 impl Access {
     pub fn allows(self, role: Role) -> bool {
         match self {
             Access::Public => true,
-            Access::Roles(roles) => roles.contains(&role),
+            Access::Roles(roles) | Access::Session(roles) => roles.contains(&role),
         }
     }
 }

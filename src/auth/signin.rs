@@ -34,9 +34,7 @@ fn locked(secs: i64) -> AppError {
     }
 }
 
-/// The `password` grant. The attempt is counted before the password is checked, so parallel
-/// guesses cannot outrun the lock-out; an unknown account is checked against a dummy hash and
-/// locked out the same way, so neither timing nor answers tell which accounts exist.
+/// The `password` grant: [`check_password`], then a new refresh-token family.
 pub async fn password(
     db: &Db,
     now: NaiveDateTime,
@@ -44,6 +42,29 @@ pub async fn password(
     username: String,
     password: String,
 ) -> Result<SignedIn, AppError> {
+    let (user_id, role) = check_password(db, now, username, password).await?;
+    let id = user_id.clone();
+    let refresh = db
+        .write(move |conn| {
+            let family = uuid::Uuid::now_v7().to_string();
+            store::issue_refresh(conn, &id, &family, now, refresh_ttl)
+        })
+        .await?;
+    Ok(SignedIn { subject: user_id, role, refresh_token: Some(refresh) })
+}
+
+/// Checks a person's e-mail address and password under the lock-out, for the token endpoint
+/// and the portal's sign-in alike (one counter per account, whichever door a guess comes
+/// through); answers the active user's id and role. The attempt is counted before the
+/// password is checked, so parallel guesses cannot outrun the lock-out; an unknown account is
+/// checked against a dummy hash and locked out the same way, so neither timing nor answers
+/// tell which accounts exist.
+pub async fn check_password(
+    db: &Db,
+    now: NaiveDateTime,
+    username: String,
+    password: String,
+) -> Result<(String, Role), AppError> {
     let email = username.trim().to_lowercase();
     let subject = format!("user:{email}");
     let s = subject.clone();
@@ -58,15 +79,8 @@ pub async fn password(
     let hash = user.as_ref().filter(|u| u.active).map(|u| u.password_hash.clone());
     let ok = blocking(move || Ok(passwords::verify(&password, hash.as_deref()))).await?;
     let (Some(user), true) = (user, ok) else { return Err(bad_credentials()) };
-    let user_id = user.id.clone();
-    let refresh = db
-        .write(move |conn| {
-            store::clear_failures(conn, &subject)?;
-            let family = uuid::Uuid::now_v7().to_string();
-            store::issue_refresh(conn, &user_id, &family, now, refresh_ttl)
-        })
-        .await?;
-    Ok(SignedIn { subject: user.id, role: user.role, refresh_token: Some(refresh) })
+    db.write(move |conn| store::clear_failures(conn, &subject)).await?;
+    Ok((user.id, user.role))
 }
 
 /// The `client_credentials` grant of agency clients, with the same lock-out.

@@ -94,7 +94,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    portal_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(portal_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agency_clients,
@@ -104,6 +115,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     audit_log,
     audit_head,
+    portal_sessions,
 );
 
 diesel::table! {

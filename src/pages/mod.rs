@@ -7,7 +7,7 @@
 
 mod lookup;
 mod qr;
-mod templates;
+pub(crate) mod templates;
 
 use std::sync::LazyLock;
 
@@ -32,7 +32,7 @@ static STYLESHEET_URL: LazyLock<String> = LazyLock::new(|| {
     format!("/assets/register.css?v={}", &digest[..12])
 });
 
-fn css() -> &'static str {
+pub(crate) fn css() -> &'static str {
     &STYLESHEET_URL
 }
 
@@ -40,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(search).service(licence).service(certificate).service(stats).service(stylesheet);
 }
 
-fn secured(status: StatusCode) -> HttpResponseBuilder {
+pub(crate) fn secured(status: StatusCode) -> HttpResponseBuilder {
     let mut res = HttpResponse::build(status);
     res.insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -49,7 +49,7 @@ fn secured(status: StatusCode) -> HttpResponseBuilder {
     res
 }
 
-fn page(status: StatusCode, body: Markup) -> HttpResponse {
+pub(crate) fn page(status: StatusCode, body: Markup) -> HttpResponse {
     secured(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/html; charset=utf-8")

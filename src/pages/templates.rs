@@ -74,7 +74,7 @@ pub fn licence_path(number: &str) -> String {
 }
 
 /// Every page's frame.
-fn layout(title: &str, css: &str, main: Markup) -> Markup {
+pub(crate) fn layout(title: &str, css: &str, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -166,6 +166,9 @@ pub fn update_account(
     if !row.active {
         crate::auth::store::revoke_user_refresh_tokens(conn, &row.id, now)?;
     }
+    if !row.active || role.is_some() {
+        crate::portal::session::end_all(conn, &row.id)?;
+    }
     audit::append(
         conn,
         now,
@@ -178,4 +181,35 @@ pub fn update_account(
         },
     )?;
     Ok(row)
+}
+
+/// Replaces the account's password (`password_hash` is already hashed): its portal sessions
+/// end and its refresh tokens are revoked in the same transaction (call inside a write
+/// transaction; the caller has checked the current password).
+pub fn change_password(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    id: &str,
+    password_hash: String,
+) -> Result<(), AppError> {
+    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+    let changes =
+        store::PasswordChange { password_hash, version: row.version + 1, updated_at: now };
+    versioned::change(conn, "user", row.version, |conn| {
+        store::change_password(conn, id, &changes)
+    })?;
+    crate::portal::session::end_all(conn, id)?;
+    crate::auth::store::revoke_user_refresh_tokens(conn, id, now)?;
+    audit::append(
+        conn,
+        now,
+        Change {
+            actor_id: Some(id),
+            action: "user.password_changed",
+            entity_type: "user",
+            entity_id: id,
+            summary: "password changed by its holder; sessions ended".into(),
+        },
+    )?;
+    Ok(())
 }

@@ -87,6 +87,28 @@ pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> Result<usiz
     .execute(conn)?)
 }
 
+/// What a password change writes.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct PasswordChange {
+    pub password_hash: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
+pub fn change_password(
+    conn: &mut DbConn,
+    id: &str,
+    changes: &PasswordChange,
+) -> Result<usize, AppError> {
+    Ok(diesel::update(
+        users::table.filter(users::id.eq(id)).filter(users::version.eq(changes.version - 1)),
+    )
+    .set(changes)
+    .execute(conn)?)
+}
+
 pub fn count_active_admins(conn: &mut DbConn) -> Result<i64, AppError> {
     Ok(users::table
         .filter(users::role.eq(Role::Admin).and(users::active.eq(true)))

@@ -426,3 +426,87 @@ impl TestApp {
         r.body["id"].as_str().unwrap().to_string()
     }
 }
+
+/// A browser for the portal's pages: it keeps the cookies the server sets (a tiny jar), sends
+/// them back, posts forms, and does not follow redirects, so tests see each 303.
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { app, client, cookies: Default::default() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Resp {
+        let req =
+            if self.cookies.is_empty() { req } else { req.header("cookie", self.cookie_header()) };
+        let res = req.send().await.expect("request failed");
+        for set in res.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.to_ascii_lowercase().contains("max-age=0") {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies.insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+        let (status, headers) = (res.status(), res.headers().clone());
+        let text = res.text().await.unwrap();
+        Resp { status, headers, body: Value::Null, text }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        let req = self.client.get(format!("{}{path}", self.app.base));
+        self.send(req).await
+    }
+
+    /// Posts `fields` form-encoded, with an `Origin` header when given.
+    pub async fn post(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Resp {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        self.send(req).await
+    }
+
+    /// Opens the form at `path` and posts `fields` with the form's CSRF token.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let token = csrf_token(&self.get(path).await.expect(200));
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all, None).await
+    }
+
+    /// Signs in through the form; answers the form's response.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Resp {
+        self.submit("/account/sign-in", &[("email", email), ("password", password)]).await
+    }
+}
+
+/// The CSRF token of the (first) form of a page.
+#[track_caller]
+pub fn csrf_token(page: &Resp) -> String {
+    let at = page.text.find("name=\"csrf_token\" value=\"").expect("a page with a form");
+    let rest = &page.text[at + "name=\"csrf_token\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}

@@ -21,6 +21,7 @@ mod oauth_clients;
 mod operations;
 mod pages;
 mod personal_data;
+mod portal;
 mod public_api;
 mod register;
 mod registry;

@@ -1,0 +1,2 @@
+DROP INDEX portal_sessions_user;
+DROP TABLE portal_sessions;
