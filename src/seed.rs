@@ -6,8 +6,8 @@ use chrono::{Datelike, Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
+use crate::applications;
 use crate::applications::ApplicationRow;
-use crate::applications::{self, Action as AppAction, Approval};
 use crate::audit::{self, Change};
 use crate::auth::visible::resolve;
 use crate::auth::{passwords::Password, Principal, Role};
@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::inspections::InspectionRow;
 use crate::inspections::{self, NewInspection, Record};
 use crate::licences::LicenceRow;
-use crate::licences::{self, Action as LicenceAction, LicenceChange};
+use crate::licences::{self, LicenceChange};
 use crate::organisations::OrgRow;
 use crate::sites::SiteRow;
 use crate::users::{self, NewAccount};
@@ -264,32 +264,19 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
         if *fate == "unlicensed" {
             if k % 4 == 3 {
                 let application = resolve::<ApplicationRow>(conn, &op.principal, &app.id)?;
-                applications::act(
+                applications::submit(
                     conn,
                     then,
                     &op.principal,
                     application,
                     |_| Ok(()),
-                    AppAction::Submit,
-                    None,
-                    Approval::default(),
                     &licensing,
                 )?;
             }
             continue;
         }
         let application = resolve::<ApplicationRow>(conn, &op.principal, &app.id)?;
-        applications::act(
-            conn,
-            then,
-            &op.principal,
-            application,
-            |_| Ok(()),
-            AppAction::Submit,
-            None,
-            Approval::default(),
-            &licensing,
-        )?;
+        applications::submit(conn, then, &op.principal, application, |_| Ok(()), &licensing)?;
         pay_and_clear(conn, then, &regulator.principal, &clearers, &app.id)?;
         if !["provisional", "lapsed"].contains(fate) {
             for site in &site_ids {
@@ -297,16 +284,13 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             }
         }
         let application = resolve::<ApplicationRow>(conn, &regulator.principal, &app.id)?;
-        let app = applications::act(
+        let app = applications::approve(
             conn,
             then,
             &regulator.principal,
             application,
             |_| Ok(()),
-            AppAction::Approve,
-            None,
             parse(json!({"conditions": ["Calls to EU markets only with recorded consent"]}))?,
-            &licensing,
         )?;
         let number = LicenceNumber::try_new(app.licence_number.as_deref().unwrap_or_default())
             .map_err(AppError::internal)?;
@@ -315,41 +299,36 @@ fn demo_in(conn: &mut DbConn, now: NaiveDateTime) -> Result<String, AppError> {
             "suspended" => {
                 critical_site = Some(site_ids[0].clone());
                 let licence = resolve::<LicenceRow>(conn, &regulator.principal, &number)?;
-                licences::act(
+                licences::suspend(
                     conn,
                     now,
                     &regulator.principal,
                     licence,
                     |_| Ok(()),
-                    LicenceAction::Suspend,
                     change("Critical findings at inspection; investigation open")?,
-                    &licensing,
                 )?;
             }
             "revoked" => {
                 let licence = resolve::<LicenceRow>(conn, &regulator.principal, &number)?;
-                licences::act(
+                licences::revoke(
                     conn,
                     now,
                     &regulator.principal,
                     licence,
                     |_| Ok(()),
-                    LicenceAction::Revoke,
                     change("Fraudulent outbound calling confirmed by NCCIA")?,
-                    &licensing,
+                    licensing.bar_years,
                 )?;
             }
             "surrendered" => {
                 let licence = resolve::<LicenceRow>(conn, &op.principal, &number)?;
-                licences::act(
+                licences::surrender(
                     conn,
                     now,
                     &op.principal,
                     licence,
                     |_| Ok(()),
-                    LicenceAction::Surrender,
                     change("Ceasing operations")?,
-                    &licensing,
                 )?;
             }
             _ => {}
