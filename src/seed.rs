@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::applications::ApplicationRow;
-use crate::applications::{self, Action as AppAction, Approval};
+use crate::applications;
 use crate::audit::{self, Change};
 use crate::auth::visible::{resolve, Visible};
 use crate::auth::{passwords::Password, Principal, Role};
@@ -28,7 +28,7 @@ use crate::error::AppError;
 use crate::inspections::InspectionRow;
 use crate::inspections::{self, NewInspection, Record};
 use crate::licences::LicenceRow;
-use crate::licences::{self, Action as LicenceAction, LicenceChange};
+use crate::licences::{self, LicenceChange};
 use crate::organisations::OrgRow;
 use crate::sites::SiteRow;
 use crate::users::{self, NewAccount};
@@ -119,22 +119,30 @@ impl Fate {
 
     /// The act that ends its licence today, its reason, and whether the holder (not the
     /// regulator) acts.
-    fn ending(self) -> Option<(LicenceAction, &'static str, bool)> {
+    fn ending(self) -> Option<(Ending, &'static str, bool)> {
         match self {
             Fate::Suspended => Some((
-                LicenceAction::Suspend,
+                Ending::Suspend,
                 "Critical findings at inspection; investigation open",
                 false,
             )),
             Fate::Revoked => Some((
-                LicenceAction::Revoke,
+                Ending::Revoke,
                 "Fraudulent outbound calling confirmed by NCCIA",
                 false,
             )),
-            Fate::Surrendered => Some((LicenceAction::Surrender, "Ceasing operations", true)),
+            Fate::Surrendered => Some((Ending::Surrender, "Ceasing operations", true)),
             _ => None,
         }
     }
+}
+
+/// How a demo licence ends today.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Suspend,
+    Revoke,
+    Surrender,
 }
 
 /// (legal name, what becomes of its licence); two companies to a city, in `CITIES` order.
@@ -492,17 +500,7 @@ fn license(
 
 fn submit(conn: &mut DbConn, cast: &Cast, c: &Company, app_id: &str) -> Result<(), AppError> {
     let application = resolve::<ApplicationRow>(conn, &c.operator, app_id)?;
-    applications::act(
-        conn,
-        c.then,
-        &c.operator,
-        application,
-        |_| Ok(()),
-        AppAction::Submit,
-        None,
-        Approval::default(),
-        &cast.licensing,
-    )?;
+    applications::submit(conn, c.then, &c.operator, application, |_| Ok(()), &cast.licensing)?;
     Ok(())
 }
 
@@ -521,16 +519,13 @@ fn issue(
         }
     }
     let application = resolve::<ApplicationRow>(conn, &cast.regulator, app_id)?;
-    let app = applications::act(
+    let app = applications::approve(
         conn,
         c.then,
         &cast.regulator,
         application,
         |_| Ok(()),
-        AppAction::Approve,
-        None,
         parse(json!({"conditions": ["Calls to EU markets only with recorded consent"]}))?,
-        &cast.licensing,
     )?;
     LicenceNumber::try_new(app.licence_number.as_deref().unwrap_or_default())
         .map_err(AppError::internal)
@@ -549,16 +544,20 @@ fn end(
     };
     let who = if by_holder { &c.operator } else { &cast.regulator };
     let licence = resolve::<LicenceRow>(conn, who, number)?;
-    licences::act(
-        conn,
-        now,
-        who,
-        licence,
-        |_| Ok(()),
-        action,
-        parse::<LicenceChange>(json!({"reason": reason}))?,
-        &cast.licensing,
-    )?;
+    let change = parse::<LicenceChange>(json!({"reason": reason}))?;
+    match action {
+        Ending::Suspend => licences::suspend(conn, now, who, licence, |_| Ok(()), change),
+        Ending::Revoke => licences::revoke(
+            conn,
+            now,
+            who,
+            licence,
+            |_| Ok(()),
+            change,
+            cast.licensing.bar_years,
+        ),
+        Ending::Surrender => licences::surrender(conn, now, who, licence, |_| Ok(()), change),
+    }?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{self, Visible};
 use crate::auth::{Principal, Role};
 use crate::barred::{self, Flag};
@@ -26,6 +26,7 @@ use crate::config::Licensing;
 use crate::db::stored::StoredJson;
 use crate::db::versioned;
 use crate::db::DbConn;
+use crate::domain::record_id::{ApplicationId, InvoiceId, OrganisationId};
 use crate::domain::transition::{self, Transition};
 use crate::domain::{BodyId, LicenceNumber, Reason};
 use crate::error::{AppError, FieldError};
@@ -186,16 +187,6 @@ impl Action {
             Action::Withdraw => "withdrawn",
         }
     }
-
-    fn audit_action(self) -> &'static str {
-        match self {
-            Action::Submit => "application.submitted",
-            Action::RequestInfo => "application.info_requested",
-            Action::Approve => "application.approved",
-            Action::Reject => "application.rejected",
-            Action::Withdraw => "application.withdrawn",
-        }
-    }
 }
 
 /// What an approval may set.
@@ -257,6 +248,8 @@ fn check_references(
     }
 }
 
+/// Creates a draft application of the caller's organisation.
+#[tracing::instrument(skip_all, fields(organisation = %new.organisation_id.as_str()), err(Display))]
 pub fn create(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -283,29 +276,14 @@ pub fn create(
         invoice_id: None,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "application.created",
-            entity_type: "application",
-            entity_id: &row.id,
-            summary: format!(
-                "{} application for organisation {}{}",
-                row.category,
-                row.organisation_id,
-                row.renewal_of.as_deref().map(|n| format!(", renewing {n}")).unwrap_or_default()
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &ApplicationEvent::Created(&row))?;
     Ok(row)
 }
 
 /// Submitting needs at least one site, at least one person, every listed site to be an active
 /// site of the organisation, and the documents of API.md §10; each missing thing is named.
 fn check_prerequisites(conn: &mut DbConn, row: &ApplicationRow) -> Result<(), AppError> {
-    // Held until commit: a document cannot be deleted while this submission reads them.
+    // Locked until commit: a document cannot be deleted while this submission reads them.
     organisations::store::lock(conn, &row.organisation_id)?;
     let site_ids: &[String] = &row.site_ids;
     let mut errors = Vec::new();
@@ -426,7 +404,7 @@ fn open_dossier(
     by: &str,
     row: &ApplicationRow,
     licensing: &Licensing,
-) -> Result<String, AppError> {
+) -> Result<(), AppError> {
     let site_count = row.site_ids.len();
     let late_renewal = match &row.renewal_of {
         Some(number) => licences::store::find(conn, number)?.is_some_and(|l| l.expires_at <= now),
@@ -439,16 +417,10 @@ fn open_dossier(
         late_renewal,
     };
     let invoice = crate::invoices::raise(conn, now, by, basis, licensing)?;
-    clearances::open_for(
-        conn,
-        now,
-        by,
-        &row.id,
-        &row.organisation_id,
-        &licensing.clearance_agencies,
-    )?;
-    store::set_invoice(conn, &row.id, &invoice.id)?;
-    Ok(invoice.id)
+    let id = ApplicationId::from(row.id.as_str());
+    let org = OrganisationId::from(row.organisation_id.as_str());
+    clearances::open_for(conn, now, by, &id, &org, &licensing.clearance_agencies)?;
+    store::set_invoice(conn, &id, &InvoiceId::new(invoice.id))
 }
 
 /// What an approved application grants.
@@ -467,106 +439,235 @@ fn grant(
     })
 }
 
-/// Applies `action` (call inside a write transaction). Approving issues the licence, or
-/// extends the one being renewed; of two concurrent approvals exactly one wins.
-#[allow(clippy::too_many_arguments)]
-pub fn act(
+/// The application read at the version `check_version` accepts, and the status `action` leads
+/// it to (409 when none).
+fn start(
+    application: Visible<ApplicationRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    action: Action,
+) -> Result<(ApplicationRow, Step), AppError> {
+    let row = application.into_inner();
+    check_version(row.version)?;
+    let from = row.status;
+    let to = action.target(from)?;
+    Ok((row, Step { action, from, to }))
+}
+
+/// A step of one application: the action, and the statuses before and after it.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    action: Action,
+    from: Status,
+    to: Status,
+}
+
+/// Takes `row` through `step` (with `reason`, if any): the change, then `then` (its
+/// consequences), then its audit entry, in the caller's transaction; returns the application
+/// as stored now. Of two concurrent steps exactly one wins (412 for the other).
+fn take_step(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    (row, step): (ApplicationRow, Step),
+    reason: Option<String>,
+    then: impl FnOnce(&mut DbConn, &ApplicationRow) -> Result<(), AppError>,
+) -> Result<ApplicationRow, AppError> {
+    let (from, to) = (step.from.as_str(), step.to.as_str());
+    let transition = store::Transition {
+        status: step.to,
+        history: transition::push(&row.history, Some(from), to, now, &who.id, reason.clone())?,
+        version: row.version + 1,
+        updated_at: now,
+    };
+    let event = ApplicationEvent::Moved { id: &row.id, step, reason: reason.as_deref() };
+    versioned::commit(
+        conn,
+        now,
+        Some(&who.id),
+        row.version,
+        &event,
+        |conn| match store::update(conn, &row.id, &transition)? {
+            0 => Ok(0),
+            changed => then(conn, &row).map(|()| changed),
+        },
+        |conn| store::find(conn, &row.id),
+    )
+}
+
+/// The owner submits a draft (or an application sent back for information), inside a write
+/// transaction: every prerequisite must be met (422); raises the fee invoice (kept on
+/// re-submission) and opens one clearance per agency.
+#[tracing::instrument(skip_all, fields(application = %application.id), err(Display))]
+pub fn submit(
     conn: &mut DbConn,
     now: NaiveDateTime,
     who: &Principal,
     application: Visible<ApplicationRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
-    action: Action,
-    reason: Option<Reason>,
-    approval: Approval,
     licensing: &Licensing,
 ) -> Result<ApplicationRow, AppError> {
-    let mut row = application.into_inner();
-    check_version(row.version)?;
-    let from = row.status;
-    let to = action.target(from)?;
-    let mut overridden = Vec::new();
-    match action {
-        Action::Submit => check_prerequisites(conn, &row)?,
-        Action::Approve => {
-            check_approvable(conn, &row)?;
-            overridden = check_flags(conn, now, &row, &approval)?;
-        }
-        _ => {}
-    }
-    let reason = reason.or_else(|| approval.reason.clone()).map(Reason::into_string);
-    let transition = store::Transition {
-        status: to,
-        history: transition::push(
-            &row.history,
-            Some(from.as_str()),
-            to.as_str(),
-            now,
-            &who.id,
-            reason.clone(),
-        )?,
-        version: row.version + 1,
-        updated_at: now,
-    };
-    // Conditional on the version read: a concurrent transition makes this one lose here.
-    versioned::change(conn, "application", transition.version - 1, |conn| {
-        store::update(conn, &row.id, &transition)
-    })?;
-    (row.status, row.history, row.version, row.updated_at) =
-        (to, transition.history, transition.version, now);
-    match action {
-        Action::Submit => row.invoice_id = Some(open_dossier(conn, now, &who.id, &row, licensing)?),
-        Action::Withdraw | Action::Reject => {
-            crate::invoices::void_for_application(conn, now, &who.id, &row.id)?
-        }
-        _ => {}
-    }
-    if action == Action::Approve {
-        let term = approval.term_months.map(|t| t.0).unwrap_or(row.term_months as u32);
-        let conditions: Vec<String> =
-            approval.conditions.unwrap_or_default().into_iter().map(Reason::into_string).collect();
-        let number = match &row.renewal_of {
-            Some(n) => licences::renew(conn, now, &who.id, n, term)?,
-            None => licences::issue(conn, now, &who.id, grant(&row, term, conditions)?)?,
-        };
+    let started = start(application, check_version, Action::Submit)?;
+    check_prerequisites(conn, &started.0)?;
+    take_step(conn, now, who, started, None, |conn, row| {
+        open_dossier(conn, now, &who.id, row, licensing)
+    })
+}
+
+/// A regulator sends a submitted application back for information (inside a write transaction).
+#[tracing::instrument(skip_all, fields(application = %application.id), err(Display))]
+pub fn request_info(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    application: Visible<ApplicationRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    message: Reason,
+) -> Result<ApplicationRow, AppError> {
+    let started = start(application, check_version, Action::RequestInfo)?;
+    take_step(conn, now, who, started, Some(message.into_string()), |_, _| Ok(()))
+}
+
+/// A regulator rejects a submitted application (inside a write transaction); an invoice still
+/// open is voided.
+#[tracing::instrument(skip_all, fields(application = %application.id), err(Display))]
+pub fn reject(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    application: Visible<ApplicationRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    reason: Reason,
+) -> Result<ApplicationRow, AppError> {
+    let started = start(application, check_version, Action::Reject)?;
+    take_step(conn, now, who, started, Some(reason.into_string()), |conn, row| {
+        void_invoice(conn, now, who, row)
+    })
+}
+
+/// The owner withdraws an application not yet decided (inside a write transaction); an
+/// invoice still open is voided.
+#[tracing::instrument(skip_all, fields(application = %application.id), err(Display))]
+pub fn withdraw(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    application: Visible<ApplicationRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+) -> Result<ApplicationRow, AppError> {
+    let started = start(application, check_version, Action::Withdraw)?;
+    take_step(conn, now, who, started, None, |conn, row| void_invoice(conn, now, who, row))
+}
+
+/// Voids the application's invoice if it is still open.
+fn void_invoice(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    row: &ApplicationRow,
+) -> Result<(), AppError> {
+    crate::invoices::void_for_application(conn, now, &who.id, &ApplicationId::from(row.id.as_str()))
+}
+
+/// A regulator approves a submitted application (inside a write transaction) once the fee is
+/// paid and every clearance granted (409), with an audited override of any flags (422):
+/// issues the licence, or extends the one being renewed. Of two concurrent approvals exactly
+/// one wins.
+#[tracing::instrument(skip_all, fields(application = %application.id), err(Display))]
+pub fn approve(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    application: Visible<ApplicationRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    approval: Approval,
+) -> Result<ApplicationRow, AppError> {
+    let started = start(application, check_version, Action::Approve)?;
+    check_approvable(conn, &started.0)?;
+    let overridden = check_flags(conn, now, &started.0, &approval)?;
+    let reason = approval.reason.clone().map(Reason::into_string);
+    take_step(conn, now, who, started, reason.clone(), |conn, row| {
+        let number = grant_licence(conn, now, who, row, approval)?;
         store::set_licence_number(conn, &row.id, &number)?;
-        row.licence_number = Some(number);
+        if overridden.is_empty() {
+            return Ok(());
+        }
+        let event = ApplicationEvent::FlagsOverridden {
+            id: &row.id,
+            flags: &overridden,
+            reason: reason.as_deref(),
+        };
+        audit::record(conn, now, Some(&who.id), &event).map(drop)
+    })
+}
+
+/// Issues the licence `approval` grants for `row`, or extends the one it renews; returns its
+/// number.
+fn grant_licence(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    row: &ApplicationRow,
+    approval: Approval,
+) -> Result<String, AppError> {
+    let term = approval.term_months.map(|t| t.0).unwrap_or(row.term_months as u32);
+    let conditions: Vec<String> =
+        approval.conditions.unwrap_or_default().into_iter().map(Reason::into_string).collect();
+    match &row.renewal_of {
+        Some(n) => licences::renew(conn, now, &who.id, n, term),
+        None => licences::issue(conn, now, &who.id, grant(row, term, conditions)?),
     }
-    if !overridden.is_empty() {
-        let people: Vec<&str> = overridden.iter().map(|f| f.person_id.as_str()).collect();
-        audit::append(
-            conn,
-            now,
-            Change {
-                actor_id: Some(&who.id),
-                action: "application.flags_overridden",
-                entity_type: "application",
-                entity_id: &row.id,
-                summary: format!(
-                    "barred persons {}: {}",
-                    people.join(", "),
-                    reason.as_deref().unwrap_or_default()
-                ),
+}
+
+/// An application's changes as the audit log records them.
+enum ApplicationEvent<'a> {
+    Created(&'a ApplicationRow),
+    Moved { id: &'a str, step: Step, reason: Option<&'a str> },
+    FlagsOverridden { id: &'a str, flags: &'a [Flag], reason: Option<&'a str> },
+}
+
+impl audit::Event for ApplicationEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "application.created",
+            Self::FlagsOverridden { .. } => "application.flags_overridden",
+            Self::Moved { step, .. } => match step.action {
+                Action::Submit => "application.submitted",
+                Action::RequestInfo => "application.info_requested",
+                Action::Approve => "application.approved",
+                Action::Reject => "application.rejected",
+                Action::Withdraw => "application.withdrawn",
             },
-        )?;
+        }
     }
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: action.audit_action(),
-            entity_type: "application",
-            entity_id: &row.id,
-            summary: format!(
+    fn entity_type(&self) -> &'static str {
+        "application"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Created(row) => &row.id,
+            Self::Moved { id, .. } | Self::FlagsOverridden { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Created(row) => format!(
+                "{} application for organisation {}{}",
+                row.category,
+                row.organisation_id,
+                row.renewal_of.as_deref().map(|n| format!(", renewing {n}")).unwrap_or_default()
+            ),
+            Self::Moved { step, reason, .. } => format!(
                 "{} -> {}{}",
-                from,
-                row.status,
+                step.from,
+                step.to,
                 reason.map(|r| format!(": {r}")).unwrap_or_default()
             ),
-        },
-    )?;
-    Ok(row)
+            Self::FlagsOverridden { flags, reason, .. } => {
+                let people: Vec<&str> = flags.iter().map(|f| f.person_id.as_str()).collect();
+                format!("barred persons {}: {}", people.join(", "), reason.unwrap_or_default())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{store, Action, Application, ApplicationRow, Approval, NewApplication, Status};
-use crate::auth::visible::resolve;
+use super::{store, Application, ApplicationRow, Approval, NewApplication, Status};
+use crate::auth::visible::{resolve, Visible};
 use chrono::NaiveDateTime;
 
 use crate::auth::{Principal, Role};
 use crate::barred::Flag;
+use crate::config::Licensing;
 use crate::db::DbConn;
 use crate::domain::Reason;
 use crate::error::AppError;
@@ -156,36 +157,48 @@ pub async fn get_application(
     Ok(respond(row))
 }
 
-async fn transition(
+/// One step of the application named in the path, as `who` sees it: `act` (the domain
+/// function of the step) in one write transaction, answered with the application (its flags
+/// for staff) and its ETag.
+async fn transition<F>(
     state: web::Data<AppState>,
     who: Principal,
-    id: String,
+    id: Uuid,
     if_match: IfMatch,
-    action: Action,
-    reason: Option<Reason>,
-    approval: Approval,
-) -> Result<HttpResponse, AppError> {
+    act: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(Step<'_>) -> Result<ApplicationRow, AppError> + Send + 'static,
+{
     let (now, licensing) = (state.now(), state.settings.licensing.clone());
     let row = state
         .db
         .write(move |conn| {
-            let check = |v| if_match.check(v);
-            let application = resolve::<ApplicationRow>(conn, &who, &id)?;
-            let row = super::act(
+            let application = resolve::<ApplicationRow>(conn, &who, &id.to_string())?;
+            let step = Step {
                 conn,
                 now,
-                &who,
+                who: &who,
                 application,
-                check,
-                action,
-                reason,
-                approval,
-                &licensing,
-            )?;
+                if_match: &if_match,
+                licensing: &licensing,
+            };
+            let row = act(step)?;
             with_flags(conn, &who, row, now)
         })
         .await?;
     Ok(respond(row))
+}
+
+/// What every step is given: the transaction, the time, the caller, the application, the
+/// caller's `If-Match` and the licensing settings.
+struct Step<'a> {
+    conn: &'a mut DbConn,
+    now: NaiveDateTime,
+    who: &'a Principal,
+    application: Visible<ApplicationRow>,
+    if_match: &'a IfMatch,
+    licensing: &'a Licensing,
 }
 
 /// Submit a draft (or an application sent back for information). The owner; needs `If-Match`.
@@ -215,8 +228,10 @@ pub async fn submit(
     if_match: IfMatch,
     _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, who, id.to_string(), if_match, Action::Submit, None, Approval::default())
-        .await
+    transition(state, who, *id, if_match, |s| {
+        super::submit(s.conn, s.now, s.who, s.application, |v| s.if_match.check(v), s.licensing)
+    })
+    .await
 }
 
 /// Withdraw an application. The owner; needs `If-Match`.
@@ -242,8 +257,10 @@ pub async fn withdraw(
     if_match: IfMatch,
     _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, who, id.to_string(), if_match, Action::Withdraw, None, Approval::default())
-        .await
+    transition(state, who, *id, if_match, |s| {
+        super::withdraw(s.conn, s.now, s.who, s.application, |v| s.if_match.check(v))
+    })
+    .await
 }
 
 /// Send a submitted application back for information. Regulators; needs `If-Match`.
@@ -270,15 +287,9 @@ pub async fn request_info(
     body: ApiJson<InfoRequest>,
 ) -> Result<HttpResponse, AppError> {
     let message = body.into_inner().message;
-    transition(
-        state,
-        who,
-        id.to_string(),
-        if_match,
-        Action::RequestInfo,
-        Some(message),
-        Approval::default(),
-    )
+    transition(state, who, *id, if_match, |s| {
+        super::request_info(s.conn, s.now, s.who, s.application, |v| s.if_match.check(v), message)
+    })
     .await
 }
 
@@ -307,7 +318,11 @@ pub async fn approve(
     if_match: IfMatch,
     body: OptionalJson<Approval>,
 ) -> Result<HttpResponse, AppError> {
-    transition(state, who, id.to_string(), if_match, Action::Approve, None, body.0).await
+    let approval = body.0;
+    transition(state, who, *id, if_match, |s| {
+        super::approve(s.conn, s.now, s.who, s.application, |v| s.if_match.check(v), approval)
+    })
+    .await
 }
 
 /// Reject a submitted application. Regulators; needs `If-Match`.
@@ -334,14 +349,8 @@ pub async fn reject(
     body: ApiJson<Rejection>,
 ) -> Result<HttpResponse, AppError> {
     let reason = body.into_inner().reason;
-    transition(
-        state,
-        who,
-        id.to_string(),
-        if_match,
-        Action::Reject,
-        Some(reason),
-        Approval::default(),
-    )
+    transition(state, who, *id, if_match, |s| {
+        super::reject(s.conn, s.now, s.who, s.application, |v| s.if_match.check(v), reason)
+    })
     .await
 }

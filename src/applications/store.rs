@@ -7,6 +7,7 @@ use super::{Category, Status};
 use crate::db::schema::applications;
 use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
+use crate::domain::record_id::{ApplicationId, InvoiceId};
 use crate::domain::transition::Transition as Step;
 use crate::error::AppError;
 
@@ -64,9 +65,14 @@ pub fn update(conn: &mut DbConn, id: &str, t: &Transition) -> Result<usize, AppE
     .execute(conn)?)
 }
 
-pub fn set_invoice(conn: &mut DbConn, id: &str, invoice_id: &str) -> Result<(), AppError> {
-    diesel::update(applications::table.find(id))
-        .set(applications::invoice_id.eq(invoice_id))
+/// Names the application's fee invoice.
+pub fn set_invoice(
+    conn: &mut DbConn,
+    id: &ApplicationId,
+    invoice_id: &InvoiceId,
+) -> Result<(), AppError> {
+    diesel::update(applications::table.find(id.as_str()))
+        .set(applications::invoice_id.eq(invoice_id.as_str()))
         .execute(conn)?;
     Ok(())
 }

@@ -13,10 +13,11 @@ use chrono::{DateTime, Months, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::Principal;
 use crate::db::DbConn;
-use crate::domain::IdentityView;
+use crate::domain::record_id::OrganisationId;
+use crate::domain::{IdentityView, LicenceNumber};
 use crate::error::AppError;
 use crate::organisations::{IdType, PersonRole};
 pub use store::BarredRow;
@@ -76,18 +77,19 @@ fn is_answerable(roles: &[PersonRole]) -> bool {
 }
 
 /// Bars the holder's directors and beneficial owners (inside the revocation's transaction).
+#[tracing::instrument(skip_all, fields(licence = %licence_number.as_str()), err(Display))]
 pub fn bar_holders(
     conn: &mut DbConn,
     now: NaiveDateTime,
     actor: &str,
-    licence_number: &str,
-    organisation_id: &str,
+    licence_number: &LicenceNumber,
+    organisation_id: &OrganisationId,
     years: u32,
 ) -> Result<(), AppError> {
     let until = now
         .checked_add_months(Months::new(years * 12))
         .ok_or_else(|| AppError::internal("bar end out of range"))?;
-    for person in store::people_of(conn, organisation_id)? {
+    for person in store::people_of(conn, organisation_id.as_str())? {
         if !is_answerable(&person.roles) {
             continue;
         }
@@ -97,29 +99,13 @@ pub fn bar_holders(
             id_type: person.id_type,
             id_number: person.id_number,
             full_name: person.full_name,
-            licence_number: licence_number.to_string(),
+            licence_number: licence_number.as_str().to_string(),
             organisation_id: organisation_id.to_string(),
             barred_at: now,
             barred_until: until,
         };
         store::insert(conn, &row)?;
-        audit::append(
-            conn,
-            now,
-            Change {
-                actor_id: Some(actor),
-                action: "person.barred",
-                entity_type: "barred_person",
-                entity_id: &row.id,
-                // The person by id, never by identity number (API.md §16).
-                summary: format!(
-                    "person {} barred until {} after licence {} was revoked",
-                    row.person_id,
-                    until.date(),
-                    licence_number
-                ),
-            },
-        )?;
+        audit::record(conn, now, Some(actor), &BarEvent::Barred(&row))?;
     }
     Ok(())
 }
@@ -151,4 +137,32 @@ pub fn flags_of(
     Ok(flags_for(conn, &[organisation_id.to_string()], now)?
         .remove(organisation_id)
         .unwrap_or_default())
+}
+
+/// A bar's changes as the audit log records them.
+enum BarEvent<'a> {
+    Barred(&'a BarredRow),
+}
+
+impl audit::Event for BarEvent<'_> {
+    fn action(&self) -> &'static str {
+        "person.barred"
+    }
+    fn entity_type(&self) -> &'static str {
+        "barred_person"
+    }
+    fn entity_id(&self) -> &str {
+        let Self::Barred(row) = self;
+        &row.id
+    }
+    fn summary(&self) -> String {
+        let Self::Barred(row) = self;
+        // The person by id, never by identity number (API.md §16).
+        format!(
+            "person {} barred until {} after licence {} was revoked",
+            row.person_id,
+            row.barred_until.date(),
+            row.licence_number
+        )
+    }
 }

@@ -11,11 +11,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{self, Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::versioned;
 use crate::db::DbConn;
+use crate::domain::record_id::{ApplicationId, OrganisationId};
 use crate::domain::{Name, Reason};
 use crate::error::AppError;
 use crate::organisations;
@@ -77,16 +78,19 @@ impl Clearance {
 
 /// Opens a clearance for each of `agencies` the application does not have yet (re-submitting
 /// keeps the ones it has, decided or not).
+#[tracing::instrument(skip_all, fields(application = %application_id), err(Display))]
 pub fn open_for(
     conn: &mut DbConn,
     now: NaiveDateTime,
     by: &str,
-    application_id: &str,
-    organisation_id: &str,
+    application_id: &ApplicationId,
+    organisation_id: &OrganisationId,
     agencies: &[String],
 ) -> Result<(), AppError> {
-    let existing: Vec<String> =
-        store::for_application(conn, application_id)?.into_iter().map(|c| c.agency).collect();
+    let existing: Vec<String> = store::for_application(conn, application_id.as_str())?
+        .into_iter()
+        .map(|c| c.agency)
+        .collect();
     for agency in agencies.iter().filter(|a| !existing.contains(a)) {
         let row = ClearanceRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -103,17 +107,7 @@ pub fn open_for(
             version: 1,
         };
         store::insert(conn, &row)?;
-        audit::append(
-            conn,
-            now,
-            Change {
-                actor_id: Some(by),
-                action: "clearance.requested",
-                entity_type: "clearance",
-                entity_id: &row.id,
-                summary: format!("{agency} asked to clear application {application_id}"),
-            },
-        )?;
+        audit::record(conn, now, Some(by), &ClearanceEvent::Requested(&row))?;
     }
     Ok(())
 }
@@ -207,6 +201,7 @@ impl crate::http::BodyRules for Objection {}
 /// Records an agency's decision: only a client of that agency (403 for another agency's
 /// client or any other role that may see the clearance; 404 for one that may not), once
 /// (409), with `If-Match`.
+#[tracing::instrument(skip_all, fields(clearance = %clearance.id), err(Display))]
 pub fn decide(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -244,28 +239,16 @@ pub fn decide(
         reason,
         version: row.version + 1,
     };
-    versioned::change(conn, "clearance", decision.version - 1, |conn| {
-        store::decide(conn, &row.id, &decision)
-    })?;
-    audit::append(
+    let event = ClearanceEvent::Decided { clearance: &row, decision: &decision };
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(&who.id),
-            action: if status == ClearanceStatus::Granted {
-                "clearance.granted"
-            } else {
-                "clearance.objected"
-            },
-            entity_type: "clearance",
-            entity_id: &row.id,
-            summary: format!(
-                "{} {} application {} ({})",
-                row.agency, status, row.application_id, decision.reference
-            ),
-        },
-    )?;
-    store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such clearance"))
+        Some(&who.id),
+        row.version,
+        &event,
+        |conn| store::decide(conn, &row.id, &decision),
+        |conn| store::find(conn, &row.id),
+    )
 }
 
 /// The application's clearances that stand in the way of approval (pending or objected).
@@ -274,4 +257,41 @@ pub fn outstanding(conn: &mut DbConn, application_id: &str) -> Result<Vec<Cleara
         .into_iter()
         .filter(|c| c.status != ClearanceStatus::Granted)
         .collect())
+}
+
+/// The clearance's changes as the audit log records them.
+enum ClearanceEvent<'a> {
+    Requested(&'a ClearanceRow),
+    Decided { clearance: &'a ClearanceRow, decision: &'a store::Decision },
+}
+
+impl audit::Event for ClearanceEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Requested(_) => "clearance.requested",
+            Self::Decided { decision, .. } if decision.status == ClearanceStatus::Granted => {
+                "clearance.granted"
+            }
+            Self::Decided { .. } => "clearance.objected",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "clearance"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Requested(row) | Self::Decided { clearance: row, .. } => &row.id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Requested(row) => {
+                format!("{} asked to clear application {}", row.agency, row.application_id)
+            }
+            Self::Decided { clearance, decision } => format!(
+                "{} {} application {} ({})",
+                clearance.agency, decision.status, clearance.application_id, decision.reference
+            ),
+        }
+    }
 }

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::Visible;
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::db::DbConn;
+use crate::domain::record_id::{OrganisationId, PersonId};
 use crate::domain::BodyId;
 use crate::error::{AppError, FieldError};
 use crate::organisations::{self, OrgRow};
@@ -173,6 +174,7 @@ crate::owned_by_organisation!(DocumentRow, str, "no such document", store::find)
 /// A document's bytes for a reader who may see it, with the `document.read` audit entry
 /// (who, which) in the same transaction: every download of a document is on record, whoever
 /// makes it (API.md §16).
+#[tracing::instrument(skip_all, fields(document = %doc.id), err(Display))]
 pub fn read_content(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -182,20 +184,8 @@ pub fn read_content(
     let row = doc.into_inner();
     let bytes =
         store::content(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such document"))?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "document.read",
-            entity_type: "document",
-            entity_id: &row.id,
-            summary: format!(
-                "{} of organisation {} read by {} ({} bytes, sha256 {})",
-                row.kind, row.organisation_id, who.role, row.size_bytes, row.sha256
-            ),
-        },
-    )?;
+    let event = DocumentEvent::Read { document: &row, by: who.role };
+    audit::record(conn, now, Some(&who.id), &event)?;
     Ok((row, bytes))
 }
 
@@ -212,51 +202,19 @@ fn check(
     form: &UploadForm,
 ) -> Result<(DocumentKind, MediaType), AppError> {
     let mut errors: Vec<FieldError> = form.errors.clone();
-    let kind = match form.kind.as_deref() {
-        None => {
-            errors.push(FieldError::new("kind", "required"));
-            None
-        }
-        Some(raw) => DocumentKind::parse(raw).or_else(|| {
-            let names: Vec<&str> = DocumentKind::ALL.iter().map(|k| k.as_str()).collect();
-            errors.push(FieldError::new("kind", format!("must be one of {}", names.join(", "))));
-            None
-        }),
-    };
+    let kind = check_kind(form, &mut errors);
     match &form.file {
         None => errors.push(FieldError::new("file", "required: the document's bytes")),
         Some(f) if f.bytes.is_empty() => errors.push(FieldError::new("file", "the file is empty")),
         Some(_) => {}
     }
-    let wants_person = kind == Some(DocumentKind::IdentityDocument);
-    match (&form.person_id, wants_person) {
-        (None, true) if !named(&errors, "person_id") => {
-            errors.push(FieldError::new("person_id", "required for identity_document"))
-        }
-        (Some(_), false) if kind.is_some() => {
-            errors.push(FieldError::new("person_id", "only an identity_document names a person"))
-        }
-        (Some(id), true) if !store::is_person_of(conn, org_id, id.as_str())? => {
-            errors.push(FieldError::new("person_id", "not a person of this organisation"))
-        }
-        _ => {}
-    }
-    let wants_site = kind == Some(DocumentKind::PremisesProof);
-    match (&form.site_id, wants_site) {
-        (None, true) if !named(&errors, "site_id") => {
-            errors.push(FieldError::new("site_id", "required for premises_proof"))
-        }
-        (Some(_), false) if kind.is_some() => {
-            errors.push(FieldError::new("site_id", "only a premises_proof names a site"))
-        }
-        (Some(id), true)
-            if sites::store::find(conn, id.as_str())?
-                .is_none_or(|s| s.organisation_id != org_id) =>
-        {
-            errors.push(FieldError::new("site_id", "not a site of this organisation"))
-        }
-        _ => {}
-    }
+    let org = OrganisationId::from(org_id);
+    check_reference(conn, PERSON, form.person_id.as_ref(), kind, &mut errors, |conn, id| {
+        store::is_person_of(conn, &org, &PersonId::from(id))
+    })?;
+    check_reference(conn, SITE, form.site_id.as_ref(), kind, &mut errors, |conn, id| {
+        Ok(sites::store::find(conn, id)?.is_some_and(|s| s.organisation_id == org_id))
+    })?;
     match (kind, &form.file) {
         (Some(kind), Some(file)) if errors.is_empty() => {
             let media = MediaType::sniff(&file.bytes).ok_or_else(|| {
@@ -270,7 +228,69 @@ fn check(
     }
 }
 
+/// The form's `kind`, or `None` with its error pushed.
+fn check_kind(form: &UploadForm, errors: &mut Vec<FieldError>) -> Option<DocumentKind> {
+    match form.kind.as_deref() {
+        None => {
+            errors.push(FieldError::new("kind", "required"));
+            None
+        }
+        Some(raw) => DocumentKind::parse(raw).or_else(|| {
+            let names: Vec<&str> = DocumentKind::ALL.iter().map(|k| k.as_str()).collect();
+            errors.push(FieldError::new("kind", format!("must be one of {}", names.join(", "))));
+            None
+        }),
+    }
+}
+
+/// A reference field of the form (`person_id`, `site_id`): the kind that needs it, and what
+/// is said when it is given with another kind or names a record of another organisation.
+struct Reference {
+    field: &'static str,
+    wanted_by: DocumentKind,
+    only: &'static str,
+    not_ours: &'static str,
+}
+
+const PERSON: Reference = Reference {
+    field: "person_id",
+    wanted_by: DocumentKind::IdentityDocument,
+    only: "only an identity_document names a person",
+    not_ours: "not a person of this organisation",
+};
+
+const SITE: Reference = Reference {
+    field: "site_id",
+    wanted_by: DocumentKind::PremisesProof,
+    only: "only a premises_proof names a site",
+    not_ours: "not a site of this organisation",
+};
+
+/// `given` for the field `r`: required for its kind, named by no other kind, and a record of
+/// the organisation (`is_ours`).
+fn check_reference(
+    conn: &mut DbConn,
+    r: Reference,
+    given: Option<&BodyId>,
+    kind: Option<DocumentKind>,
+    errors: &mut Vec<FieldError>,
+    is_ours: impl FnOnce(&mut DbConn, &str) -> Result<bool, AppError>,
+) -> Result<(), AppError> {
+    match (given, kind == Some(r.wanted_by)) {
+        (None, true) if !named(errors, r.field) => {
+            errors.push(FieldError::new(r.field, format!("required for {}", r.wanted_by)))
+        }
+        (Some(_), false) if kind.is_some() => errors.push(FieldError::new(r.field, r.only)),
+        (Some(id), true) if !is_ours(conn, id.as_str())? => {
+            errors.push(FieldError::new(r.field, r.not_ours))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Stores an upload to the caller's organisation, with its audit entry.
+#[tracing::instrument(skip_all, fields(organisation = %org.id), err(Display))]
 pub fn upload(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -302,20 +322,11 @@ pub fn upload(
         uploaded_by: who.id.clone(),
     };
     store::insert(conn, &row, &file.bytes)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "document.uploaded",
-            entity_type: "document",
-            entity_id: &row.id,
-            summary: summary(&row),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &DocumentEvent::Uploaded(&row))?;
     Ok(row)
 }
 
+/// What the log says of a document: its kind, whose, and the file; never its content.
 fn summary(row: &DocumentRow) -> String {
     let about = match (&row.person_id, &row.site_id) {
         (Some(p), _) => format!(" of person {p}"),
@@ -331,6 +342,7 @@ fn summary(row: &DocumentRow) -> String {
 /// Deletes a document of the caller's, unless something relies on it (409): an application
 /// of the organisation under review (`submitted` or `info_requested`) that requires a
 /// document of its kind (for `premises_proof`, of its site), or a payment naming it as receipt.
+#[tracing::instrument(skip_all, fields(document = %doc.id), err(Display))]
 pub fn delete(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -360,17 +372,7 @@ pub fn delete(
         return Err(AppError::conflict("a recorded payment names this document as its receipt"));
     }
     store::delete(conn, &doc.id)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "document.deleted",
-            entity_type: "document",
-            entity_id: &doc.id,
-            summary: summary(&doc),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &DocumentEvent::Deleted(&doc))?;
     Ok(())
 }
 
@@ -378,14 +380,15 @@ pub fn delete(
 /// the kind and the person or site. Needs, for the organisation: an `incorporation_certificate`,
 /// a `tax_certificate`, a `bank_letter`, an `identity_document` for every person, and a
 /// `premises_proof` for every site in `site_ids`. An empty list means nothing is missing.
+#[tracing::instrument(skip_all, fields(organisation = %organisation_id), err(Display))]
 pub fn missing_for_submission(
     conn: &mut DbConn,
     organisation_id: &str,
     site_ids: &[String],
 ) -> Result<Vec<FieldError>, AppError> {
-    let held = store::held(conn, organisation_id)?;
+    let on_file = store::on_file(conn, organisation_id)?;
     let has = |kind: DocumentKind, person: Option<&str>, site: Option<&str>| {
-        held.iter().any(|h| {
+        on_file.iter().any(|h| {
             h.kind == kind
                 && person.is_none_or(|p| h.person_id.as_deref() == Some(p))
                 && site.is_none_or(|s| h.site_id.as_deref() == Some(s))
@@ -420,6 +423,40 @@ pub fn missing_for_submission(
         }
     }
     Ok(errors)
+}
+
+/// A document's changes (and reads) as the audit log records them.
+enum DocumentEvent<'a> {
+    Uploaded(&'a DocumentRow),
+    Read { document: &'a DocumentRow, by: Role },
+    Deleted(&'a DocumentRow),
+}
+
+impl audit::Event for DocumentEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Uploaded(_) => "document.uploaded",
+            Self::Read { .. } => "document.read",
+            Self::Deleted(_) => "document.deleted",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "document"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Uploaded(row) | Self::Read { document: row, .. } | Self::Deleted(row) => &row.id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Uploaded(row) | Self::Deleted(row) => summary(row),
+            Self::Read { document: row, by } => format!(
+                "{} of organisation {} read by {} ({} bytes, sha256 {})",
+                row.kind, row.organisation_id, by, row.size_bytes, row.sha256
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

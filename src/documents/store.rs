@@ -7,6 +7,7 @@ use super::{DocumentKind, MediaType};
 use crate::db::schema::{applications, documents, payments, people};
 use crate::db::stored::StoredJson;
 use crate::db::DbConn;
+use crate::domain::record_id::{OrganisationId, PersonId};
 use crate::error::AppError;
 
 /// A document's metadata row (everything but `content`).
@@ -66,16 +67,16 @@ pub fn delete(conn: &mut DbConn, id: &str) -> Result<usize, AppError> {
     Ok(diesel::delete(documents::table.find(id)).execute(conn)?)
 }
 
-/// What a document is of, without its file.
+/// What a document on file is of, without its file.
 #[derive(Debug, Queryable)]
-pub struct Held {
+pub struct OnFile {
     pub kind: DocumentKind,
     pub person_id: Option<String>,
     pub site_id: Option<String>,
 }
 
-/// What each of an organisation's documents is of.
-pub fn held(conn: &mut DbConn, org_id: &str) -> Result<Vec<Held>, AppError> {
+/// What each of an organisation's documents on file is of.
+pub fn on_file(conn: &mut DbConn, org_id: &str) -> Result<Vec<OnFile>, AppError> {
     Ok(documents::table
         .filter(documents::organisation_id.eq(org_id))
         .select((documents::kind, documents::person_id, documents::site_id))
@@ -91,9 +92,15 @@ pub fn people(conn: &mut DbConn, org_id: &str) -> Result<Vec<(String, String)>, 
         .load(conn)?)
 }
 
-pub fn is_person_of(conn: &mut DbConn, org_id: &str, person_id: &str) -> Result<bool, AppError> {
+pub fn is_person_of(
+    conn: &mut DbConn,
+    org_id: &OrganisationId,
+    person_id: &PersonId,
+) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(
-        people::table.filter(people::id.eq(person_id)).filter(people::organisation_id.eq(org_id)),
+        people::table
+            .filter(people::id.eq(person_id.as_str()))
+            .filter(people::organisation_id.eq(org_id.as_str())),
     ))
     .get_result(conn)?)
 }

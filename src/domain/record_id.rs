@@ -65,3 +65,7 @@ record_id!(
     /// A user's id (the actor of a change).
     UserId
 );
+record_id!(
+    /// An enforcement item's id (a licence on the regulator's queue).
+    EnforcementItemId
+);

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::InspectionRow;
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::db::schema::{enforcement_items, licence_sites, licences};
 use crate::db::DbConn;
+use crate::domain::record_id::{EnforcementItemId, UserId};
 use crate::domain::LicenceStatus;
 use crate::error::AppError;
 
@@ -137,6 +138,7 @@ pub struct Raise<'a> {
 }
 
 /// Puts a licence on the queue, with its audit entry (`actor` None: the registry itself).
+#[tracing::instrument(skip_all, fields(licence = %raise.licence_number), err(Display))]
 pub fn raise_item(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -159,17 +161,7 @@ pub fn raise_item(
         violation_id: raise.violation_id.map(str::to_string),
     };
     diesel::insert_into(enforcement_items::table).values(&row).execute(conn)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: actor,
-            action: "enforcement.raised",
-            entity_type: "enforcement_item",
-            entity_id: &row.id,
-            summary: format!("licence {} queued: {}", row.licence_number, row.raised_because),
-        },
-    )?;
+    audit::record(conn, now, actor, &EnforcementEvent::Raised(&row))?;
     Ok(row)
 }
 
@@ -205,6 +197,7 @@ pub fn raise(
 }
 
 /// Takes a licence's open items off the queue when it is suspended or revoked.
+#[tracing::instrument(skip_all, fields(licence = %licence_number), err(Display))]
 pub fn resolve_for_licence(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -227,17 +220,8 @@ pub fn resolve_for_licence(
                 enforcement_items::version.eq(enforcement_items::version + 1),
             ))
             .execute(conn)?;
-        audit::append(
-            conn,
-            now,
-            Change {
-                actor_id: Some(actor),
-                action: "enforcement.resolved",
-                entity_type: "enforcement_item",
-                entity_id: &id,
-                summary: format!("licence {licence_number} {how}"),
-            },
-        )?;
+        let event = EnforcementEvent::Resolved { id: &id, licence_number, how };
+        audit::record(conn, now, Some(actor), &event)?;
     }
     Ok(())
 }
@@ -246,51 +230,46 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ItemRow>, AppError> {
     Ok(enforcement_items::table.find(id).select(ItemRow::as_select()).first(conn).optional()?)
 }
 
+/// A regulator takes an open item off the queue, with a reason (`If-Match` on the item).
+#[tracing::instrument(skip_all, fields(item = %id), err(Display))]
 pub fn dismiss(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    actor: &str,
-    id: &str,
+    actor: &UserId,
+    id: &EnforcementItemId,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     reason: String,
 ) -> Result<ItemRow, AppError> {
-    let mut row = find(conn, id)?.ok_or_else(|| AppError::not_found("no such enforcement item"))?;
+    let row =
+        find(conn, id.as_str())?.ok_or_else(|| AppError::not_found("no such enforcement item"))?;
     check_version(row.version)?;
     if row.status != ItemStatus::Open {
         return Err(AppError::conflict(format!("the item is {} already", row.status)));
     }
-    crate::db::versioned::change(conn, "enforcement item", row.version, |conn| {
-        diesel::update(
-            enforcement_items::table
-                .filter(enforcement_items::id.eq(id))
-                .filter(enforcement_items::version.eq(row.version)),
-        )
-        .set((
-            enforcement_items::status.eq(ItemStatus::Dismissed),
-            enforcement_items::resolution.eq(Some(&reason)),
-            enforcement_items::resolved_by.eq(Some(actor)),
-            enforcement_items::resolved_at.eq(Some(now)),
-            enforcement_items::version.eq(row.version + 1),
-        ))
-        .execute(conn)
-    })?;
-    audit::append(
+    let event = EnforcementEvent::Dismissed { id: &row.id, reason: &reason };
+    crate::db::versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(actor),
-            action: "enforcement.dismissed",
-            entity_type: "enforcement_item",
-            entity_id: id,
-            summary: reason.clone(),
+        Some(actor.as_str()),
+        row.version,
+        &event,
+        |conn| {
+            diesel::update(
+                enforcement_items::table
+                    .filter(enforcement_items::id.eq(&row.id))
+                    .filter(enforcement_items::version.eq(row.version)),
+            )
+            .set((
+                enforcement_items::status.eq(ItemStatus::Dismissed),
+                enforcement_items::resolution.eq(Some(&reason)),
+                enforcement_items::resolved_by.eq(Some(actor.as_str())),
+                enforcement_items::resolved_at.eq(Some(now)),
+                enforcement_items::version.eq(row.version + 1),
+            ))
+            .execute(conn)
         },
-    )?;
-    row.status = ItemStatus::Dismissed;
-    row.resolution = Some(reason);
-    row.resolved_by = Some(actor.to_string());
-    row.resolved_at = Some(now);
-    row.version += 1;
-    Ok(row)
+        |conn| find(conn, &row.id),
+    )
 }
 
 pub fn list(
@@ -307,4 +286,39 @@ pub fn list(
         q = q.filter(enforcement_items::id.gt(after));
     }
     Ok(q.order(enforcement_items::id.asc()).limit(limit).load(conn)?)
+}
+
+/// An enforcement item's changes as the audit log records them.
+enum EnforcementEvent<'a> {
+    Raised(&'a ItemRow),
+    Resolved { id: &'a str, licence_number: &'a str, how: &'a str },
+    Dismissed { id: &'a str, reason: &'a str },
+}
+
+impl audit::Event for EnforcementEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Raised(_) => "enforcement.raised",
+            Self::Resolved { .. } => "enforcement.resolved",
+            Self::Dismissed { .. } => "enforcement.dismissed",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "enforcement_item"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Raised(row) => &row.id,
+            Self::Resolved { id, .. } | Self::Dismissed { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Raised(row) => {
+                format!("licence {} queued: {}", row.licence_number, row.raised_because)
+            }
+            Self::Resolved { licence_number, how, .. } => format!("licence {licence_number} {how}"),
+            Self::Dismissed { reason, .. } => reason.to_string(),
+        }
+    }
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
@@ -221,6 +221,8 @@ impl Owned for InspectionRow {
     }
 }
 
+/// Schedules an inspection of a site by an active inspector (an inspector only for itself).
+#[tracing::instrument(skip_all, fields(site = %new.site_id.as_str()), err(Display))]
 pub fn schedule(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -261,23 +263,7 @@ pub fn schedule(
         updated_at: now,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "inspection.scheduled",
-            entity_type: "inspection",
-            entity_id: &row.id,
-            summary: format!(
-                "{} inspection of site {} by {} for {}",
-                row.kind,
-                row.site_id,
-                row.inspector_id,
-                row.scheduled_for.and_utc().to_rfc3339()
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &InspectionEvent::Scheduled(&row))?;
     Ok(row)
 }
 
@@ -362,6 +348,7 @@ fn check_record(r: &Record) -> Result<(), AppError> {
 }
 
 /// Records the visit (the assigned inspector, once) and raises enforcement when critical.
+#[tracing::instrument(skip_all, fields(inspection = %inspection.id), err(Display))]
 pub fn record(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -398,31 +385,16 @@ pub fn record(
         version: row.version + 1,
         updated_at: now,
     };
-    versioned::change(conn, "inspection", recording.version - 1, |conn| {
-        store::update(conn, &row.id, recording.version, &recording)
-    })?;
-    let row =
-        store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such inspection"))?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "inspection.recorded",
-            entity_type: "inspection",
-            entity_id: &row.id,
-            summary: format!(
-                "outcome {}; {} seats seen of {} declared",
-                rec.outcome, rec.seats_observed, site.seat_count
-            ),
-        },
-    )?;
+    let event = InspectionEvent::Recorded { id: &row.id, recording: &recording };
+    let row = commit(conn, now, who, &row, &event, &recording)?;
     if critical {
         enforcement::raise(conn, now, &who.id, &row)?;
     }
     Ok(row)
 }
 
+/// Cancels a scheduled inspection, with a reason.
+#[tracing::instrument(skip_all, fields(inspection = %inspection.id), err(Display))]
 pub fn cancel(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -442,21 +414,73 @@ pub fn cancel(
         version: row.version + 1,
         updated_at: now,
     };
-    versioned::change(conn, "inspection", cancellation.version - 1, |conn| {
-        store::update(conn, &row.id, cancellation.version, &cancellation)
-    })?;
-    let row =
-        store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such inspection"))?;
-    audit::append(
+    let event = InspectionEvent::Cancelled { id: &row.id, reason: &cancellation.cancel_reason };
+    commit(conn, now, who, &row, &event, &cancellation)
+}
+
+/// The versioned change of a scheduled inspection `row` to `changes`, with its audit entry;
+/// returns the inspection as stored now.
+fn commit<C>(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    row: &InspectionRow,
+    event: &InspectionEvent<'_>,
+    changes: C,
+) -> Result<InspectionRow, AppError>
+where
+    C: diesel::AsChangeset<Target = crate::db::schema::inspections::table>,
+    C::Changeset: diesel::query_builder::QueryFragment<crate::db::Backend>,
+{
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "inspection.cancelled",
-            entity_type: "inspection",
-            entity_id: &row.id,
-            summary: row.cancel_reason.clone().unwrap_or_default(),
-        },
-    )?;
-    Ok(row)
+        Some(&who.id),
+        row.version,
+        event,
+        |conn| store::update(conn, &row.id, row.version + 1, changes),
+        |conn| store::find(conn, &row.id),
+    )
+}
+
+/// An inspection's changes as the audit log records them.
+enum InspectionEvent<'a> {
+    Scheduled(&'a InspectionRow),
+    Recorded { id: &'a str, recording: &'a store::Recording },
+    Cancelled { id: &'a str, reason: &'a str },
+}
+
+impl audit::Event for InspectionEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Scheduled(_) => "inspection.scheduled",
+            Self::Recorded { .. } => "inspection.recorded",
+            Self::Cancelled { .. } => "inspection.cancelled",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "inspection"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Scheduled(row) => &row.id,
+            Self::Recorded { id, .. } | Self::Cancelled { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Scheduled(row) => format!(
+                "{} inspection of site {} by {} for {}",
+                row.kind,
+                row.site_id,
+                row.inspector_id,
+                row.scheduled_for.and_utc().to_rfc3339()
+            ),
+            Self::Recorded { recording: r, .. } => format!(
+                "outcome {}; {} seats seen of {} declared",
+                r.outcome, r.seats_observed, r.seats_declared
+            ),
+            Self::Cancelled { reason, .. } => reason.to_string(),
+        }
+    }
 }

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
+use crate::domain::record_id::{EnforcementItemId, UserId};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
@@ -250,11 +251,13 @@ pub async fn dismiss(
     if_match: IfMatch,
     body: ApiJson<Cancellation>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, reason, now) = (id.to_string(), body.into_inner().reason.into_string(), state.now());
+    let id = EnforcementItemId::new(id.to_string());
+    let (reason, now) = (body.into_inner().reason.into_string(), state.now());
+    let actor = UserId::new(who.id);
     let row = state
         .db
         .write(move |conn| {
-            enforcement::dismiss(conn, now, &who.id, &id, |v| if_match.check(v), reason)
+            enforcement::dismiss(conn, now, &actor, &id, |v| if_match.check(v), reason)
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -11,12 +11,13 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::Visible;
 use crate::config::Licensing;
 use crate::db::stored::StoredJson;
 use crate::db::versioned;
 use crate::db::DbConn;
+use crate::domain::record_id::ApplicationId;
 use crate::domain::{BodyId, Name};
 use crate::error::{AppError, FieldError};
 pub use store::{InvoiceRow, PaymentRow};
@@ -149,6 +150,7 @@ pub fn lines(basis: &FeeBasis<'_>, fees: &Licensing) -> Vec<InvoiceLine> {
 }
 
 /// The application's invoice, raised now if it has none (a re-submission keeps the first).
+#[tracing::instrument(skip_all, fields(application = %basis.application_id), err(Display))]
 pub fn raise(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -176,33 +178,21 @@ pub fn raise(
         version: 1,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(by),
-            action: "invoice.raised",
-            entity_type: "invoice",
-            entity_id: &row.id,
-            summary: format!(
-                "PKR {} for application {} ({} lines)",
-                rupees(total),
-                row.application_id,
-                lines.len()
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(by), &InvoiceEvent::Raised(&row))?;
     Ok(row)
 }
 
 /// Voids the application's invoice if it is still open (a paid one stays paid).
+#[tracing::instrument(skip_all, fields(application = %application_id), err(Display))]
 pub fn void_for_application(
     conn: &mut DbConn,
     now: NaiveDateTime,
     by: &str,
-    application_id: &str,
+    application_id: &ApplicationId,
 ) -> Result<(), AppError> {
-    let Some(row) = store::for_application(conn, application_id)? else { return Ok(()) };
+    let Some(row) = store::for_application(conn, application_id.as_str())? else {
+        return Ok(());
+    };
     if row.status != InvoiceStatus::Open {
         return Ok(());
     }
@@ -211,19 +201,15 @@ pub fn void_for_application(
         paid_minor: row.paid_minor,
         version: row.version + 1,
     };
-    versioned::change(conn, "invoice", changes.version - 1, |conn| {
-        store::update(conn, &row.id, &changes)
-    })?;
-    audit::append(
+    let event = InvoiceEvent::Voided { id: &row.id, application_id: application_id.as_str() };
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(by),
-            action: "invoice.voided",
-            entity_type: "invoice",
-            entity_id: &row.id,
-            summary: format!("application {application_id} withdrawn or rejected"),
-        },
+        Some(by),
+        row.version,
+        &event,
+        |conn| store::update(conn, &row.id, &changes),
+        |conn| store::find(conn, &row.id),
     )?;
     Ok(())
 }
@@ -258,6 +244,7 @@ impl crate::http::BodyRules for NewPayment {}
 
 /// Records a payment (a regulator, `If-Match` on the invoice): 409 on a void or paid invoice
 /// or beyond the total; the invoice is `paid` once the payments cover it.
+#[tracing::instrument(skip_all, fields(invoice = %invoice.id), err(Display))]
 pub fn record_payment(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -268,6 +255,45 @@ pub fn record_payment(
 ) -> Result<InvoiceRow, AppError> {
     let row = invoice.into_inner();
     check_version(row.version)?;
+    check_payment(conn, now, &row, &payment)?;
+    let changes = settle(&row, payment.amount_minor)?;
+    let record = PaymentRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        invoice_id: row.id.clone(),
+        amount_minor: payment.amount_minor,
+        paid_at: payment.paid_at.naive_utc(),
+        channel: payment.channel.into_string(),
+        reference: payment.reference.into_string(),
+        receipt_document_id: payment.receipt_document_id.map(BodyId::into_string),
+        recorded_by: by.to_string(),
+        recorded_at: now,
+    };
+    let event =
+        InvoiceEvent::PaymentRecorded { invoice: &row, payment: &record, changes: &changes };
+    versioned::commit(
+        conn,
+        now,
+        Some(by),
+        row.version,
+        &event,
+        |conn| {
+            let changed = store::update(conn, &row.id, &changes)?;
+            if changed > 0 {
+                store::insert_payment(conn, &record)?;
+            }
+            Ok::<_, AppError>(changed)
+        },
+        |conn| store::find(conn, &row.id),
+    )
+}
+
+/// 422 naming each field of `payment` that cannot be recorded on `row`.
+fn check_payment(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    row: &InvoiceRow,
+    payment: &NewPayment,
+) -> Result<(), AppError> {
     let mut errors = Vec::new();
     if payment.amount_minor <= 0 {
         errors.push(FieldError::new("amount_minor", "must be more than zero"));
@@ -285,15 +311,22 @@ pub fn record_payment(
             ));
         }
     }
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
     }
+}
+
+/// What paying `amount_minor` on `row` writes, or 409 on a void or paid invoice or beyond the
+/// total.
+fn settle(row: &InvoiceRow, amount_minor: i64) -> Result<store::InvoiceChanges, AppError> {
     match row.status {
         InvoiceStatus::Void => return Err(AppError::conflict("the invoice is void")),
         InvoiceStatus::Paid => return Err(AppError::conflict("the invoice is paid already")),
         InvoiceStatus::Open => {}
     }
-    let paid = row.paid_minor + payment.amount_minor;
+    let paid = row.paid_minor + amount_minor;
     if paid > row.total_minor {
         return Err(AppError::conflict(format!(
             "the payment would take the invoice past its total: {} of PKR {} is outstanding",
@@ -302,45 +335,65 @@ pub fn record_payment(
         )));
     }
     let status = if paid == row.total_minor { InvoiceStatus::Paid } else { InvoiceStatus::Open };
-    let changes = store::InvoiceChanges { status, paid_minor: paid, version: row.version + 1 };
-    versioned::change(conn, "invoice", changes.version - 1, |conn| {
-        store::update(conn, &row.id, &changes)
-    })?;
-    let record = PaymentRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        invoice_id: row.id.clone(),
-        amount_minor: payment.amount_minor,
-        paid_at: payment.paid_at.naive_utc(),
-        channel: payment.channel.into_string(),
-        reference: payment.reference.into_string(),
-        receipt_document_id: payment.receipt_document_id.map(BodyId::into_string),
-        recorded_by: by.to_string(),
-        recorded_at: now,
-    };
-    store::insert_payment(conn, &record)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(by),
-            action: "invoice.payment_recorded",
-            entity_type: "invoice",
-            entity_id: &row.id,
-            summary: format!(
-                "PKR {} by {} ({}); {} of {} paid{}",
-                rupees(record.amount_minor),
-                record.channel,
-                record.reference,
-                rupees(paid),
-                rupees(row.total_minor),
-                if status == InvoiceStatus::Paid { ": paid" } else { "" }
-            ),
-        },
-    )?;
-    store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such invoice"))
+    Ok(store::InvoiceChanges { status, paid_minor: paid, version: row.version + 1 })
 }
 
 fn document_organisation(conn: &mut DbConn, id: &str) -> Result<Option<String>, AppError> {
     use crate::db::schema::documents;
     Ok(documents::table.find(id).select(documents::organisation_id).first(conn).optional()?)
+}
+
+/// The invoice's changes as the audit log records them.
+enum InvoiceEvent<'a> {
+    Raised(&'a InvoiceRow),
+    Voided {
+        id: &'a str,
+        application_id: &'a str,
+    },
+    PaymentRecorded {
+        invoice: &'a InvoiceRow,
+        payment: &'a PaymentRow,
+        changes: &'a store::InvoiceChanges,
+    },
+}
+
+impl audit::Event for InvoiceEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Raised(_) => "invoice.raised",
+            Self::Voided { .. } => "invoice.voided",
+            Self::PaymentRecorded { .. } => "invoice.payment_recorded",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "invoice"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Raised(row) | Self::PaymentRecorded { invoice: row, .. } => &row.id,
+            Self::Voided { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Raised(row) => format!(
+                "PKR {} for application {} ({} lines)",
+                rupees(row.total_minor),
+                row.application_id,
+                row.lines.len()
+            ),
+            Self::Voided { application_id, .. } => {
+                format!("application {application_id} withdrawn or rejected")
+            }
+            Self::PaymentRecorded { invoice, payment, changes } => format!(
+                "PKR {} by {} ({}); {} of {} paid{}",
+                rupees(payment.amount_minor),
+                payment.channel,
+                payment.reference,
+                rupees(changes.paid_minor),
+                rupees(invoice.total_minor),
+                if changes.status == InvoiceStatus::Paid { ": paid" } else { "" }
+            ),
+        }
+    }
 }

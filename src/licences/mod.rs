@@ -10,12 +10,13 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::Visible;
 use crate::auth::Principal;
 use crate::db::stored::StoredJson;
 use crate::db::versioned;
 use crate::db::DbConn;
+use crate::domain::record_id::OrganisationId;
 use crate::domain::transition::{self, Transition};
 use crate::domain::{LicenceNumber, Reason};
 use crate::error::AppError;
@@ -126,6 +127,7 @@ fn add_months(t: NaiveDateTime, months: u32) -> Result<NaiveDateTime, AppError> 
 }
 
 /// Issues a licence under `grant` (inside the approving transaction); returns the number.
+#[tracing::instrument(skip_all, fields(application = %grant.application_id), err(Display))]
 pub fn issue(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -134,27 +136,15 @@ pub fn issue(
 ) -> Result<String, AppError> {
     let org = organisations::store::find(conn, &grant.organisation_id)?
         .ok_or_else(|| AppError::internal("application without organisation"))?;
-    let serial = store::next_serial(conn)?;
-    if serial > 999_999 {
-        return Err(AppError::internal("licence serials are exhausted"));
-    }
-    let number = LicenceNumber::new(now.year() as u32, serial as u32);
+    let number = next_number(conn, now)?;
     let expires_at = add_months(now, grant.term_months)?;
-    let (status, provisional_until) = if all_sites_passed(conn, &grant.site_ids, now)? {
-        (LicenceStatus::Active, None)
-    } else {
-        (LicenceStatus::Provisional, Some(now + chrono::Duration::days(PROVISIONAL_DAYS)))
+    let provisional_until = (!all_sites_passed(conn, &grant.site_ids, now)?)
+        .then(|| now + chrono::Duration::days(PROVISIONAL_DAYS));
+    let status = match provisional_until {
+        None => LicenceStatus::Active,
+        Some(_) => LicenceStatus::Provisional,
     };
-    let reason = format!(
-        "issued on approval of application {} for {} months{}",
-        grant.application_id,
-        grant.term_months,
-        if provisional_until.is_some() {
-            ", provisional until the pre-licence inspection"
-        } else {
-            ""
-        }
-    );
+    let reason = issue_reason(&grant, provisional_until.is_some());
     let row = LicenceRow {
         licence_number: number.as_str().to_string(),
         organisation_id: org.id.clone(),
@@ -175,35 +165,33 @@ pub fn issue(
     };
     store::insert(conn, &row)?;
     store::insert_sites(conn, &row.licence_number, &grant.site_ids)?;
-    events::append(
-        conn,
-        now,
-        EventType::Issued,
-        &row.licence_number,
-        row.status,
-        expires_at,
-        provisional_until,
-    )?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(by),
-            action: "licence.issued",
-            entity_type: "licence",
-            entity_id: &row.licence_number,
-            summary: format!(
-                "issued ({}) to {} until {}",
-                row.status,
-                row.holder,
-                expires_at.and_utc().to_rfc3339()
-            ),
-        },
-    )?;
+    let number = &row.licence_number;
+    events::append(conn, now, EventType::Issued, number, status, expires_at, provisional_until)?;
+    audit::record(conn, now, Some(by), &LicenceEvent::Issued(&row))?;
     Ok(row.licence_number)
 }
 
+/// The next licence number of the year of `now`.
+fn next_number(conn: &mut DbConn, now: NaiveDateTime) -> Result<LicenceNumber, AppError> {
+    let serial = store::next_serial(conn)?;
+    if serial > 999_999 {
+        return Err(AppError::internal("licence serials are exhausted"));
+    }
+    Ok(LicenceNumber::new(now.year() as u32, serial as u32))
+}
+
+/// The first step of a new licence's history: why it was issued.
+fn issue_reason(grant: &Grant, provisional: bool) -> String {
+    format!(
+        "issued on approval of application {} for {} months{}",
+        grant.application_id,
+        grant.term_months,
+        if provisional { ", provisional until the pre-licence inspection" } else { "" }
+    )
+}
+
 /// Extends a licence by `term_months` on approval of its renewal; returns the same number.
+#[tracing::instrument(skip_all, fields(licence = %number), err(Display))]
 pub fn renew(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -234,30 +222,37 @@ pub fn renew(
         version: row.version + 1,
         updated_at: now,
     };
-    versioned::change(conn, "licence", changes.version - 1, |conn| {
-        store::update(conn, number, &changes)
+    let event = LicenceEvent::Renewed { number, expires_at };
+    commit(conn, now, by, &row, &changes, &event, |conn| {
+        let until = row.provisional_until;
+        events::append(conn, now, EventType::Renewed, number, status, expires_at, until).map(drop)
     })?;
-    events::append(
-        conn,
-        now,
-        EventType::Renewed,
-        number,
-        status,
-        expires_at,
-        row.provisional_until,
-    )?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(by),
-            action: "licence.renewed",
-            entity_type: "licence",
-            entity_id: number,
-            summary: format!("renewed until {}", expires_at.and_utc().to_rfc3339()),
-        },
-    )?;
     Ok(number.to_string())
+}
+
+/// The versioned change of `row` to `changes`, then `then` (its feed entry and consequences)
+/// and its audit entry `event`, in the caller's transaction; returns the licence as stored now.
+fn commit(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    row: &LicenceRow,
+    changes: &store::LicenceChanges,
+    event: &LicenceEvent<'_>,
+    then: impl FnOnce(&mut DbConn) -> Result<(), AppError>,
+) -> Result<LicenceRow, AppError> {
+    versioned::commit(
+        conn,
+        now,
+        Some(by),
+        row.version,
+        event,
+        |conn| match store::update(conn, &row.licence_number, changes)? {
+            0 => Ok(0),
+            changed => then(conn).map(|()| changed),
+        },
+        |conn| store::find(conn, &row.licence_number),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,39 +305,60 @@ pub struct LicenceChange {
 
 impl crate::http::BodyRules for LicenceChange {}
 
-/// Applies a lifecycle transition (inside a write transaction). Revoking bars the holder's
-/// directors and beneficial owners for `licensing.bar_years`.
-#[allow(clippy::too_many_arguments)]
-pub fn act(
-    conn: &mut DbConn,
+impl LicenceChange {
+    /// The reason of a change other than a suspension, which takes no `until` (422).
+    fn reason_only(self) -> Result<String, AppError> {
+        match self.until {
+            Some(_) => Err(AppError::invalid("until", "only a suspension takes an until date")),
+            None => Ok(self.reason.into_string()),
+        }
+    }
+}
+
+/// A lifecycle step of one licence: the action, and the statuses before and after it.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    action: Action,
+    from: LicenceStatus,
+    to: LicenceStatus,
+}
+
+/// The licence read at the version `check_version` accepts, and the step `action` takes it
+/// (409 when it cannot).
+fn start(
     now: NaiveDateTime,
-    who: &Principal,
     licence: Visible<LicenceRow>,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     action: Action,
-    change: LicenceChange,
-    licensing: &crate::config::Licensing,
-) -> Result<LicenceRow, AppError> {
+) -> Result<(LicenceRow, Step), AppError> {
     let row = licence.into_inner();
     check_version(row.version)?;
     let from = effective_status(&row, now);
     let to = action.target(from, row.provisional_until.is_some())?;
-    if change.until.is_some() && action != Action::Suspend {
-        return Err(AppError::invalid("until", "only a suspension takes an until date"));
-    }
-    if change.until.is_some_and(|d| d <= now.date()) {
-        return Err(AppError::invalid("until", "must be a date after today"));
-    }
-    let reason = change.reason.into_string();
+    Ok((row, Step { action, from, to }))
+}
+
+/// Takes `row` through `step` for `reason` (a suspension: expected to end `until`): the
+/// change, its feed entry, `then` (its consequences) and its audit entry, in one transaction.
+fn take_step(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    (row, step): (LicenceRow, Step),
+    reason: String,
+    until: Option<NaiveDate>,
+    then: impl FnOnce(&mut DbConn, &LicenceRow) -> Result<(), AppError>,
+) -> Result<LicenceRow, AppError> {
+    let (from, to) = (step.from.as_str(), step.to.as_str());
     let changes = store::LicenceChanges {
-        status: Some(to),
+        status: Some(step.to),
         expires_at: None,
-        suspended_until: Some(change.until.map(|d| d.to_string())),
+        suspended_until: Some(until.map(|d| d.to_string())),
         provisional_until: None,
         history: transition::push(
             &row.history,
-            Some(from.as_str()),
-            to.as_str(),
+            Some(from),
+            to,
             now,
             &who.id,
             Some(reason.clone()),
@@ -350,54 +366,126 @@ pub fn act(
         version: row.version + 1,
         updated_at: now,
     };
-    versioned::change(conn, "licence", changes.version - 1, |conn| {
-        store::update(conn, &row.licence_number, &changes)
-    })?;
-    events::append(
+    let event = LicenceEvent::Moved { number: &row.licence_number, step, reason: &reason };
+    commit(conn, now, &who.id, &row, &changes, &event, |conn| {
+        let (number, event_type) = (&row.licence_number, step.action.event());
+        events::append(
+            conn,
+            now,
+            event_type,
+            number,
+            step.to,
+            row.expires_at,
+            row.provisional_until,
+        )?;
+        then(conn, &row)
+    })
+}
+
+/// Takes a suspended or revoked licence's items off the enforcement queue.
+fn clear_queue(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    row: &LicenceRow,
+    action: Action,
+) -> Result<(), AppError> {
+    let how = action.event().as_str();
+    crate::inspections::enforcement::resolve_for_licence(
         conn,
         now,
-        action.event(),
+        &who.id,
         &row.licence_number,
-        to,
-        row.expires_at,
-        row.provisional_until,
-    )?;
-    if matches!(action, Action::Suspend | Action::Revoke) {
-        crate::inspections::enforcement::resolve_for_licence(
-            conn,
-            now,
-            &who.id,
-            &row.licence_number,
-            action.event().as_str(),
-        )?;
+        how,
+    )
+}
+
+/// Suspends an active or provisional licence, optionally until a date after today (inside a
+/// write transaction); its items leave the enforcement queue.
+#[tracing::instrument(skip_all, fields(licence = %licence.licence_number), err(Display))]
+pub fn suspend(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    licence: Visible<LicenceRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    change: LicenceChange,
+) -> Result<LicenceRow, AppError> {
+    let started = start(now, licence, check_version, Action::Suspend)?;
+    if change.until.is_some_and(|d| d <= now.date()) {
+        return Err(AppError::invalid("until", "must be a date after today"));
     }
-    if action == Action::Revoke {
-        crate::barred::bar_holders(
-            conn,
-            now,
-            &who.id,
-            &row.licence_number,
-            &row.organisation_id,
-            licensing.bar_years,
-        )?;
-    }
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: &format!("licence.{}", action.event()),
-            entity_type: "licence",
-            entity_id: &row.licence_number,
-            summary: format!("{} -> {}: {reason}", from.as_str(), to.as_str()),
-        },
-    )?;
-    store::find(conn, &row.licence_number)?.ok_or_else(|| AppError::not_found("no such licence"))
+    let reason = change.reason.into_string();
+    take_step(conn, now, who, started, reason, change.until, |conn, row| {
+        clear_queue(conn, now, who, row, Action::Suspend)
+    })
+}
+
+/// Reinstates a suspended licence to what it was before (inside a write transaction).
+#[tracing::instrument(skip_all, fields(licence = %licence.licence_number), err(Display))]
+pub fn reinstate(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    licence: Visible<LicenceRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    change: LicenceChange,
+) -> Result<LicenceRow, AppError> {
+    step_without_consequences(conn, now, who, licence, check_version, change, Action::Reinstate)
+}
+
+/// Revokes a licence, finally (inside a write transaction): its items leave the enforcement
+/// queue, and the holder's directors and beneficial owners are barred for `bar_years`.
+#[tracing::instrument(skip_all, fields(licence = %licence.licence_number), err(Display))]
+pub fn revoke(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    licence: Visible<LicenceRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    change: LicenceChange,
+    bar_years: u32,
+) -> Result<LicenceRow, AppError> {
+    let started = start(now, licence, check_version, Action::Revoke)?;
+    take_step(conn, now, who, started, change.reason_only()?, None, |conn, row| {
+        clear_queue(conn, now, who, row, Action::Revoke)?;
+        let number = LicenceNumber::try_new(&row.licence_number).map_err(AppError::internal)?;
+        let holder = OrganisationId::from(row.organisation_id.as_str());
+        crate::barred::bar_holders(conn, now, &who.id, &number, &holder, bar_years)
+    })
+}
+
+/// The holder surrenders its licence, finally (inside a write transaction).
+#[tracing::instrument(skip_all, fields(licence = %licence.licence_number), err(Display))]
+pub fn surrender(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    licence: Visible<LicenceRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    change: LicenceChange,
+) -> Result<LicenceRow, AppError> {
+    step_without_consequences(conn, now, who, licence, check_version, change, Action::Surrender)
+}
+
+/// A step that changes only the licence: `action` for `change`'s reason.
+fn step_without_consequences(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    licence: Visible<LicenceRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    change: LicenceChange,
+    action: Action,
+) -> Result<LicenceRow, AppError> {
+    let started = start(now, licence, check_version, action)?;
+    take_step(conn, now, who, started, change.reason_only()?, None, |_, _| Ok(()))
 }
 
 /// After `inspection` is recorded (in its transaction): a passing `pre_licence` inspection
 /// confirms each provisional licence of its site whose every site has now passed one. The
 /// licence becomes `active` and the feed says `confirmed`.
+#[tracing::instrument(skip_all, fields(inspection = %inspection.id), err(Display))]
 pub fn confirm_after_inspection(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -414,48 +502,96 @@ pub fn confirm_after_inspection(
         if effective_status(&row, now) != LicenceStatus::Provisional {
             continue;
         }
-        if !all_sites_passed(conn, &row.site_ids, now)? {
-            continue;
+        if all_sites_passed(conn, &row.site_ids, now)? {
+            confirm(conn, now, by, &row, &inspection.id)?;
         }
-        let changes = store::LicenceChanges {
-            status: Some(LicenceStatus::Active),
-            expires_at: None,
-            suspended_until: None,
-            provisional_until: Some(None),
-            history: transition::push(
-                &row.history,
-                Some(LicenceStatus::Provisional.as_str()),
-                LicenceStatus::Active.as_str(),
-                now,
-                by,
-                Some(format!("confirmed by pre-licence inspection {}", inspection.id)),
-            )?,
-            version: row.version + 1,
-            updated_at: now,
-        };
-        versioned::change(conn, "licence", changes.version - 1, |conn| {
-            store::update(conn, &row.licence_number, &changes)
-        })?;
-        events::append(
-            conn,
-            now,
-            EventType::Confirmed,
-            &row.licence_number,
-            LicenceStatus::Active,
-            row.expires_at,
-            None,
-        )?;
-        audit::append(
-            conn,
-            now,
-            Change {
-                actor_id: Some(by),
-                action: "licence.confirmed",
-                entity_type: "licence",
-                entity_id: &row.licence_number,
-                summary: format!("provisional -> active: inspection {} passed", inspection.id),
-            },
-        )?;
     }
     Ok(())
+}
+
+/// Confirms a provisional licence whose sites have all passed: it becomes `active`.
+fn confirm(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    by: &str,
+    row: &LicenceRow,
+    inspection_id: &str,
+) -> Result<(), AppError> {
+    let changes = store::LicenceChanges {
+        status: Some(LicenceStatus::Active),
+        expires_at: None,
+        suspended_until: None,
+        provisional_until: Some(None),
+        history: transition::push(
+            &row.history,
+            Some(LicenceStatus::Provisional.as_str()),
+            LicenceStatus::Active.as_str(),
+            now,
+            by,
+            Some(format!("confirmed by pre-licence inspection {inspection_id}")),
+        )?,
+        version: row.version + 1,
+        updated_at: now,
+    };
+    let event = LicenceEvent::Confirmed { number: &row.licence_number, inspection_id };
+    commit(conn, now, by, row, &changes, &event, |conn| {
+        let (number, active) = (&row.licence_number, LicenceStatus::Active);
+        events::append(conn, now, EventType::Confirmed, number, active, row.expires_at, None)
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+/// A licence's changes as the audit log records them.
+enum LicenceEvent<'a> {
+    Issued(&'a LicenceRow),
+    Renewed { number: &'a str, expires_at: NaiveDateTime },
+    Moved { number: &'a str, step: Step, reason: &'a str },
+    Confirmed { number: &'a str, inspection_id: &'a str },
+}
+
+impl audit::Event for LicenceEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Issued(_) => "licence.issued",
+            Self::Renewed { .. } => "licence.renewed",
+            Self::Confirmed { .. } => "licence.confirmed",
+            Self::Moved { step, .. } => match step.action {
+                Action::Suspend => "licence.suspended",
+                Action::Reinstate => "licence.reinstated",
+                Action::Revoke => "licence.revoked",
+                Action::Surrender => "licence.surrendered",
+            },
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "licence"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Issued(row) => &row.licence_number,
+            Self::Renewed { number, .. }
+            | Self::Moved { number, .. }
+            | Self::Confirmed { number, .. } => number,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Issued(row) => format!(
+                "issued ({}) to {} until {}",
+                row.status,
+                row.holder,
+                row.expires_at.and_utc().to_rfc3339()
+            ),
+            Self::Renewed { expires_at, .. } => {
+                format!("renewed until {}", expires_at.and_utc().to_rfc3339())
+            }
+            Self::Moved { step, reason, .. } => {
+                format!("{} -> {}: {reason}", step.from.as_str(), step.to.as_str())
+            }
+            Self::Confirmed { inspection_id, .. } => {
+                format!("provisional -> active: inspection {inspection_id} passed")
+            }
+        }
+    }
 }

@@ -1,14 +1,17 @@
 //! `/api/v1/licences`, their lifecycle, and `/api/v1/events`.
 
 use actix_web::{get, http::header, post, web, HttpResponse};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::events::{self, EventPage};
-use super::{store, Action, Licence, LicenceChange, LicenceRow, LicenceStatus};
-use crate::auth::visible::resolve;
+use super::{store, Licence, LicenceChange, LicenceRow, LicenceStatus};
+use crate::auth::visible::{resolve, Visible};
 use crate::auth::{Principal, Role};
+use crate::config::Licensing;
+use crate::db::DbConn;
 use crate::domain::LicenceNumber;
 use crate::error::AppError;
 use crate::http::pagination::{Sort, SortedPosition};
@@ -103,22 +106,26 @@ pub async fn get_licence(
         .json(Licence::view(row, now)))
 }
 
-async fn transition(
+/// One lifecycle step of the licence named in the path, as `who` sees it: `act` (the domain
+/// function of the step) in one write transaction, answered with the licence and its ETag.
+async fn transition<F>(
     state: web::Data<AppState>,
     who: Principal,
     number: String,
     if_match: IfMatch,
-    action: Action,
     change: LicenceChange,
-) -> Result<HttpResponse, AppError> {
+    act: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(Step<'_>, LicenceChange, &Licensing) -> Result<LicenceRow, AppError> + Send + 'static,
+{
     let number = LicenceNumber::from_path(&number)?;
     let (now, licensing) = (state.now(), state.settings.licensing.clone());
     let row = state
         .db
         .write(move |conn| {
-            let check = |v| if_match.check(v);
             let licence = resolve::<LicenceRow>(conn, &who, &number)?;
-            super::act(conn, now, &who, licence, check, action, change, &licensing)
+            act(Step { conn, now, who: &who, licence, if_match: &if_match }, change, &licensing)
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -126,8 +133,18 @@ async fn transition(
         .json(Licence::view(row, now)))
 }
 
+/// What every lifecycle step is given: the transaction, the time, the caller, the licence and
+/// the caller's `If-Match`.
+struct Step<'a> {
+    conn: &'a mut DbConn,
+    now: NaiveDateTime,
+    who: &'a Principal,
+    licence: Visible<LicenceRow>,
+    if_match: &'a IfMatch,
+}
+
 macro_rules! licence_transition {
-    ($fn:ident, $operation:literal, $path:literal, $action:expr, $summary:literal, $from:literal) => {
+    ($fn:ident, $operation:literal, $path:literal, $act:expr, $summary:literal, $from:literal) => {
         #[doc = $summary]
         #[utoipa::path(
             tag = "licences",
@@ -151,7 +168,7 @@ macro_rules! licence_transition {
             if_match: IfMatch,
             body: ApiJson<LicenceChange>,
         ) -> Result<HttpResponse, AppError> {
-            transition(state, who, number.into_inner(), if_match, $action, body.into_inner()).await
+            transition(state, who, number.into_inner(), if_match, body.into_inner(), $act).await
         }
     };
 }
@@ -160,7 +177,9 @@ licence_transition!(
     suspend,
     "suspend_licence",
     "/licences/{licence_number}/suspend",
-    Action::Suspend,
+    |s: Step<'_>, change, _| {
+        super::suspend(s.conn, s.now, s.who, s.licence, |v| s.if_match.check(v), change)
+    },
     "Suspend an active licence, optionally until a date. Regulators; needs `If-Match`.",
     "Only an active licence can be suspended"
 );
@@ -168,7 +187,9 @@ licence_transition!(
     reinstate,
     "reinstate_licence",
     "/licences/{licence_number}/reinstate",
-    Action::Reinstate,
+    |s: Step<'_>, change, _| {
+        super::reinstate(s.conn, s.now, s.who, s.licence, |v| s.if_match.check(v), change)
+    },
     "Reinstate a suspended licence. Regulators; needs `If-Match`.",
     "Only a suspended licence can be reinstated"
 );
@@ -176,7 +197,10 @@ licence_transition!(
     revoke,
     "revoke_licence",
     "/licences/{licence_number}/revoke",
-    Action::Revoke,
+    |s: Step<'_>, change, licensing: &Licensing| {
+        let check = |v| s.if_match.check(v);
+        super::revoke(s.conn, s.now, s.who, s.licence, check, change, licensing.bar_years)
+    },
     "Revoke an active or suspended licence, finally. Regulators; needs `If-Match`.",
     "Only an active or suspended licence can be revoked"
 );
@@ -184,7 +208,9 @@ licence_transition!(
     surrender,
     "surrender_licence",
     "/licences/{licence_number}/surrender",
-    Action::Surrender,
+    |s: Step<'_>, change, _| {
+        super::surrender(s.conn, s.now, s.who, s.licence, |v| s.if_match.check(v), change)
+    },
     "Surrender an active or suspended licence, finally. The holder; needs `If-Match`.",
     "Only an active or suspended licence can be surrendered"
 );

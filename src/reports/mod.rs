@@ -13,11 +13,12 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::Principal;
 use crate::db::versioned;
 use crate::db::DbConn;
-use crate::domain::{BodyId, Country, Reason, E164};
+use crate::domain::record_id::{EnforcementItemId, SiteId};
+use crate::domain::{BodyId, Country, LicenceNumber, Reason, E164};
 use crate::error::{AppError, FieldError};
 use crate::inspections::enforcement::{self, Cause, Raise};
 use crate::inspections::{self as visits, NewInspection};
@@ -122,6 +123,7 @@ pub struct Report {
 }
 
 /// Takes a report in (one write transaction). Anonymous: the audit entry has no actor.
+#[tracing::instrument(skip_all, err(Display))]
 pub fn receive(conn: &mut DbConn, now: NaiveDateTime, new: NewReport) -> Result<String, AppError> {
     let pk = Country::try_new("PK").ok();
     let mut errors = Vec::new();
@@ -153,17 +155,7 @@ pub fn receive(conn: &mut DbConn, now: NaiveDateTime, new: NewReport) -> Result<
         received_at: now,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: None,
-            action: "report.received",
-            entity_type: "report",
-            entity_id: &row.id,
-            summary: format!("{} call from {}", row.category, row.number),
-        },
-    )?;
+    audit::record(conn, now, None, &ReportEvent::Received(&row))?;
     if let Some(site) = &row.site_id {
         raise_if_many(conn, now, site)?;
     }
@@ -199,7 +191,9 @@ fn raise_if_many(conn: &mut DbConn, now: NaiveDateTime, site_id: &str) -> Result
             because: format!("{n} public reports on site {site_id} within {WINDOW_DAYS} days"),
         },
     )?;
-    store::record_alert(conn, &licence_number, site_id, &item.id, now)?;
+    let number = LicenceNumber::try_new(&licence_number).map_err(AppError::internal)?;
+    let item = EnforcementItemId::new(item.id);
+    store::record_alert(conn, &number, &SiteId::from(site_id), &item, now)?;
     Ok(())
 }
 
@@ -255,6 +249,7 @@ pub fn view(conn: &mut DbConn, row: ReportRow, now: NaiveDateTime) -> Result<Rep
 
 /// A regulator triages a new report: schedules a complaint inspection of its site, or
 /// dismisses it.
+#[tracing::instrument(skip_all, fields(report = %id), err(Display))]
 pub fn triage(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -271,23 +266,7 @@ pub fn triage(
     let (status, inspection_id) = match t.action {
         TriageAction::Dismiss => (ReportStatus::Dismissed, None),
         TriageAction::Inspect => {
-            let mut errors = Vec::new();
-            if row.site_id.is_none() {
-                errors.push(FieldError::new("action", "the number matched no site to inspect"));
-            }
-            if t.inspector_id.is_none() {
-                errors.push(FieldError::new("inspector_id", "is required to inspect"));
-            }
-            let (Some(site_id), Some(inspector_id)) = (row.site_id.clone(), t.inspector_id) else {
-                return Err(AppError::validation(errors));
-            };
-            let new = NewInspection {
-                site_id: BodyId::try_new(&site_id).map_err(AppError::internal)?,
-                inspector_id,
-                scheduled_for: now.and_utc(),
-                kind: visits::Kind::Complaint,
-            };
-            (ReportStatus::Triaged, Some(visits::schedule(conn, now, who, new)?.id))
+            (ReportStatus::Triaged, Some(inspect(conn, now, who, &row, t.inspector_id)?))
         }
     };
     let change = store::Triage {
@@ -298,21 +277,73 @@ pub fn triage(
         inspection_id: inspection_id.as_deref(),
         version: row.version + 1,
     };
-    versioned::change(conn, "report", change.version - 1, |conn| store::triage(conn, id, &change))?;
-    audit::append(
+    let event = ReportEvent::Triaged { id, status, reason: t.reason.as_str() };
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(&who.id),
-            action: if status == ReportStatus::Dismissed {
-                "report.dismissed"
-            } else {
-                "report.triaged"
-            },
-            entity_type: "report",
-            entity_id: id,
-            summary: t.reason.into_string(),
-        },
-    )?;
-    store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such report"))
+        Some(&who.id),
+        row.version,
+        &event,
+        |conn| store::triage(conn, id, &change),
+        |conn| store::find(conn, id),
+    )
+}
+
+/// Schedules the complaint inspection of the report's site by `inspector_id`; 422 when the
+/// number matched no site or no inspector is named. Returns the inspection's id.
+fn inspect(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    row: &ReportRow,
+    inspector_id: Option<BodyId>,
+) -> Result<String, AppError> {
+    let mut errors = Vec::new();
+    if row.site_id.is_none() {
+        errors.push(FieldError::new("action", "the number matched no site to inspect"));
+    }
+    if inspector_id.is_none() {
+        errors.push(FieldError::new("inspector_id", "is required to inspect"));
+    }
+    let (Some(site_id), Some(inspector_id)) = (row.site_id.as_deref(), inspector_id) else {
+        return Err(AppError::validation(errors));
+    };
+    let new = NewInspection {
+        site_id: BodyId::try_new(site_id).map_err(AppError::internal)?,
+        inspector_id,
+        scheduled_for: now.and_utc(),
+        kind: visits::Kind::Complaint,
+    };
+    Ok(visits::schedule(conn, now, who, new)?.id)
+}
+
+/// A report's changes as the audit log records them.
+enum ReportEvent<'a> {
+    Received(&'a ReportRow),
+    Triaged { id: &'a str, status: ReportStatus, reason: &'a str },
+}
+
+impl audit::Event for ReportEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Received(_) => "report.received",
+            Self::Triaged { status: ReportStatus::Dismissed, .. } => "report.dismissed",
+            Self::Triaged { .. } => "report.triaged",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "report"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Received(row) => &row.id,
+            Self::Triaged { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Received(row) => format!("{} call from {}", row.category, row.number),
+            Self::Triaged { reason, .. } => reason.to_string(),
+        }
+    }
 }

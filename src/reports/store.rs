@@ -6,6 +6,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::{report_alerts, reports};
 use crate::db::DbConn;
+use crate::domain::record_id::{EnforcementItemId, SiteId};
+use crate::domain::LicenceNumber;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = reports)]
@@ -96,18 +98,19 @@ pub fn alert_raised(conn: &mut DbConn, licence_number: &str) -> QueryResult<bool
     .get_result(conn)
 }
 
+/// Records that `licence_number` was queued (as `item_id`) for the reports on `site_id`.
 pub fn record_alert(
     conn: &mut DbConn,
-    licence_number: &str,
-    site_id: &str,
-    item_id: &str,
+    licence_number: &LicenceNumber,
+    site_id: &SiteId,
+    item_id: &EnforcementItemId,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::insert_into(report_alerts::table)
         .values((
-            report_alerts::licence_number.eq(licence_number),
-            report_alerts::site_id.eq(site_id),
-            report_alerts::enforcement_item_id.eq(item_id),
+            report_alerts::licence_number.eq(licence_number.as_str()),
+            report_alerts::site_id.eq(site_id.as_str()),
+            report_alerts::enforcement_item_id.eq(item_id.as_str()),
             report_alerts::raised_at.eq(now),
         ))
         .execute(conn)

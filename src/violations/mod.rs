@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::Visible;
 use crate::auth::Principal;
 use crate::db::versioned;
@@ -113,6 +113,7 @@ fn opens_violation(f: &Finding) -> bool {
 /// After an inspection is recorded (in its transaction): a compliant `follow_up` resolves the
 /// site's open violations, and its findings open new ones. Called by the edge beside
 /// `inspections::record`, so inspections need not know of violations.
+#[tracing::instrument(skip_all, fields(inspection = %inspection.id), err(Display))]
 pub fn after_inspection(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -163,28 +164,19 @@ pub fn open_from_findings(
             created_at: now,
         };
         store::insert(conn, &row)?;
-        audit::append(
-            conn,
-            now,
-            Change {
-                actor_id: Some(actor),
-                action: "violation.opened",
-                entity_type: "violation",
-                entity_id: &row.id,
-                summary: format!("{} {} at site {}", row.severity, row.code, row.site_id),
-            },
-        )?;
+        audit::record(conn, now, Some(actor), &ViolationEvent::Opened(&row))?;
     }
     Ok(())
 }
 
+/// Resolves `row` with `reason`, done by `actor`; returns it as stored now.
 fn close(
     conn: &mut DbConn,
     now: NaiveDateTime,
     actor: &str,
     row: &ViolationRow,
     reason: &str,
-) -> Result<(), AppError> {
+) -> Result<ViolationRow, AppError> {
     let resolution = store::Resolution {
         status: StoredStatus::Resolved,
         resolved_at: now,
@@ -192,21 +184,15 @@ fn close(
         resolution: reason,
         version: row.version + 1,
     };
-    versioned::change(conn, "violation", resolution.version - 1, |conn| {
-        store::resolve(conn, &row.id, &resolution)
-    })?;
-    audit::append(
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(actor),
-            action: "violation.resolved",
-            entity_type: "violation",
-            entity_id: &row.id,
-            summary: reason.to_string(),
-        },
-    )?;
-    Ok(())
+        Some(actor),
+        row.version,
+        &ViolationEvent::Resolved { id: &row.id, reason },
+        |conn| store::resolve(conn, &row.id, &resolution),
+        |conn| store::find(conn, &row.id),
+    )
 }
 
 /// A compliant follow-up inspection resolves the site's open violations (in its transaction).
@@ -227,6 +213,7 @@ pub fn resolve_by_follow_up(
 crate::owned_by_organisation!(ViolationRow, str, "no such violation", store::find);
 
 /// A regulator resolves an open (or overdue) violation with a reason.
+#[tracing::instrument(skip_all, fields(violation = %violation.id), err(Display))]
 pub fn resolve(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -240,8 +227,7 @@ pub fn resolve(
     if row.status == StoredStatus::Resolved {
         return Err(AppError::conflict("the violation is resolved already"));
     }
-    close(conn, now, &who.id, &row, reason.as_str())?;
-    store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such violation"))
+    close(conn, now, &who.id, &row, reason.as_str())
 }
 
 /// Whether a sweep has anything to do (a cheap read before taking the write lock).
@@ -251,6 +237,7 @@ pub fn sweep_pending(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool, AppE
 
 /// Puts the licence of every newly overdue major or critical violation on the enforcement
 /// queue, once: only the transaction whose conditional UPDATE claims `queued_at` raises it.
+#[tracing::instrument(skip_all, err(Display))]
 pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> Result<(), AppError> {
     for v in store::due_for_queue(conn, now.date())? {
         if store::mark_queued(conn, &v.id, now)? == 0 {
@@ -281,4 +268,34 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> Result<(), AppError> {
         )?;
     }
     Ok(())
+}
+
+/// A violation's changes as the audit log records them.
+enum ViolationEvent<'a> {
+    Opened(&'a ViolationRow),
+    Resolved { id: &'a str, reason: &'a str },
+}
+
+impl audit::Event for ViolationEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Opened(_) => "violation.opened",
+            Self::Resolved { .. } => "violation.resolved",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "violation"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Opened(row) => &row.id,
+            Self::Resolved { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Opened(row) => format!("{} {} at site {}", row.severity, row.code, row.site_id),
+            Self::Resolved { reason, .. } => reason.to_string(),
+        }
+    }
 }
