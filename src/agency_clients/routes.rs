@@ -6,7 +6,6 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{store, AgencyClient};
-use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::domain::Name;
 use crate::error::AppError;
@@ -152,24 +151,6 @@ pub async fn delete_client(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let (id, now) = (id.to_string(), state.now());
-    state
-        .db
-        .write(move |conn| {
-            if store::deactivate(conn, &id, now)? == 0 {
-                return Err(AppError::not_found("no such active agency client"));
-            }
-            audit::append(
-                conn,
-                now,
-                Change {
-                    actor_id: Some(&principal.id),
-                    action: "agency_client.deleted",
-                    entity_type: "agency_client",
-                    entity_id: &id,
-                    summary: "client deactivated; its tokens no longer work".into(),
-                },
-            )
-        })
-        .await?;
+    state.db.write(move |conn| super::delete(conn, now, &principal.id, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

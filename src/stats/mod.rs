@@ -48,6 +48,7 @@ pub struct Statistics {
 }
 
 /// The figures as of `now`.
+#[tracing::instrument(skip_all, err)]
 pub fn compute(conn: &mut DbConn, now: NaiveDateTime) -> Result<Statistics, AppError> {
     let since = now - Duration::days(30);
     let mut cities: BTreeMap<String, Counts> = BTreeMap::new();

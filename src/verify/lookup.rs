@@ -51,6 +51,7 @@ fn known_org<'a>(
 }
 
 /// Answers every question; `queries[i]` is (the value as sent, its type, the parsed value).
+#[tracing::instrument(skip_all, fields(questions = queries.len()), err)]
 pub fn answer_all(
     conn: &mut DbConn,
     queries: &[(String, QueryType, Parsed)],
