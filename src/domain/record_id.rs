@@ -65,3 +65,19 @@ record_id!(
     /// A user's id (the actor of a change).
     UserId
 );
+record_id!(
+    /// A registered phone number or range's id.
+    PhoneRangeId
+);
+record_id!(
+    /// A registered IP range's id.
+    IpRangeId
+);
+record_id!(
+    /// A webhook endpoint's id.
+    EndpointId
+);
+record_id!(
+    /// A process's name on the webhook leases it takes (`lease_holder`): not a record's id.
+    LeaseHolder
+);

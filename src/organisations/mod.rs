@@ -140,7 +140,7 @@ impl Child<OrgRow> for PersonRow {
     const MISSING: &'static str = "no such person in this organisation";
 
     fn find_in(conn: &mut DbConn, org: &OrgRow, id: &str) -> Result<Option<Self>, AppError> {
-        store::find_person(conn, &org.id, id)
+        store::find_person(conn, &org.id.as_str().into(), &id.into())
     }
 }
 
@@ -389,7 +389,7 @@ pub fn add_person(
     new: NewPerson,
 ) -> Result<PersonRow, AppError> {
     let (roles, id_number, bp) = checked_person(conn, &org.id, &new)?;
-    if store::person_exists(conn, &org.id, new.id_type, &id_number)? {
+    if store::person_exists(conn, &org.id.as_str().into(), new.id_type, &id_number)? {
         // Never the number itself: error details carry no identity numbers (API.md §16).
         return Err(AppError::conflict(
             "this identity document is already recorded for this organisation",
@@ -460,7 +460,7 @@ pub fn remove_person(
             documents.join(", ")
         )));
     }
-    if store::delete_person(conn, &org.id, person_id)? == 0 {
+    if store::delete_person(conn, &org.id.as_str().into(), &person_id.into())? == 0 {
         return Err(AppError::not_found("no such person in this organisation"));
     }
     let event = OrganisationEvent::PersonRemoved { id: person_id, organisation_id: &org.id };

@@ -146,7 +146,7 @@ impl Child<SiteRow> for PhoneRangeRow {
     const MISSING: &'static str = "no such number at this site";
 
     fn find_in(conn: &mut DbConn, site: &SiteRow, id: &str) -> Result<Option<Self>, AppError> {
-        store::find_number_in(conn, &site.id, id)
+        store::find_number_in(conn, &site.id.as_str().into(), &id.into())
     }
 }
 
@@ -154,7 +154,7 @@ impl Child<SiteRow> for IpRangeRow {
     const MISSING: &'static str = "no such IP range at this site";
 
     fn find_in(conn: &mut DbConn, site: &SiteRow, id: &str) -> Result<Option<Self>, AppError> {
-        store::find_ip_range_in(conn, &site.id, id)
+        store::find_ip_range_in(conn, &site.id.as_str().into(), &id.into())
     }
 }
 

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit;
+use crate::auth::Principal;
 use crate::db::versioned;
 use crate::db::DbConn;
+use crate::domain::record_id::UserId;
 use crate::domain::role::{Role, StaffRole};
 use crate::domain::{Email, Name};
 use crate::error::AppError;
@@ -109,16 +111,16 @@ impl crate::http::BodyRules for UserPatch {}
 
 /// Applies `patch` to the account after `check_version` accepts its current version (call
 /// inside a write transaction).
-#[tracing::instrument(skip_all, fields(actor = actor, user = id), err)]
+#[tracing::instrument(skip_all, fields(actor = %who.id, user = %id), err)]
 pub fn update_account(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    actor: &str,
-    id: &str,
+    who: &Principal,
+    id: &UserId,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     patch: UserPatch,
 ) -> Result<UserRow, AppError> {
-    let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+    let row = store::find(conn, id.as_str())?.ok_or_else(|| AppError::not_found("no such user"))?;
     check_version(row.version)?;
     let changed = check_patch(conn, &row, &patch)?;
     let changes = store::UserChanges {
@@ -132,7 +134,7 @@ pub fn update_account(
     let row = versioned::commit(
         conn,
         now,
-        Some(actor),
+        Some(&who.id),
         row.version,
         &event,
         |conn| store::update(conn, &row.id, &changes),

@@ -21,6 +21,7 @@ use super::{store, DeliveryOutcome, EndpointRow, ReceiverUrl, Subscription, Webh
 use crate::audit;
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::domain::record_id::{EndpointId, LeaseHolder};
 use crate::error::AppError;
 use crate::keys::Keys;
 use crate::licences::events::Event;
@@ -149,7 +150,8 @@ impl Deliverer {
 
     /// Claims one endpoint, delivers what it can, and gives the claim back.
     async fn serve(&self, id: String) -> Result<Round, AppError> {
-        let holder = uuid::Uuid::new_v4().to_string();
+        let (id, holder) =
+            (EndpointId::new(id), LeaseHolder::new(uuid::Uuid::new_v4().to_string()));
         let now = self.now();
         let until = now + chrono::Duration::seconds(LEASE_SECS);
         let (id2, holder2) = (id.clone(), holder.clone());
@@ -167,7 +169,11 @@ impl Deliverer {
         outcome
     }
 
-    async fn work(&self, mut endpoint: EndpointRow, holder: &str) -> Result<Round, AppError> {
+    async fn work(
+        &self,
+        mut endpoint: EndpointRow,
+        holder: &LeaseHolder,
+    ) -> Result<Round, AppError> {
         let mut round = Round::default();
         for _ in 0..EVENTS_PER_CLAIM {
             if endpoint.status != WebhookStatus::Active
@@ -183,7 +189,7 @@ impl Deliverer {
                 .read(move |conn| store::next_event(conn, position, subscription.types()))
                 .await?;
             let Some(event) = event else {
-                let (id, holder) = (endpoint.id.clone(), holder.to_string());
+                let (id, holder) = (EndpointId::new(endpoint.id.clone()), holder.clone());
                 self.inner.db.write(move |conn| store::pass(conn, &id, &holder, visible)).await?;
                 break;
             };
@@ -270,12 +276,12 @@ impl Deliverer {
     async fn record(
         &self,
         endpoint: &EndpointRow,
-        holder: &str,
+        holder: &LeaseHolder,
         event: &Event,
         attempt: Attempt,
     ) -> Result<Option<EndpointRow>, AppError> {
         let at = self.now();
-        let (id, holder, seq) = (endpoint.id.clone(), holder.to_string(), event.seq);
+        let (id, holder, seq) = (EndpointId::new(endpoint.id.clone()), holder.clone(), event.seq);
         let outcome = Outcome::of(endpoint, &attempt, at);
         let progress = outcome.progress(endpoint, seq, at);
         let delivery = outcome.delivery(endpoint, event, attempt, at);
@@ -287,10 +293,10 @@ impl Deliverer {
                 }
                 store::insert_delivery(conn, &delivery)?;
                 if let Some(reason) = &outcome.disabled_reason {
-                    let event = super::WebhookEvent::Disabled { id: &id, seq, reason };
+                    let event = super::WebhookEvent::Disabled { id: id.as_str(), seq, reason };
                     audit::record(conn, at, None, &event)?;
                 }
-                store::held(conn, &id, &holder)
+                store::claimed(conn, &id, &holder)
             })
             .await
     }
