@@ -1,6 +1,6 @@
 //! `/api/v1/agency-clients`: admins create and delete agency clients.
 
-use actix_web::{delete, get, http::header, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, Page, PageParams, Query};
+use crate::http::{tagged, ApiJson, IdempotencyKey, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -127,9 +127,7 @@ pub async fn get_client(
         .await?
         .filter(|c| c.active)
         .ok_or_else(|| AppError::not_found("no such agency client (or it was deleted)"))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(AgencyClient::from(row)))
+    Ok(tagged(row.version, &AgencyClient::from(row)))
 }
 
 /// Delete (deactivate) an agency client: its tokens stop working at once. The record stays for

@@ -617,7 +617,7 @@ impl audit::Event for WebhookEvent<'_> {
                 row.events.as_text(),
                 row.position
             ),
-            Self::Updated { said, .. } if said.is_empty() => "nothing changed".into(),
+            Self::Updated { said: [], .. } => "nothing changed".into(),
             Self::Updated { said, .. } => said.join(", "),
             Self::Deleted { row, origin } => {
                 format!("endpoint at {origin} deleted at feed position {}", row.position)
