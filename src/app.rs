@@ -242,38 +242,41 @@ pub fn build_app(
         .wrap(from_fn(crate::http::route::tag))
 }
 
-pub struct Application {
-    port: u16,
-    server: Server,
-    webhooks: webhooks::Deliverer,
+/// Connects, migrates, loads the keys and bootstraps the first admin if asked.
+fn open(settings: &Settings, clock: &SharedClock) -> anyhow::Result<(Db, Arc<Keys>)> {
+    let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+    let applied = db.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    let keys =
+        Arc::new(Keys::load_or_create(&settings.key_dir, &settings.issuer, &settings.audience)?);
+    if let Some(admin) = &settings.bootstrap_admin {
+        if users::provision::bootstrap_admin(&db, &**clock, admin)? {
+            tracing::info!(email = %admin.email, "created the bootstrap admin");
+        }
+    }
+    Ok((db, keys))
+}
+
+/// The work a server does besides answering: following the database into the verification
+/// index, delivering webhooks, retention and the overdue sweep.
+struct Workers {
+    follower: Arc<crate::index::follow::Follower>,
+    deliverer: webhooks::Deliverer,
     retention: crate::retention::Retention,
     overdue: crate::violations::sweeper::Sweeper,
 }
 
-impl Application {
-    /// Connects, migrates, bootstraps the first admin if asked, loads keys and binds.
-    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
-        let applied = db.migrate()?;
-        if !applied.is_empty() {
-            tracing::info!(count = applied.len(), "applied migrations");
-        }
-        let keys = Arc::new(Keys::load_or_create(
-            &settings.key_dir,
-            &settings.issuer,
-            &settings.audience,
-        )?);
-        if let Some(admin) = &settings.bootstrap_admin {
-            if users::provision::bootstrap_admin(&db, &*clock, admin)? {
-                tracing::info!(email = %admin.email, "created the bootstrap admin");
-            }
-        }
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
-        let port = listener.local_addr()?.port();
-        let spec = openapi_spec();
-        let verification_log = verify::log::VerificationLog::start(db.clone());
-        let tokens = Arc::new(auth::cache::TokenCache::new());
+impl Workers {
+    /// Loads the verification index and starts every worker.
+    async fn start(
+        db: &Db,
+        keys: &Arc<Keys>,
+        clock: &SharedClock,
+        settings: &Settings,
+        tokens: &Arc<auth::cache::TokenCache>,
+    ) -> anyhow::Result<Self> {
         let follower = {
             let (db, tokens) = (db.clone(), tokens.clone());
             crate::db::blocking(move || crate::index::follow::Follower::load(db, tokens))
@@ -295,6 +298,30 @@ impl Application {
         retention.spawn();
         let overdue = crate::violations::sweeper::Sweeper::new(db.clone(), clock.clone());
         overdue.spawn(settings.overdue_sweep_every);
+        Ok(Workers { follower, deliverer, retention, overdue })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    webhooks: webhooks::Deliverer,
+    retention: crate::retention::Retention,
+    overdue: crate::violations::sweeper::Sweeper,
+}
+
+impl Application {
+    /// Connects, migrates, bootstraps the first admin if asked, loads keys and binds.
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let (db, keys) = open(&settings, &clock)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let spec = openapi_spec();
+        let verification_log = verify::log::VerificationLog::start(db.clone());
+        let tokens = Arc::new(auth::cache::TokenCache::new());
+        let Workers { follower, deliverer, retention, overdue } =
+            Workers::start(&db, &keys, &clock, &settings, &tokens).await?;
         let parts = Parts {
             follower: web::Data::from(follower.clone()),
             webhooks: web::Data::new(deliverer.clone()),

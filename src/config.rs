@@ -226,35 +226,16 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let database_url =
-            DatabaseUrl::parse(&get("CCREG_DATABASE_URL").unwrap_or(DEFAULT_DATABASE_URL.into()))?;
-        let bootstrap_admin = match (
-            get("CCREG_BOOTSTRAP_ADMIN_EMAIL"),
-            get("CCREG_BOOTSTRAP_ADMIN_PASSWORD"),
-        ) {
-            (Some(email), Some(password)) => {
-                Some(BootstrapAdmin { email, password: Secret::new(password) })
-            }
-            (None, None) => None,
-            _ => {
-                return Err("set both CCREG_BOOTSTRAP_ADMIN_EMAIL and CCREG_BOOTSTRAP_ADMIN_PASSWORD, or neither".into())
-            }
-        };
-        let number = |k: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
-            match get(k) {
-                None => Ok(default),
-                Some(v) => match v.parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(format!("{k} must be a whole number from {min} to {max}, not {v:?}")),
-                },
-            }
-        };
+        let env = Env(get);
+        let get = |k: &str| env.get(k);
+        let number = |k: &str, default, min, max| env.number(k, default, min, max);
         Ok(Settings {
-            database_url,
+            database_url: DatabaseUrl::parse(
+                &get("CCREG_DATABASE_URL").unwrap_or(DEFAULT_DATABASE_URL.into()),
+            )?,
             bind: get("CCREG_BIND").unwrap_or(DEFAULT_BIND.into()),
             key_dir: PathBuf::from(get("CCREG_KEY_DIR").unwrap_or(DEFAULT_KEY_DIR.into())),
-            bootstrap_admin,
+            bootstrap_admin: env.bootstrap_admin()?,
             issuer: get("CCREG_ISSUER").unwrap_or("ccreg".into()),
             audience: get("CCREG_AUDIENCE").unwrap_or("ccreg-api".into()),
             access_token_ttl_secs: number("CCREG_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400)?,
@@ -271,48 +252,92 @@ impl Settings {
                 &get("CCREG_TRUSTED_PROXIES").unwrap_or_default(),
             )?,
             index_poll_ms: number("CCREG_INDEX_POLL_MS", 250, 10, 1_000)? as u64,
-            licensing: Licensing {
-                clearance_agencies: clearance_agencies(get("CCREG_CLEARANCE_AGENCIES"))?,
-                fee_main_site_minor: number("CCREG_FEE_MAIN_SITE", 20_000, 0, 100_000_000)? * 100,
-                fee_branch_site_minor: number("CCREG_FEE_BRANCH_SITE", 10_000, 0, 100_000_000)?
-                    * 100,
-                fee_late_renewal_minor: number("CCREG_FEE_LATE_RENEWAL", 10_000, 0, 100_000_000)?
-                    * 100,
-                bar_years: number("CCREG_BAR_YEARS", 5, 1, 100)? as u32,
-            },
+            licensing: env.licensing()?,
             public_url: public_url(get("CCREG_PUBLIC_URL"))?,
             log_format: LogFormat::parse(get("CCREG_LOG_FORMAT"))?,
             webhook_allow_private: flag(
                 "CCREG_WEBHOOK_ALLOW_PRIVATE",
                 get("CCREG_WEBHOOK_ALLOW_PRIVATE"),
             )?,
-            webhook_poll_ms: match number("CCREG_WEBHOOK_POLL_MS", 1_000, 0, 60_000)? {
-                n @ (0 | 100..) => n as u64,
-                n => {
-                    return Err(format!(
-                        "CCREG_WEBHOOK_POLL_MS must be 0 (off) or from 100 to 60000, not {n}"
-                    ))
-                }
-            },
-            retention: Retention {
-                verification_log_days: days(
-                    "CCREG_VERIFICATION_LOG_DAYS",
-                    get("CCREG_VERIFICATION_LOG_DAYS"),
-                    Retention::default().verification_log_days,
-                )?,
-                webhook_delivery_days: days(
-                    "CCREG_WEBHOOK_DELIVERY_DAYS",
-                    get("CCREG_WEBHOOK_DELIVERY_DAYS"),
-                    Retention::default().webhook_delivery_days,
-                )?,
-                ..Retention::default()
-            },
+            webhook_poll_ms: env.webhook_poll_ms()?,
+            retention: env.retention()?,
             overdue_sweep_every: Some(std::time::Duration::from_secs(60)),
             session_idle_secs: number("CCREG_SESSION_IDLE_SECS", 1_800, 60, 43_200)?,
             workers: get("CCREG_WORKERS")
                 .map(|v| v.parse::<usize>())
                 .transpose()
                 .map_err(|_| "CCREG_WORKERS must be a positive whole number".to_string())?,
+        })
+    }
+}
+
+/// The environment as settings read it: a variable set to blanks counts as unset.
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, k: &str) -> Option<String> {
+        (self.0)(k).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A whole number from `min` to `max`; `default` when unset.
+    fn number(&self, k: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(format!("{k} must be a whole number from {min} to {max}, not {v:?}")),
+            },
+        }
+    }
+
+    fn bootstrap_admin(&self) -> Result<Option<BootstrapAdmin>, String> {
+        match (self.get("CCREG_BOOTSTRAP_ADMIN_EMAIL"), self.get("CCREG_BOOTSTRAP_ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => {
+                Ok(Some(BootstrapAdmin { email, password: Secret::new(password) }))
+            }
+            (None, None) => Ok(None),
+            _ => Err("set both CCREG_BOOTSTRAP_ADMIN_EMAIL and CCREG_BOOTSTRAP_ADMIN_PASSWORD, or neither".into()),
+        }
+    }
+
+    fn licensing(&self) -> Result<Licensing, String> {
+        Ok(Licensing {
+            clearance_agencies: clearance_agencies(self.get("CCREG_CLEARANCE_AGENCIES"))?,
+            fee_main_site_minor: self.number("CCREG_FEE_MAIN_SITE", 20_000, 0, 100_000_000)? * 100,
+            fee_branch_site_minor: self.number("CCREG_FEE_BRANCH_SITE", 10_000, 0, 100_000_000)?
+                * 100,
+            fee_late_renewal_minor: self.number(
+                "CCREG_FEE_LATE_RENEWAL",
+                10_000,
+                0,
+                100_000_000,
+            )? * 100,
+            bar_years: self.number("CCREG_BAR_YEARS", 5, 1, 100)? as u32,
+        })
+    }
+
+    /// 0 (off) or from 100 to 60000.
+    fn webhook_poll_ms(&self) -> Result<u64, String> {
+        match self.number("CCREG_WEBHOOK_POLL_MS", 1_000, 0, 60_000)? {
+            n @ (0 | 100..) => Ok(n as u64),
+            n => {
+                Err(format!("CCREG_WEBHOOK_POLL_MS must be 0 (off) or from 100 to 60000, not {n}"))
+            }
+        }
+    }
+
+    fn retention(&self) -> Result<Retention, String> {
+        let days_of = |k: &str, default| days(k, self.get(k), default);
+        Ok(Retention {
+            verification_log_days: days_of(
+                "CCREG_VERIFICATION_LOG_DAYS",
+                Retention::default().verification_log_days,
+            )?,
+            webhook_delivery_days: days_of(
+                "CCREG_WEBHOOK_DELIVERY_DAYS",
+                Retention::default().webhook_delivery_days,
+            )?,
+            ..Retention::default()
         })
     }
 }

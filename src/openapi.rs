@@ -138,7 +138,9 @@ pub fn complete(mut spec: Value) -> Value {
     spec
 }
 
-fn complete_operation(path: &str, method: &str, op: &mut Value) {
+/// The error answers every operation like `op` (at `path`, by `method`) can give: what the
+/// guard, the body rules, the versioning and the public rate answer, beside its own.
+fn common_errors(path: &str, method: &str, op: &Value) -> Vec<(&'static str, &'static str)> {
     let public = path.starts_with(crate::http::public::PREFIX);
     let anonymous = policy::is_public(method, path);
     let has_body = op.get("requestBody").is_some();
@@ -154,8 +156,6 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
                 .collect()
         })
         .unwrap_or_default();
-    let Some(op) = op.as_object_mut() else { return };
-    op.insert("security".into(), security_of(method, path));
     // The guard refuses a query parameter the operation does not define, on every route.
     let mut add = vec![("400", "Malformed JSON, query, path or header value, or a query parameter this operation does not define")];
     if !anonymous {
@@ -184,6 +184,14 @@ fn complete_operation(path: &str, method: &str, op: &mut Value) {
     if public {
         add.push(("429", "Too many requests from this address (see Retry-After)"));
     }
+    add
+}
+
+fn complete_operation(path: &str, method: &str, op: &mut Value) {
+    let public = path.starts_with(crate::http::public::PREFIX);
+    let add = common_errors(path, method, op);
+    let Some(op) = op.as_object_mut() else { return };
+    op.insert("security".into(), security_of(method, path));
     let Some(responses) = op.entry("responses").or_insert_with(|| json!({})).as_object_mut() else {
         return;
     };

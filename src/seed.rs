@@ -10,8 +10,8 @@ use chrono::{Datelike, Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use crate::applications::ApplicationRow;
 use crate::applications;
+use crate::applications::ApplicationRow;
 use crate::audit::{self, Change};
 use crate::auth::visible::{resolve, Visible};
 use crate::auth::{passwords::Password, Principal, Role};
@@ -126,11 +126,9 @@ impl Fate {
                 "Critical findings at inspection; investigation open",
                 false,
             )),
-            Fate::Revoked => Some((
-                Ending::Revoke,
-                "Fraudulent outbound calling confirmed by NCCIA",
-                false,
-            )),
+            Fate::Revoked => {
+                Some((Ending::Revoke, "Fraudulent outbound calling confirmed by NCCIA", false))
+            }
             Fate::Surrendered => Some((Ending::Surrender, "Ceasing operations", true)),
             _ => None,
         }
@@ -547,15 +545,9 @@ fn end(
     let change = parse::<LicenceChange>(json!({"reason": reason}))?;
     match action {
         Ending::Suspend => licences::suspend(conn, now, who, licence, |_| Ok(()), change),
-        Ending::Revoke => licences::revoke(
-            conn,
-            now,
-            who,
-            licence,
-            |_| Ok(()),
-            change,
-            cast.licensing.bar_years,
-        ),
+        Ending::Revoke => {
+            licences::revoke(conn, now, who, licence, |_| Ok(()), change, cast.licensing.bar_years)
+        }
         Ending::Surrender => licences::surrender(conn, now, who, licence, |_| Ok(()), change),
     }?;
     Ok(())

@@ -5,10 +5,13 @@
 pub mod routes;
 pub mod store;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit;
+use crate::db::DbConn;
+use crate::error::AppError;
 pub use store::ClientRow;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -47,14 +50,15 @@ impl From<ClientRow> for AgencyClient {
 
 /// Creates a client and its audit entry (inside a write transaction); returns it with its
 /// secret, which is never stored.
+#[tracing::instrument(skip_all, fields(actor = actor), err)]
 pub fn create(
-    conn: &mut crate::db::DbConn,
-    now: chrono::NaiveDateTime,
+    conn: &mut DbConn,
+    now: NaiveDateTime,
     actor: &str,
     name: crate::domain::Name,
     agency: crate::domain::Name,
     clears: Option<String>,
-) -> Result<(ClientRow, String), crate::error::AppError> {
+) -> Result<(ClientRow, String), AppError> {
     let secret = crate::auth::secrets::new_secret();
     let row = ClientRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -71,22 +75,58 @@ pub fn create(
         clears,
     };
     store::insert(conn, &row)?;
-    crate::audit::append(
-        conn,
-        now,
-        crate::audit::Change {
-            actor_id: Some(actor),
-            action: "agency_client.created",
-            entity_type: "agency_client",
-            entity_id: &row.id,
-            summary: format!(
-                "client {:?} of {:?} created ({}){}",
-                row.name,
-                row.agency,
-                row.client_id,
-                row.clears.as_deref().map(|c| format!(", clears for {c}")).unwrap_or_default()
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(actor), &AgencyClientEvent::Created(&row))?;
     Ok((row, secret))
+}
+
+/// Deletes (deactivates) the client `id`: its tokens stop working at once; the record stays
+/// for the audit trail and the verification log.
+#[tracing::instrument(skip_all, fields(agency_client = id), err)]
+pub fn delete(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &str,
+    id: &str,
+) -> Result<(), AppError> {
+    if store::deactivate(conn, id, now)? == 0 {
+        return Err(AppError::not_found("no such active agency client"));
+    }
+    audit::record(conn, now, Some(actor), &AgencyClientEvent::Deleted { id })?;
+    Ok(())
+}
+
+/// An agency client's changes as the audit log records them.
+enum AgencyClientEvent<'a> {
+    Created(&'a ClientRow),
+    Deleted { id: &'a str },
+}
+
+impl audit::Event for AgencyClientEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "agency_client.created",
+            Self::Deleted { .. } => "agency_client.deleted",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "agency_client"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Created(row) => &row.id,
+            Self::Deleted { id } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Created(r) => format!(
+                "client {:?} of {:?} created ({}){}",
+                r.name,
+                r.agency,
+                r.client_id,
+                r.clears.as_deref().map(|c| format!(", clears for {c}")).unwrap_or_default()
+            ),
+            Self::Deleted { .. } => "client deactivated; its tokens no longer work".into(),
+        }
+    }
 }

@@ -1,17 +1,16 @@
 //! `/api/v1/agency-clients`: admins create and delete agency clients.
 
-use actix_web::{delete, get, http::header, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{store, AgencyClient};
-use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::domain::Name;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, Page, PageParams, Query};
+use crate::http::{tagged, ApiJson, IdempotencyKey, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -128,9 +127,7 @@ pub async fn get_client(
         .await?
         .filter(|c| c.active)
         .ok_or_else(|| AppError::not_found("no such agency client (or it was deleted)"))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(AgencyClient::from(row)))
+    Ok(tagged(row.version, &AgencyClient::from(row)))
 }
 
 /// Delete (deactivate) an agency client: its tokens stop working at once. The record stays for
@@ -152,24 +149,6 @@ pub async fn delete_client(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let (id, now) = (id.to_string(), state.now());
-    state
-        .db
-        .write(move |conn| {
-            if store::deactivate(conn, &id, now)? == 0 {
-                return Err(AppError::not_found("no such active agency client"));
-            }
-            audit::append(
-                conn,
-                now,
-                Change {
-                    actor_id: Some(&principal.id),
-                    action: "agency_client.deleted",
-                    entity_type: "agency_client",
-                    entity_id: &id,
-                    summary: "client deactivated; its tokens no longer work".into(),
-                },
-            )
-        })
-        .await?;
+    state.db.write(move |conn| super::delete(conn, now, &principal.id, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,5 @@
 //! Verified access tokens, so a request on the hot path costs no signature check and no
-//! database trip. An entry is the token's principal as the database held it when first
+//! database trip. An entry is the token's principal as the database had it when first
 //! seen, kept until the token expires (checked against the injected clock on every hit).
 //!
 //! Anything that takes access away (a revoked token, a deactivated user, a changed role, a

@@ -8,7 +8,7 @@ use super::passwords;
 use super::secrets::secret_matches;
 use super::store::{self, Attempt, Rotation};
 use super::Role;
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::db::{blocking, Db};
 use crate::error::AppError;
 
@@ -129,19 +129,8 @@ pub async fn refresh(
                     }
                 }
                 Rotation::Reused { user_id, family } => {
-                    audit::append(
-                        conn,
-                        now,
-                        Change {
-                            actor_id: Some(&user_id),
-                            action: "refresh_token.reuse_detected",
-                            entity_type: "refresh_token_family",
-                            entity_id: &family,
-                            summary:
-                                "a rotated refresh token was presented again; its family is revoked"
-                                    .into(),
-                        },
-                    )?;
+                    let event = TokenEvent::RefreshReused { family: &family };
+                    audit::record(conn, now, Some(&user_id), &event)?;
                     None
                 }
                 Rotation::Invalid => None,
@@ -161,17 +150,7 @@ pub async fn revoke_access(
 ) -> Result<(), AppError> {
     db.write(move |conn| {
         if store::revoke_access(conn, &jti, expires_at)? {
-            audit::append(
-                conn,
-                now,
-                Change {
-                    actor_id: Some(&subject),
-                    action: "access_token.revoked",
-                    entity_type: "access_token",
-                    entity_id: &jti,
-                    summary: "access token revoked by its holder".into(),
-                },
-            )?;
+            audit::record(conn, now, Some(&subject), &TokenEvent::AccessRevoked { jti: &jti })?;
         }
         Ok(())
     })
@@ -183,20 +162,49 @@ pub async fn revoke_refresh(db: &Db, now: NaiveDateTime, token: String) -> Resul
     db.write(move |conn| {
         if let Some((user_id, family)) = store::refresh_owner(conn, &token)? {
             if store::revoke_family(conn, &family, now)? > 0 {
-                audit::append(
-                    conn,
-                    now,
-                    Change {
-                        actor_id: Some(&user_id),
-                        action: "refresh_token.revoked",
-                        entity_type: "refresh_token_family",
-                        entity_id: &family,
-                        summary: "refresh token family revoked by its holder".into(),
-                    },
-                )?;
+                let event = TokenEvent::RefreshRevoked { family: &family };
+                audit::record(conn, now, Some(&user_id), &event)?;
             }
         }
         Ok(())
     })
     .await
+}
+
+/// What happens to tokens, as the audit log records it.
+enum TokenEvent<'a> {
+    RefreshReused { family: &'a str },
+    AccessRevoked { jti: &'a str },
+    RefreshRevoked { family: &'a str },
+}
+
+impl audit::Event for TokenEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::RefreshReused { .. } => "refresh_token.reuse_detected",
+            Self::AccessRevoked { .. } => "access_token.revoked",
+            Self::RefreshRevoked { .. } => "refresh_token.revoked",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        match self {
+            Self::AccessRevoked { .. } => "access_token",
+            Self::RefreshReused { .. } | Self::RefreshRevoked { .. } => "refresh_token_family",
+        }
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::AccessRevoked { jti } => jti,
+            Self::RefreshReused { family } | Self::RefreshRevoked { family } => family,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::RefreshReused { .. } => {
+                "a rotated refresh token was presented again; its family is revoked".into()
+            }
+            Self::AccessRevoked { .. } => "access token revoked by its holder".into(),
+            Self::RefreshRevoked { .. } => "refresh token family revoked by its holder".into(),
+        }
+    }
 }

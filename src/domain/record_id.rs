@@ -69,3 +69,19 @@ record_id!(
     /// An enforcement item's id (a licence on the regulator's queue).
     EnforcementItemId
 );
+record_id!(
+    /// A registered phone number or range's id.
+    PhoneRangeId
+);
+record_id!(
+    /// A registered IP range's id.
+    IpRangeId
+);
+record_id!(
+    /// A webhook endpoint's id.
+    EndpointId
+);
+record_id!(
+    /// A process's name on the webhook leases it takes (`lease_holder`): not a record's id.
+    LeaseHolder
+);

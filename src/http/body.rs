@@ -337,11 +337,6 @@ fn deserialize_all<T: DeserializeOwned>(
 ) -> Result<T, Vec<FieldError>> {
     let mut errors = found;
     let mut removed: Vec<String> = Vec::new();
-    let record = |errors: &mut Vec<FieldError>, field: String, message: String| {
-        if !errors.iter().any(|e| e.field == field) {
-            errors.push(FieldError::new(field, message));
-        }
-    };
     let mut nul = Vec::new();
     nul_paths(&value, &mut Vec::new(), &mut nul);
     malformed.extend(nul.into_iter().map(|p| (p, "text may not contain NUL characters".into())));
@@ -358,42 +353,60 @@ fn deserialize_all<T: DeserializeOwned>(
             Ok(_) => return Err(errors),
             Err(e) => e,
         };
-        let steps = steps_of(e.path());
-        let message = e.inner().to_string();
-        let named = |prefix: &str| {
-            message.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(str::to_string)
-        };
-        let gone = if let Some(name) = named("unknown field `") {
-            let mut at = steps.clone();
-            if at.last() != Some(&Step::Key(name.clone())) {
-                at.push(Step::Key(name));
-            }
-            record(&mut errors, field_name(&at), sanitize(&message));
-            remove_deepest_key(&mut value, &at)
-        } else if let Some(name) = named("missing field `") {
-            let mut at = steps.clone();
-            at.push(Step::Key(name));
-            let field = field_name(&at);
-            let ours = removed.iter().any(|r| &field == r || field.starts_with(&format!("{r}.")));
-            if !ours {
-                record(&mut errors, field, "is required".into());
-            }
-            remove_deepest_key(&mut value, &steps)
-        } else if steps.is_empty() {
-            // Tagged enums lose the path of a bad variant; name the field holding it.
-            let field = field_holding_variant(&value, &message);
-            record(&mut errors, field.clone().unwrap_or_else(|| "body".into()), sanitize(&message));
-            field.and_then(|f| remove_deepest_key(&mut value, &[Step::Key(f)]))
-        } else {
-            record(&mut errors, field_name(&steps), sanitize(&message));
-            remove_deepest_key(&mut value, &steps)
-        };
-        match gone {
+        let (steps, message) = (steps_of(e.path()), e.inner().to_string());
+        match name_and_remove(&mut value, &mut errors, &removed, steps, &message) {
             Some(gone) => removed.push(field_name(&gone)),
             None => return Err(errors),
         }
     }
     Err(errors)
+}
+
+/// Names `field` in `errors` with `message`, unless it is named already.
+fn record(errors: &mut Vec<FieldError>, field: String, message: String) {
+    if !errors.iter().any(|e| e.field == field) {
+        errors.push(FieldError::new(field, message));
+    }
+}
+
+/// Names the problem serde found at `steps` (`message`) in `errors` (a missing field only
+/// when it is not one `removed` already) and removes the key it is under, so the next pass
+/// finds the next problem; the key removed, `None` when there is nothing left to remove.
+fn name_and_remove(
+    value: &mut Value,
+    errors: &mut Vec<FieldError>,
+    removed: &[String],
+    steps: Vec<Step>,
+    message: &str,
+) -> Option<Vec<Step>> {
+    let named = |prefix: &str| {
+        message.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(str::to_string)
+    };
+    if let Some(name) = named("unknown field `") {
+        let mut at = steps;
+        if at.last() != Some(&Step::Key(name.clone())) {
+            at.push(Step::Key(name));
+        }
+        record(errors, field_name(&at), sanitize(message));
+        remove_deepest_key(value, &at)
+    } else if let Some(name) = named("missing field `") {
+        let mut at = steps.clone();
+        at.push(Step::Key(name));
+        let field = field_name(&at);
+        let ours = removed.iter().any(|r| &field == r || field.starts_with(&format!("{r}.")));
+        if !ours {
+            record(errors, field, "is required".into());
+        }
+        remove_deepest_key(value, &steps)
+    } else if steps.is_empty() {
+        // Tagged enums lose the path of a bad variant; name the field holding it.
+        let field = field_holding_variant(value, message);
+        record(errors, field.clone().unwrap_or_else(|| "body".into()), sanitize(message));
+        field.and_then(|f| remove_deepest_key(value, &[Step::Key(f)]))
+    } else {
+        record(errors, field_name(&steps), sanitize(message));
+        remove_deepest_key(value, &steps)
+    }
 }
 
 /// Tagged enums lose the path of a bad variant; find the top-level field holding it.

@@ -12,6 +12,11 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
+/// `200 OK` with `body`, the representation of a record at `version`, and its ETag.
+pub fn tagged(version: i64, body: &impl serde::Serialize) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
+}
+
 /// The `If-Match` header of a request; required wherever this extractor is used.
 #[derive(Debug, Clone)]
 pub struct IfMatch(Vec<String>);

@@ -118,6 +118,26 @@ struct Stored {
     created: Created,
 }
 
+/// The shape of every POST that creates: `create` gets the request's body and time inside the
+/// write transaction, under `key` ([`create`]).
+pub async fn create_from<B, F>(
+    state: &crate::state::AppState,
+    key: IdempotencyKey,
+    body: super::ApiJson<B>,
+    create: F,
+) -> Result<HttpResponse, AppError>
+where
+    B: Send + 'static,
+    F: FnOnce(&mut DbConn, chrono::NaiveDateTime, B) -> Result<Created, AppError> + Send + 'static,
+{
+    let fingerprint = body.fingerprint.clone();
+    let (new, now) = (body.into_inner(), state.now());
+    self::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+        create(conn, now, new)
+    })
+    .await
+}
+
 /// Runs `create` in one write transaction and answers 201, honouring the key if one was sent.
 pub async fn create<F>(
     db: &Db,

@@ -15,7 +15,7 @@ pub mod route;
 pub mod shape;
 
 pub use body::{ApiJson, BodyRules, NoFields, OptionalJson, RawJson};
-pub use etag::{etag, IfMatch};
+pub use etag::{etag, tagged, IfMatch};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageParams};
 pub use query::Query;

@@ -36,7 +36,7 @@ pub struct Follower {
     db: Db,
     index: Arc<Index>,
     tokens: Arc<TokenCache>,
-    /// The last audit sequence applied; held while applying, so rounds never interleave.
+    /// The last audit sequence applied; locked while applying, so rounds never interleave.
     last: Mutex<i64>,
 }
 
@@ -116,57 +116,38 @@ impl Follower {
                 .load(conn)?;
             let Some(newest) = entries.last().map(|e| e.0) else { break };
             read += entries.len();
-            let mut seen = HashSet::new();
-            let (mut full, mut auth) = (false, false);
-            for (_, action, entity_type, id) in &entries {
-                let t = match entity_type.as_str() {
-                    "organisation" => Touched::Org(id.clone()),
-                    "site" => Touched::Site(id.clone()),
-                    "licence" => Touched::Licence(id.clone()),
-                    "phone_number" => Touched::Number(id.clone()),
-                    "ip_range" => Touched::Ip(id.clone()),
-                    // Bulk seeding writes many rows under one entry.
-                    "seed" => {
-                        full = true;
-                        continue;
-                    }
-                    // Who may sign in, or as what: a revoked token, a deactivated user or a
-                    // changed role, a deleted client. Creations take nothing away.
-                    "user" | "agency_client" | "access_token" | "refresh_token_family" => {
-                        auth |= !action.ends_with(".created");
-                        continue;
-                    }
-                    _ => continue,
-                };
-                seen.insert(t);
-            }
-            let mut touched: Vec<Touched> = seen.into_iter().collect();
-            touched.sort_by_key(order);
-            if full || touched.len() > BATCH as usize / 2 {
+            let batch = Batch::of(&entries);
+            if batch.full || batch.touched.len() > BATCH as usize / 2 {
                 let registry = load::all(conn)?;
                 self.index.replace(registry);
-            } else if !touched.is_empty() {
-                let mut updates = Vec::with_capacity(touched.len());
-                for t in &touched {
-                    updates.push(match t {
-                        Touched::Org(id) => load::org(conn, id)?,
-                        Touched::Site(id) => load::site(conn, id)?,
-                        Touched::Licence(n) => load::licence(conn, n)?,
-                        Touched::Number(id) => load::number_range(conn, id)?,
-                        Touched::Ip(id) => load::ip_range(conn, id)?,
-                    });
-                }
-                let mut registry = self.index.write();
-                for u in updates {
-                    registry.apply(u);
-                }
+            } else if !batch.touched.is_empty() {
+                self.apply(conn, &batch.touched)?;
             }
-            if auth {
+            if batch.auth {
                 self.tokens.clear();
             }
             *last = newest;
         }
         Ok(read)
+    }
+
+    /// Reads the records `touched` names and puts them in the index.
+    fn apply(&self, conn: &mut DbConn, touched: &[Touched]) -> Result<(), AppError> {
+        let mut updates = Vec::with_capacity(touched.len());
+        for t in touched {
+            updates.push(match t {
+                Touched::Org(id) => load::org(conn, id)?,
+                Touched::Site(id) => load::site(conn, id)?,
+                Touched::Licence(n) => load::licence(conn, n)?,
+                Touched::Number(id) => load::number_range(conn, id)?,
+                Touched::Ip(id) => load::ip_range(conn, id)?,
+            });
+        }
+        let mut registry = self.index.write();
+        for u in updates {
+            registry.apply(u);
+        }
+        Ok(())
     }
 
     /// Polls the audit log every `every` until the follower is dropped.
@@ -223,4 +204,45 @@ pub async fn catch_up_after_writes(
         }
     }
     Ok(res)
+}
+
+/// What a batch of audit entries means for the index.
+struct Batch {
+    /// The records changed, each once, in the order they are applied.
+    touched: Vec<Touched>,
+    /// Whether the whole registry must be read again (bulk seeding writes many rows under one
+    /// entry).
+    full: bool,
+    /// Whether who may sign in, or as what, changed: a revoked token, a deactivated user or a
+    /// changed role, a deleted client. Creations take nothing away.
+    auth: bool,
+}
+
+impl Batch {
+    fn of(entries: &[(i64, String, String, String)]) -> Self {
+        let mut seen = HashSet::new();
+        let (mut full, mut auth) = (false, false);
+        for (_, action, entity_type, id) in entries {
+            let t = match entity_type.as_str() {
+                "organisation" => Touched::Org(id.clone()),
+                "site" => Touched::Site(id.clone()),
+                "licence" => Touched::Licence(id.clone()),
+                "phone_number" => Touched::Number(id.clone()),
+                "ip_range" => Touched::Ip(id.clone()),
+                "seed" => {
+                    full = true;
+                    continue;
+                }
+                "user" | "agency_client" | "access_token" | "refresh_token_family" => {
+                    auth |= !action.ends_with(".created");
+                    continue;
+                }
+                _ => continue,
+            };
+            seen.insert(t);
+        }
+        let mut touched: Vec<Touched> = seen.into_iter().collect();
+        touched.sort_by_key(order);
+        Batch { touched, full, auth }
+    }
 }

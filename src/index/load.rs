@@ -95,7 +95,7 @@ impl Registry {
             Update::Org { id, row: Some((name, reg, tax)) } => self.put_org(&id, &name, &reg, &tax),
             Update::Org { id, row: None } => self.remove_org(&id),
             Update::Site { id, row: Some((org, name, city, open)) } => {
-                self.put_site(&id, &org, &name, &city, open)
+                self.put_site(&id.as_str().into(), &org.into(), &name, &city, open)
             }
             Update::Site { id, row: None } => {
                 // Sites are never deleted; should one be, it holds nothing any more.
@@ -136,12 +136,21 @@ impl Registry {
 /// The whole registry, read in pages.
 pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
     let mut r = Registry::default();
+    all_orgs(conn, &mut r)?;
+    all_sites(conn, &mut r)?;
+    all_licences(conn, &mut r)?;
+    all_numbers(conn, &mut r)?;
+    all_ips(conn, &mut r)?;
+    r.finish_load();
+    Ok(r)
+}
+
+/// Every organisation, by id.
+fn all_orgs(conn: &mut DbConn, r: &mut Registry) -> Result<(), AppError> {
     let count = organisations::table.count().get_result::<i64>(conn)?.max(0) as usize;
     r.orgs.reserve(count);
     r.org_by_registration.reserve(count);
     r.org_by_tax.reserve(count);
-    let count = licences::table.count().get_result::<i64>(conn)?.max(0) as usize;
-    r.licences.reserve(count);
     let mut after = String::new();
     loop {
         let rows: Vec<(String, String, String, String)> = organisations::table
@@ -161,6 +170,11 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
+    Ok(())
+}
+
+/// Every site, by id.
+fn all_sites(conn: &mut DbConn, r: &mut Registry) -> Result<(), AppError> {
     let count = sites::table.count().get_result::<i64>(conn)?.max(0) as usize;
     r.sites.reserve_exact(count);
     r.site_ix.reserve(count);
@@ -174,10 +188,18 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
             .load(conn)?;
         let Some(last) = rows.last().map(|row| row.0.clone()) else { break };
         for (id, org, name, address, status) in rows {
-            r.put_site(&id, &org, &name, &site_city(&address), status == SiteStatus::Active);
+            let open = status == SiteStatus::Active;
+            r.put_site(&id.into(), &org.into(), &name, &site_city(&address), open);
         }
         after = last;
     }
+    Ok(())
+}
+
+/// Every licence with the sites it covers, by licence number.
+fn all_licences(conn: &mut DbConn, r: &mut Registry) -> Result<(), AppError> {
+    let count = licences::table.count().get_result::<i64>(conn)?.max(0) as usize;
+    r.licences.reserve(count);
     let mut after = String::new();
     loop {
         let rows: Vec<LicenceCols> = licences::table
@@ -204,10 +226,13 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
+    Ok(())
+}
+
+/// Every number range, by first number.
+fn all_numbers(conn: &mut DbConn, r: &mut Registry) -> Result<(), AppError> {
     let count: i64 = phone_ranges::table.count().get_result(conn)?;
     r.numbers.reserve(count.max(0) as usize);
-    let count: i64 = ip_ranges::table.count().get_result(conn)?;
-    r.ips.reserve(count.max(0) as usize);
     let mut after = i64::MIN;
     loop {
         let rows: Vec<(String, String, i64, i64)> = phone_ranges::table
@@ -227,6 +252,13 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
+    Ok(())
+}
+
+/// Every IP range, by family and first address.
+fn all_ips(conn: &mut DbConn, r: &mut Registry) -> Result<(), AppError> {
+    let count: i64 = ip_ranges::table.count().get_result(conn)?;
+    r.ips.reserve(count.max(0) as usize);
     let mut after = (0_i32, String::new());
     loop {
         let rows: Vec<(String, String, i32, String, String)> = ip_ranges::table
@@ -257,8 +289,7 @@ pub fn all(conn: &mut DbConn) -> Result<Registry, AppError> {
         }
         after = last;
     }
-    r.finish_load();
-    Ok(r)
+    Ok(())
 }
 
 pub fn org(conn: &mut DbConn, id: &str) -> Result<Update, AppError> {

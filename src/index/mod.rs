@@ -1,5 +1,5 @@
 //! The verification index: everything the §7 answers, the public checks and the bulk endpoint
-//! need, held in memory so that a question costs no database trip.
+//! need, kept in memory so that a question costs no database trip.
 //!
 //! - Loaded whole at start ([`load::all`]), before the server listens.
 //! - Kept current by [`follow::Follower`], which follows the audit log (every change appends
@@ -21,6 +21,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDateTime;
 
+use crate::domain::record_id::{OrganisationId, SiteId};
 use crate::error::AppError;
 use crate::licences::LicenceStatus;
 use crate::verify::{
@@ -183,7 +184,7 @@ impl Registry {
         k
     }
 
-    /// Drops the registration and tax numbers `old` held from the lookups, where they still
+    /// Drops the registration and tax numbers `old` had from the lookups, where they still
     /// lead to `id`: in a batch of changes another organisation may already have taken a
     /// number this one gave up, and that mapping stays.
     fn unmap_org(&mut self, id: &str, old: &Org) {
@@ -226,14 +227,14 @@ impl Registry {
     /// Puts a site as stored (keeping the licences that cover it).
     pub fn put_site(
         &mut self,
-        id: &str,
-        organisation_id: &str,
+        id: &SiteId,
+        organisation_id: &OrganisationId,
         name: &str,
         city: &str,
         open: bool,
     ) {
-        let ix = self.site_slot(id) as usize;
-        let org = self.org_key(organisation_id);
+        let ix = self.site_slot(id.as_str()) as usize;
+        let org = self.org_key(organisation_id.as_str());
         let city = self.city(city);
         let site = &mut self.sites[ix];
         site.organisation_id = org;
@@ -416,14 +417,14 @@ mod tests {
             for (id, reg, tax) in batch {
                 r.put_org(id, id, reg, tax);
             }
-            let held = |m: &HashMap<Box<str>, Box<str>>, k: &str| m.get(k).map(|v| v.to_string());
-            assert_eq!(held(&r.org_by_registration, "R1").as_deref(), Some("b"), "{a_first}");
-            assert_eq!(held(&r.org_by_tax, "1000001-1").as_deref(), Some("b"), "{a_first}");
-            assert_eq!(held(&r.org_by_registration, "R2").as_deref(), Some("a"), "{a_first}");
-            assert_eq!(held(&r.org_by_tax, "1000002-2").as_deref(), Some("a"), "{a_first}");
+            let mapped = |m: &HashMap<Box<str>, Box<str>>, k: &str| m.get(k).map(|v| v.to_string());
+            assert_eq!(mapped(&r.org_by_registration, "R1").as_deref(), Some("b"), "{a_first}");
+            assert_eq!(mapped(&r.org_by_tax, "1000001-1").as_deref(), Some("b"), "{a_first}");
+            assert_eq!(mapped(&r.org_by_registration, "R2").as_deref(), Some("a"), "{a_first}");
+            assert_eq!(mapped(&r.org_by_tax, "1000002-2").as_deref(), Some("a"), "{a_first}");
             r.remove_org("a");
-            assert_eq!(held(&r.org_by_registration, "R1").as_deref(), Some("b"));
-            assert_eq!(held(&r.org_by_registration, "R2"), None);
+            assert_eq!(mapped(&r.org_by_registration, "R1").as_deref(), Some("b"));
+            assert_eq!(mapped(&r.org_by_registration, "R2"), None);
         }
     }
 }

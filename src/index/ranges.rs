@@ -77,7 +77,7 @@ impl<K: Ord + Copy> RangeSet<K> {
         (floor.last >= v).then_some(floor)
     }
 
-    /// Puts a registered range (ranges are never edited; putting one already held is a no-op).
+    /// Puts a registered range (ranges are never edited; putting one already kept is a no-op).
     pub fn insert(&mut self, e: Entry<K>) {
         if self.base_floor(e.first).is_some_and(|b| b.id == e.id && b.first == e.first)
             && !self.removed.contains(&e.id)
@@ -88,7 +88,7 @@ impl<K: Ord + Copy> RangeSet<K> {
         self.maybe_fold();
     }
 
-    /// Removes the range with this id, if held (a scan of the vector: removals are rare).
+    /// Removes the range with this id, if kept (a scan of the vector: removals are rare).
     pub fn remove(&mut self, id: [u64; 2]) {
         if let Some(first) = self.added.values().find(|e| e.id == id).map(|e| e.first) {
             self.added.remove(&first);
@@ -107,7 +107,7 @@ impl<K: Ord + Copy> RangeSet<K> {
         }
     }
 
-    /// Every range held, in no particular order.
+    /// Every range kept, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry<K>> {
         self.base.iter().filter(|e| !self.removed.contains(&e.id)).chain(self.added.values())
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{self, Child, Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
@@ -140,7 +140,7 @@ impl Child<OrgRow> for PersonRow {
     const MISSING: &'static str = "no such person in this organisation";
 
     fn find_in(conn: &mut DbConn, org: &OrgRow, id: &str) -> Result<Option<Self>, AppError> {
-        store::find_person(conn, &org.id, id)
+        store::find_person(conn, &org.id.as_str().into(), &id.into())
     }
 }
 
@@ -175,6 +175,7 @@ fn phone(raw: &str, address_country: Country) -> Result<String, AppError> {
     Ok(E164::parse(raw, Some(address_country), "contact_phone")?.to_string())
 }
 
+#[tracing::instrument(skip_all, fields(owner = %owner.id), err)]
 pub fn create(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -203,23 +204,11 @@ pub fn create(
         updated_at: now,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&owner.id),
-            action: "organisation.created",
-            entity_type: "organisation",
-            entity_id: &row.id,
-            summary: format!(
-                "{} (registration {}, NTN {})",
-                row.legal_name, row.registration_number, row.tax_number
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(&owner.id), &OrganisationEvent::Created(&row))?;
     Ok(row)
 }
 
+#[tracing::instrument(skip_all, fields(organisation = %org.id), err)]
 pub fn update(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -229,15 +218,32 @@ pub fn update(
     patch: OrganisationPatch,
 ) -> Result<OrgRow, AppError> {
     let mut row = org.into_inner();
-    let id = row.id.clone();
     check_version(row.version)?;
-    let mut changed = Vec::new();
     check_unique(
         conn,
         patch.registration_number.as_ref().map(RegistrationNumber::as_str),
         patch.tax_number.as_ref().map(Ntn::as_str),
-        Some(&id),
+        Some(&row.id),
     )?;
+    let expected = row.version;
+    let changed = apply(&mut row, patch)?;
+    row.version += 1;
+    row.updated_at = now;
+    let event = OrganisationEvent::Updated { id: &row.id, changed: &changed };
+    versioned::commit(
+        conn,
+        now,
+        Some(&who.id),
+        expected,
+        &event,
+        |conn| store::update(conn, &row),
+        |conn| store::find(conn, &row.id),
+    )
+}
+
+/// Writes `patch` into `row`; returns the names of the fields it changed.
+fn apply(row: &mut OrgRow, patch: OrganisationPatch) -> Result<Vec<&'static str>, AppError> {
+    let mut changed = Vec::new();
     if let Some(v) = patch.legal_name {
         row.legal_name = v.into_string();
         changed.push("legal_name");
@@ -266,21 +272,7 @@ pub fn update(
         row.contact_phone = phone(&v, row.registered_address.country)?;
         changed.push("contact_phone");
     }
-    row.version += 1;
-    row.updated_at = now;
-    versioned::change(conn, "organisation", row.version - 1, |conn| store::update(conn, &row))?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "organisation.updated",
-            entity_type: "organisation",
-            entity_id: &row.id,
-            summary: format!("changed {}", changed.join(", ")),
-        },
-    )?;
-    Ok(row)
+    Ok(changed)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -388,6 +380,7 @@ fn id_number(id_type: IdType, raw: &str) -> Result<String, FieldError> {
     .map_err(|m| FieldError::new("id_number", m))
 }
 
+#[tracing::instrument(skip_all, fields(organisation = %org.id), err)]
 pub fn add_person(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -395,30 +388,8 @@ pub fn add_person(
     org: &Visible<OrgRow>,
     new: NewPerson,
 ) -> Result<PersonRow, AppError> {
-    let mut roles = new.roles;
-    roles.dedup();
-    let mut errors = Vec::new();
-    if roles.is_empty() {
-        errors.push(FieldError::new("roles", "name at least one role"));
-    }
-    let id_number = id_number(new.id_type, &new.id_number).map_err(|e| errors.push(e)).ok();
-    let bp = basis_points(new.ownership_percent).map_err(|e| errors.push(e)).ok();
-    // Locks the organisation's row (PostgreSQL) so concurrent additions cannot pass 100 together.
-    store::lock(conn, &org.id)?;
-    let total = store::ownership_total(conn, &org.id)?;
-    if let Some(bp) = bp.filter(|bp| total + *bp as i64 > 10_000) {
-        errors.push(FieldError::new(
-            "ownership_percent",
-            format!(
-                "the organisation's owners would hold {:.2}% in all; the total may not pass 100",
-                (total + bp as i64) as f64 / 100.0
-            ),
-        ));
-    }
-    let (Some(id_number), Some(bp), true) = (id_number, bp, errors.is_empty()) else {
-        return Err(AppError::validation(errors));
-    };
-    if store::person_exists(conn, &org.id, new.id_type, &id_number)? {
+    let (roles, id_number, bp) = checked_person(conn, &org.id, &new)?;
+    if store::person_exists(conn, &org.id.as_str().into(), new.id_type, &id_number)? {
         // Never the number itself: error details carry no identity numbers (API.md §16).
         return Err(AppError::conflict(
             "this identity document is already recorded for this organisation",
@@ -436,25 +407,44 @@ pub fn add_person(
         created_at: now,
     };
     store::insert_person(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "person.added",
-            entity_type: "person",
-            entity_id: &row.id,
-            summary: format!(
-                "{} added to organisation {} as {}",
-                row.full_name,
-                org.id,
-                row.roles.as_text()
-            ),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &OrganisationEvent::PersonAdded(&row))?;
     Ok(row)
 }
 
+/// The new person's roles, identity number in stored form and ownership in basis points, or
+/// every field that is wrong. Locks the organisation's row (PostgreSQL) so concurrent
+/// additions cannot pass 100 together.
+fn checked_person(
+    conn: &mut DbConn,
+    org_id: &str,
+    new: &NewPerson,
+) -> Result<(Vec<PersonRole>, String, i32), AppError> {
+    let mut roles = new.roles.clone();
+    roles.dedup();
+    let mut errors = Vec::new();
+    if roles.is_empty() {
+        errors.push(FieldError::new("roles", "name at least one role"));
+    }
+    let id_number = id_number(new.id_type, &new.id_number).map_err(|e| errors.push(e)).ok();
+    let bp = basis_points(new.ownership_percent).map_err(|e| errors.push(e)).ok();
+    store::lock(conn, org_id)?;
+    let total = store::ownership_total(conn, org_id)?;
+    if let Some(bp) = bp.filter(|bp| total + *bp as i64 > 10_000) {
+        errors.push(FieldError::new(
+            "ownership_percent",
+            format!(
+                "the organisation's owners would hold {:.2}% in all; the total may not pass 100",
+                (total + bp as i64) as f64 / 100.0
+            ),
+        ));
+    }
+    match (id_number, bp, errors.is_empty()) {
+        (Some(id_number), Some(bp), true) => Ok((roles, id_number, bp)),
+        _ => Err(AppError::validation(errors)),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(organisation = %org.id, person = %person.id), err)]
 pub fn remove_person(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -470,19 +460,61 @@ pub fn remove_person(
             documents.join(", ")
         )));
     }
-    if store::delete_person(conn, &org.id, person_id)? == 0 {
+    if store::delete_person(conn, &org.id.as_str().into(), &person_id.into())? == 0 {
         return Err(AppError::not_found("no such person in this organisation"));
     }
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "person.removed",
-            entity_type: "person",
-            entity_id: person_id,
-            summary: format!("removed from organisation {}", org.id),
-        },
-    )?;
+    let event = OrganisationEvent::PersonRemoved { id: person_id, organisation_id: &org.id };
+    audit::record(conn, now, Some(&who.id), &event)?;
     Ok(())
+}
+
+/// An organisation's changes, and its people's, as the audit log records them.
+enum OrganisationEvent<'a> {
+    Created(&'a OrgRow),
+    Updated { id: &'a str, changed: &'a [&'static str] },
+    PersonAdded(&'a PersonRow),
+    PersonRemoved { id: &'a str, organisation_id: &'a str },
+}
+
+impl audit::Event for OrganisationEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "organisation.created",
+            Self::Updated { .. } => "organisation.updated",
+            Self::PersonAdded(_) => "person.added",
+            Self::PersonRemoved { .. } => "person.removed",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        match self {
+            Self::Created(_) | Self::Updated { .. } => "organisation",
+            Self::PersonAdded(_) | Self::PersonRemoved { .. } => "person",
+        }
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Created(row) => &row.id,
+            Self::PersonAdded(row) => &row.id,
+            Self::Updated { id, .. } | Self::PersonRemoved { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            // The registration and tax numbers are a company's public numbers, not a person's.
+            Self::Created(r) => format!(
+                "{} (registration {}, NTN {})",
+                r.legal_name, r.registration_number, r.tax_number
+            ),
+            Self::Updated { changed, .. } => format!("changed {}", changed.join(", ")),
+            Self::PersonAdded(r) => format!(
+                "{} added to organisation {} as {}",
+                r.full_name,
+                r.organisation_id,
+                r.roles.as_text()
+            ),
+            Self::PersonRemoved { organisation_id, .. } => {
+                format!("removed from organisation {organisation_id}")
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/organisations` and their people.
 
-use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::pagination::{Sort, SortedPosition};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
+use crate::http::{tagged, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -48,9 +48,7 @@ pub async fn create_organisation(
     key: IdempotencyKey,
     body: ApiJson<NewOrganisation>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (new, now) = (body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+    idempotency::create_from(&state, key, body, move |conn, now, new| {
         let row = super::create(conn, now, &who, new)?;
         Created::new(
             format!("/api/v1/organisations/{}", row.id),
@@ -125,9 +123,7 @@ pub async fn get_organisation(
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let row = state.db.read(move |conn| resolve::<OrgRow>(conn, &who, &id)).await?.into_inner();
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(Organisation::from(row)))
+    Ok(tagged(row.version, &Organisation::from(row)))
 }
 
 /// Change an organisation (its owner). Needs `If-Match`.
@@ -163,9 +159,7 @@ pub async fn patch_organisation(
             super::update(conn, now, &who, org, |v| if_match.check(v), patch)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(Organisation::from(row)))
+    Ok(tagged(row.version, &Organisation::from(row)))
 }
 
 /// Record a director, beneficial owner or authorised signatory (the owner).
@@ -192,9 +186,8 @@ pub async fn add_person(
     key: IdempotencyKey,
     body: ApiJson<NewPerson>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+    let org_id = id.to_string();
+    idempotency::create_from(&state, key, body, move |conn, now, new| {
         let org = resolve::<OrgRow>(conn, &who, &org_id)?;
         let row = super::add_person(conn, now, &who, &org, new)?;
         Created::new(

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{organisations, people};
 use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
+use crate::domain::record_id::{OrganisationId, PersonId};
 use crate::domain::Address;
 use crate::error::AppError;
 use crate::http::pagination::{Sort, SortedPosition};
@@ -260,12 +261,12 @@ pub fn ownership_total(conn: &mut DbConn, org_id: &str) -> Result<i64, AppError>
 
 pub fn person_exists(
     conn: &mut DbConn,
-    org_id: &str,
+    org_id: &OrganisationId,
     id_type: super::IdType,
     id_number: &str,
 ) -> Result<bool, AppError> {
     let n: i64 = people::table
-        .filter(people::organisation_id.eq(org_id))
+        .filter(people::organisation_id.eq(org_id.as_str()))
         .filter(people::id_type.eq(id_type))
         .filter(people::id_number.eq(id_number))
         .count()
@@ -300,20 +301,26 @@ pub fn list_people(
 
 pub fn find_person(
     conn: &mut DbConn,
-    org_id: &str,
-    person_id: &str,
+    org_id: &OrganisationId,
+    person_id: &PersonId,
 ) -> Result<Option<PersonRow>, AppError> {
     Ok(people::table
-        .filter(people::organisation_id.eq(org_id))
-        .filter(people::id.eq(person_id))
+        .filter(people::organisation_id.eq(org_id.as_str()))
+        .filter(people::id.eq(person_id.as_str()))
         .select(PersonRow::as_select())
         .first(conn)
         .optional()?)
 }
 
-pub fn delete_person(conn: &mut DbConn, org_id: &str, person_id: &str) -> Result<usize, AppError> {
+pub fn delete_person(
+    conn: &mut DbConn,
+    org_id: &OrganisationId,
+    person_id: &PersonId,
+) -> Result<usize, AppError> {
     Ok(diesel::delete(
-        people::table.filter(people::id.eq(person_id)).filter(people::organisation_id.eq(org_id)),
+        people::table
+            .filter(people::id.eq(person_id.as_str()))
+            .filter(people::organisation_id.eq(org_id.as_str())),
     )
     .execute(conn)?)
 }

@@ -95,6 +95,18 @@ fn licence_number(raw: &str) -> Result<LicenceNumber, AppError> {
     LicenceNumber::try_new(raw).map_err(AppError::bad_request)
 }
 
+/// The licence a public page asks about, once the caller is within the public rate.
+async fn asked_licence(
+    state: &AppState,
+    limiter: &PublicLimiter,
+    req: &HttpRequest,
+    n: &str,
+) -> Result<lookup::LicenceView, AppError> {
+    limiter.check(req)?;
+    let number = licence_number(n)?;
+    licence_view(state, &number).await
+}
+
 async fn licence_view(
     state: &AppState,
     number: &LicenceNumber,
@@ -146,9 +158,7 @@ async fn licence(
 ) -> HttpResponse {
     answer(
         async {
-            limiter.check(&req)?;
-            let number = licence_number(&n)?;
-            let view = licence_view(&state, &number).await?;
+            let view = asked_licence(&state, &limiter, &req, &n).await?;
             Ok(page(StatusCode::OK, templates::licence(css(), &view)))
         }
         .await,
@@ -166,9 +176,7 @@ async fn certificate(
 ) -> HttpResponse {
     answer(
         async {
-            limiter.check(&req)?;
-            let number = licence_number(&n)?;
-            let view = licence_view(&state, &number).await?;
+            let view = asked_licence(&state, &limiter, &req, &n).await?;
             let url =
                 format!("{}{}", state.settings.public_url, templates::licence_path(&view.number));
             let code = qr::encode(&url).map_err(AppError::internal)?;

@@ -62,37 +62,7 @@ pub fn page(
     limit: i64,
     now: NaiveDateTime,
 ) -> Result<Vec<RegisterEntry>, AppError> {
-    let mut query = licences::table
-        .select((
-            licences::licence_number,
-            licences::holder,
-            licences::organisation_id,
-            licences::site_ids,
-            licences::status,
-            licences::valid_from,
-            licences::expires_at,
-            licences::provisional_until,
-        ))
-        .order(licences::licence_number.asc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(licences::licence_number.gt(after.to_string()));
-    }
-    let rows: Vec<LicenceTuple> = query.load(conn)?;
-    let lines: Vec<LicenceLine> = rows
-        .into_iter()
-        .map(|r| LicenceLine {
-            licence_number: r.0,
-            holder: r.1,
-            organisation_id: r.2,
-            site_ids: r.3.into_inner(),
-            status: r.4,
-            valid_from: r.5,
-            expires_at: r.6,
-            provisional_until: r.7,
-        })
-        .collect();
+    let lines = licence_lines(conn, after, limit)?;
     let org_ids: BTreeSet<&str> = lines.iter().map(|l| l.organisation_id.as_str()).collect();
     let registration: HashMap<String, String> = organisations::table
         .filter(organisations::id.eq_any(org_ids))
@@ -122,6 +92,45 @@ pub fn page(
             let registration_number =
                 registration.get(&l.organisation_id).cloned().unwrap_or_default();
             l.entry(registration_number, cities.into_iter().collect(), now)
+        })
+        .collect())
+}
+
+/// The licences after `after` (by licence number), at most `limit`.
+fn licence_lines(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LicenceLine>, AppError> {
+    let mut query = licences::table
+        .select((
+            licences::licence_number,
+            licences::holder,
+            licences::organisation_id,
+            licences::site_ids,
+            licences::status,
+            licences::valid_from,
+            licences::expires_at,
+            licences::provisional_until,
+        ))
+        .order(licences::licence_number.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(licences::licence_number.gt(after.to_string()));
+    }
+    let rows: Vec<LicenceTuple> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LicenceLine {
+            licence_number: r.0,
+            holder: r.1,
+            organisation_id: r.2,
+            site_ids: r.3.into_inner(),
+            status: r.4,
+            valid_from: r.5,
+            expires_at: r.6,
+            provisional_until: r.7,
         })
         .collect())
 }

@@ -160,6 +160,7 @@ fn address_json(a: Address) -> Result<(StoredJson<Address>, String), AppError> {
     Ok((StoredJson::new(a)?, city_key))
 }
 
+#[tracing::instrument(skip_all, fields(organisation = %org.id), err)]
 pub fn create(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -188,6 +189,7 @@ pub fn create(
     Ok(row)
 }
 
+#[tracing::instrument(skip_all, fields(site = %site.id), err)]
 pub fn update(
     conn: &mut DbConn,
     now: NaiveDateTime,

@@ -1,6 +1,6 @@
 //! `/api/v1/organisations/{id}/sites` and `/api/v1/sites`.
 
-use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -10,7 +10,7 @@ use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
+use crate::http::{tagged, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::organisations::OrgRow;
 use crate::state::AppState;
 
@@ -46,9 +46,8 @@ pub async fn create_site(
     key: IdempotencyKey,
     body: ApiJson<NewSite>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (org_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+    let org_id = id.to_string();
+    idempotency::create_from(&state, key, body, move |conn, now, new| {
         let org = resolve::<OrgRow>(conn, &who, &org_id)?;
         let row = super::create(conn, now, &who, &org, new)?;
         Created::new(format!("/api/v1/sites/{}", row.id), row.version, &Site::from(row))
@@ -100,7 +99,7 @@ pub async fn get_site(
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let row = state.db.read(move |conn| resolve::<SiteRow>(conn, &who, &id)).await?.into_inner();
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Site::from(row)))
+    Ok(tagged(row.version, &Site::from(row)))
 }
 
 /// Change a site, or close it (its owner). Needs `If-Match`.
@@ -136,5 +135,5 @@ pub async fn patch_site(
             super::update(conn, now, &who, site, |v| if_match.check(v), patch)
         })
         .await?;
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(Site::from(row)))
+    Ok(tagged(row.version, &Site::from(row)))
 }

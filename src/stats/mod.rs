@@ -48,6 +48,7 @@ pub struct Statistics {
 }
 
 /// The figures as of `now`.
+#[tracing::instrument(skip_all, err)]
 pub fn compute(conn: &mut DbConn, now: NaiveDateTime) -> Result<Statistics, AppError> {
     let since = now - Duration::days(30);
     let mut cities: BTreeMap<String, Counts> = BTreeMap::new();
@@ -58,10 +59,12 @@ pub fn compute(conn: &mut DbConn, now: NaiveDateTime) -> Result<Statistics, AppE
     };
     put(store::sites_by_city(conn)?, |c, n| c.sites = n);
     put(store::sites_licensed_by_city(conn, now)?, |c, n| c.sites_licensed = n);
-    put(store::licences_by_city(conn, store::Held::Suspended, now)?, |c, n| {
+    put(store::licences_by_city(conn, store::CountedStatus::Suspended, now)?, |c, n| {
         c.licences_suspended = n
     });
-    put(store::licences_by_city(conn, store::Held::Revoked, now)?, |c, n| c.licences_revoked = n);
+    put(store::licences_by_city(conn, store::CountedStatus::Revoked, now)?, |c, n| {
+        c.licences_revoked = n
+    });
     put(store::inspections_by_city(conn)?, |c, n| c.inspections_recorded = n);
     put(store::critical_findings_by_city(conn)?, |c, n| c.critical_findings = n);
     put(store::reports_by_city(conn, since)?, |c, n| c.reports_30d = n);

@@ -15,19 +15,19 @@ use crate::inspections::Status;
 use crate::licences::store::{in_force, status_is};
 use crate::sites::SiteStatus;
 
-/// The held states the statistics count licences in.
+/// The states the statistics count licences in besides in force.
 #[derive(Debug, Clone, Copy)]
-pub enum Held {
+pub enum CountedStatus {
     /// Suspended and not expired.
     Suspended,
     Revoked,
 }
 
-impl Held {
+impl CountedStatus {
     fn status(self) -> LicenceStatus {
         match self {
-            Held::Suspended => LicenceStatus::Suspended,
-            Held::Revoked => LicenceStatus::Revoked,
+            CountedStatus::Suspended => LicenceStatus::Suspended,
+            CountedStatus::Revoked => LicenceStatus::Revoked,
         }
     }
 }
@@ -56,13 +56,13 @@ pub fn sites_licensed_by_city(
 
 pub fn licences_by_city(
     conn: &mut DbConn,
-    held: Held,
+    counted: CountedStatus,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64)>> {
     sites::table
         .inner_join(licence_sites::table.on(licence_sites::site_id.eq(sites::id)))
         .inner_join(licences::table.on(licences::licence_number.eq(licence_sites::licence_number)))
-        .filter(status_is(held.status(), now))
+        .filter(status_is(counted.status(), now))
         .group_by(sites::city_key)
         .select((sites::city_key, count(licences::licence_number).aggregate_distinct()))
         .load(conn)
@@ -128,8 +128,8 @@ pub fn national(
             .select(count(licence_sites::site_id).aggregate_distinct())
             .first(conn)
     };
-    let held = |conn: &mut DbConn, held: Held| {
-        licences::table.filter(status_is(held.status(), now)).select(count_star()).first(conn)
+    let count = |conn: &mut DbConn, counted: CountedStatus| {
+        licences::table.filter(status_is(counted.status(), now)).select(count_star()).first(conn)
     };
     Ok(Counts {
         sites: sites::table
@@ -137,8 +137,8 @@ pub fn national(
             .select(count_star())
             .first(conn)?,
         sites_licensed: licensed(conn)?,
-        licences_suspended: held(conn, Held::Suspended)?,
-        licences_revoked: held(conn, Held::Revoked)?,
+        licences_suspended: count(conn, CountedStatus::Suspended)?,
+        licences_revoked: count(conn, CountedStatus::Revoked)?,
         inspections_recorded: inspections::table
             .filter(inspections::status.eq(Status::Recorded))
             .select(count_star())

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{Child, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
@@ -146,7 +146,7 @@ impl Child<SiteRow> for PhoneRangeRow {
     const MISSING: &'static str = "no such number at this site";
 
     fn find_in(conn: &mut DbConn, site: &SiteRow, id: &str) -> Result<Option<Self>, AppError> {
-        store::find_number_in(conn, &site.id, id)
+        store::find_number_in(conn, &site.id.as_str().into(), &id.into())
     }
 }
 
@@ -154,7 +154,7 @@ impl Child<SiteRow> for IpRangeRow {
     const MISSING: &'static str = "no such IP range at this site";
 
     fn find_in(conn: &mut DbConn, site: &SiteRow, id: &str) -> Result<Option<Self>, AppError> {
-        store::find_ip_range_in(conn, &site.id, id)
+        store::find_ip_range_in(conn, &site.id.as_str().into(), &id.into())
     }
 }
 
@@ -183,6 +183,7 @@ fn conflict(
     }
 }
 
+#[tracing::instrument(skip_all, fields(site = %site.id), err)]
 pub fn register_number(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -191,37 +192,7 @@ pub fn register_number(
     new: NewNumber,
 ) -> Result<PhoneRangeRow, AppError> {
     check_open(site)?;
-    let region = Some(site.address.country);
-    let (kind, first, last, purpose) = match new {
-        NewNumber::Number { e164, purpose } => {
-            let n = E164::parse(&e164, region, "e164")?;
-            (NumberKind::Number, n, n, purpose)
-        }
-        NewNumber::Range { first, last, purpose } => {
-            // Both ends read in the site's country, and both named when neither reads.
-            let a = E164::try_new(&first, region).map_err(|m| FieldError::new("first", m));
-            let b = E164::try_new(&last, region).map_err(|m| FieldError::new("last", m));
-            let (a, b) = match (a, b) {
-                (Ok(a), Ok(b)) => (a, b),
-                (a, b) => {
-                    return Err(AppError::validation(a.err().into_iter().chain(b.err()).collect()))
-                }
-            };
-            if a.digits() != b.digits() {
-                return Err(AppError::invalid("last", "must have as many digits as first"));
-            }
-            if b < a {
-                return Err(AppError::invalid("last", "must not come before first"));
-            }
-            if b.value() - a.value() + 1 > MAX_RANGE {
-                return Err(AppError::invalid(
-                    "last",
-                    format!("a range holds at most {MAX_RANGE} numbers"),
-                ));
-            }
-            (NumberKind::Range, a, b, purpose)
-        }
-    };
+    let (kind, first, last, purpose) = numbers(new, site.address.country)?;
     store::lock(conn, "phone_ranges")?;
     if let Some(existing) = store::number_overlapping(conn, first.value(), last.value())? {
         let resource = PhoneNumberResource::from(existing.clone());
@@ -230,8 +201,7 @@ pub fn register_number(
             (_, Some(a), Some(b)) => format!("range {a}..{b}"),
             _ => "a number".into(),
         };
-        let what =
-            if kind == NumberKind::Number { first.to_string() } else { format!("{first}..{last}") };
+        let what = span(first, last, kind == NumberKind::Number);
         return Err(conflict(conn, who, what, &existing.site_id, &shown));
     }
     let row = PhoneRangeRow {
@@ -244,22 +214,64 @@ pub fn register_number(
         created_at: now,
     };
     store::insert_number(conn, &row)?;
-    let shown =
-        if kind == NumberKind::Number { first.to_string() } else { format!("{first}..{last}") };
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "number.registered",
-            entity_type: "phone_number",
-            entity_id: &row.id,
-            summary: format!("{shown} ({}) registered to site {}", row.purpose, row.site_id),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &TelephonyEvent::NumberRegistered(&row))?;
     Ok(row)
 }
 
+/// The kind, first and last number and purpose of `new`, read in the site's `country`.
+fn numbers(
+    new: NewNumber,
+    country: crate::domain::Country,
+) -> Result<(NumberKind, E164, E164, Purpose), AppError> {
+    let region = Some(country);
+    match new {
+        NewNumber::Number { e164, purpose } => {
+            let n = E164::parse(&e164, region, "e164")?;
+            Ok((NumberKind::Number, n, n, purpose))
+        }
+        NewNumber::Range { first, last, purpose } => {
+            // Both ends read in the site's country, and both named when neither reads.
+            let a = E164::try_new(&first, region).map_err(|m| FieldError::new("first", m));
+            let b = E164::try_new(&last, region).map_err(|m| FieldError::new("last", m));
+            let (a, b) = match (a, b) {
+                (Ok(a), Ok(b)) => (a, b),
+                (a, b) => {
+                    return Err(AppError::validation(a.err().into_iter().chain(b.err()).collect()))
+                }
+            };
+            check_range(a, b)?;
+            Ok((NumberKind::Range, a, b, purpose))
+        }
+    }
+}
+
+/// A range's ends: as many digits each, in order, and at most [`MAX_RANGE`] numbers.
+fn check_range(a: E164, b: E164) -> Result<(), AppError> {
+    if a.digits() != b.digits() {
+        return Err(AppError::invalid("last", "must have as many digits as first"));
+    }
+    if b < a {
+        return Err(AppError::invalid("last", "must not come before first"));
+    }
+    if b.value() - a.value() + 1 > MAX_RANGE {
+        return Err(AppError::invalid(
+            "last",
+            format!("a range holds at most {MAX_RANGE} numbers"),
+        ));
+    }
+    Ok(())
+}
+
+/// One number as itself, a range as `first..last`.
+fn span(first: E164, last: E164, single: bool) -> String {
+    if single {
+        first.to_string()
+    } else {
+        format!("{first}..{last}")
+    }
+}
+
+#[tracing::instrument(skip_all, fields(site = %site.id), err)]
 pub fn register_ip_range(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -285,21 +297,12 @@ pub fn register_ip_range(
         created_at: now,
     };
     store::insert_ip_range(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "ip_range.registered",
-            entity_type: "ip_range",
-            entity_id: &row.id,
-            summary: format!("{} registered to site {}", row.cidr, row.site_id),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &TelephonyEvent::IpRangeRegistered(&row))?;
     Ok(row)
 }
 
 /// Removes a number or range from a site.
+#[tracing::instrument(skip_all, fields(site = %site.id, number = %number.id), err)]
 pub fn remove_number(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -308,23 +311,12 @@ pub fn remove_number(
     number: Visible<PhoneRangeRow>,
 ) -> Result<(), AppError> {
     store::delete_number(conn, &number.id)?;
-    let (a, b) = (E164::from_i64(number.first_number), E164::from_i64(number.last_number));
-    let what = if a == b { a.to_string() } else { format!("{a}..{b}") };
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "number.removed",
-            entity_type: "phone_number",
-            entity_id: &number.id,
-            summary: format!("{what} removed from site {}", site.id),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &TelephonyEvent::NumberRemoved(&number))?;
     Ok(())
 }
 
 /// Removes an IP range from a site.
+#[tracing::instrument(skip_all, fields(site = %site.id, ip_range = %range.id), err)]
 pub fn remove_ip_range(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -333,16 +325,52 @@ pub fn remove_ip_range(
     range: Visible<IpRangeRow>,
 ) -> Result<(), AppError> {
     store::delete_ip_range(conn, &range.id)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "ip_range.removed",
-            entity_type: "ip_range",
-            entity_id: &range.id,
-            summary: format!("{} removed from site {}", range.cidr, site.id),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &TelephonyEvent::IpRangeRemoved(&range))?;
     Ok(())
+}
+
+/// A site's numbers and IP ranges changing, as the audit log records them.
+enum TelephonyEvent<'a> {
+    NumberRegistered(&'a PhoneRangeRow),
+    IpRangeRegistered(&'a IpRangeRow),
+    NumberRemoved(&'a PhoneRangeRow),
+    IpRangeRemoved(&'a IpRangeRow),
+}
+
+impl audit::Event for TelephonyEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::NumberRegistered(_) => "number.registered",
+            Self::IpRangeRegistered(_) => "ip_range.registered",
+            Self::NumberRemoved(_) => "number.removed",
+            Self::IpRangeRemoved(_) => "ip_range.removed",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        match self {
+            Self::NumberRegistered(_) | Self::NumberRemoved(_) => "phone_number",
+            Self::IpRangeRegistered(_) | Self::IpRangeRemoved(_) => "ip_range",
+        }
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::NumberRegistered(r) | Self::NumberRemoved(r) => &r.id,
+            Self::IpRangeRegistered(r) | Self::IpRangeRemoved(r) => &r.id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::NumberRegistered(r) => {
+                let (a, b) = (E164::from_i64(r.first_number), E164::from_i64(r.last_number));
+                let shown = span(a, b, r.kind == NumberKind::Number);
+                format!("{shown} ({}) registered to site {}", r.purpose, r.site_id)
+            }
+            Self::IpRangeRegistered(r) => format!("{} registered to site {}", r.cidr, r.site_id),
+            Self::NumberRemoved(r) => {
+                let (a, b) = (E164::from_i64(r.first_number), E164::from_i64(r.last_number));
+                format!("{} removed from site {}", span(a, b, a == b), r.site_id)
+            }
+            Self::IpRangeRemoved(r) => format!("{} removed from site {}", r.cidr, r.site_id),
+        }
+    }
 }

@@ -1,13 +1,16 @@
 //! `/api/v1/sites/{id}/numbers` and `/api/v1/sites/{id}/ip-ranges`.
 
 use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
     store, IpRangeResource, IpRangeRow, NewIpRange, NewNumber, PhoneNumberResource, PhoneRangeRow,
 };
-use crate::auth::visible::resolve;
+use crate::auth::visible::{resolve, Child, Visible};
 use crate::auth::Principal;
+use crate::db::DbConn;
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
 use crate::http::{ApiJson, IdempotencyKey, Page, PageParams, Query};
@@ -38,18 +41,7 @@ pub async fn register_number(
     key: IdempotencyKey,
     body: ApiJson<NewNumber>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
-        let site = resolve::<SiteRow>(conn, &who, &site_id)?;
-        let row = super::register_number(conn, now, &who, &site, new)?;
-        Created::new(
-            format!("/api/v1/sites/{site_id}/numbers/{}", row.id),
-            1,
-            &PhoneNumberResource::from(row),
-        )
-    })
-    .await
+    register::<PhoneRangeRow>(&state, who, *id, key, body).await
 }
 
 /// List a site's numbers and ranges.
@@ -69,15 +61,7 @@ pub async fn list_numbers(
     id: web::Path<Uuid>,
     page: Query<PageParams>,
 ) -> Result<web::Json<Page<PhoneNumberResource>>, AppError> {
-    let (limit, after, id) = (page.limit()?, page.after()?, id.to_string());
-    let rows = state
-        .db
-        .read(move |conn| {
-            let site = resolve::<SiteRow>(conn, &who, &id)?;
-            store::list_numbers(conn, &site.id, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), PhoneNumberResource::from)))
+    list::<PhoneRangeRow>(&state, who, *id, &page).await
 }
 
 /// Remove a number or range from a site (its owner).
@@ -99,16 +83,7 @@ pub async fn remove_number(
     who: Principal,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let ((site_id, id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
-    state
-        .db
-        .write(move |conn| {
-            let site = resolve::<SiteRow>(conn, &who, &site_id)?;
-            let number = site.child::<PhoneRangeRow>(conn, &id)?;
-            super::remove_number(conn, now, &who, &site, number)
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    remove::<PhoneRangeRow>(&state, who, &path).await
 }
 
 /// Register an IP range (IPv4 or IPv6 CIDR) to a site (its owner).
@@ -135,18 +110,7 @@ pub async fn register_ip_range(
     key: IdempotencyKey,
     body: ApiJson<NewIpRange>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (site_id, new, now) = (id.to_string(), body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
-        let site = resolve::<SiteRow>(conn, &who, &site_id)?;
-        let row = super::register_ip_range(conn, now, &who, &site, new)?;
-        Created::new(
-            format!("/api/v1/sites/{site_id}/ip-ranges/{}", row.id),
-            1,
-            &IpRangeResource::from(row),
-        )
-    })
-    .await
+    register::<IpRangeRow>(&state, who, *id, key, body).await
 }
 
 /// List a site's IP ranges.
@@ -166,15 +130,7 @@ pub async fn list_ip_ranges(
     id: web::Path<Uuid>,
     page: Query<PageParams>,
 ) -> Result<web::Json<Page<IpRangeResource>>, AppError> {
-    let (limit, after, id) = (page.limit()?, page.after()?, id.to_string());
-    let rows = state
-        .db
-        .read(move |conn| {
-            let site = resolve::<SiteRow>(conn, &who, &id)?;
-            store::list_ip_ranges(conn, &site.id, after, limit + 1)
-        })
-        .await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), IpRangeResource::from)))
+    list::<IpRangeRow>(&state, who, *id, &page).await
 }
 
 /// Remove an IP range from a site (its owner).
@@ -196,13 +152,149 @@ pub async fn remove_ip_range(
     who: Principal,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
+    remove::<IpRangeRow>(&state, who, &path).await
+}
+
+/// What is registered to a site: its numbers and its IP ranges, served alike.
+trait SiteItem: Child<SiteRow> + Send + 'static {
+    type New: Send + 'static;
+    type Resource: Serialize + From<Self>;
+    /// The segment of the site's path they are listed under.
+    const SEGMENT: &'static str;
+    fn id(&self) -> &str;
+    fn register(
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        who: &Principal,
+        site: &Visible<SiteRow>,
+        new: Self::New,
+    ) -> Result<Self, AppError>;
+    fn list(
+        conn: &mut DbConn,
+        site_id: &str,
+        after: Option<String>,
+        limit: i64,
+    ) -> Result<Vec<Self>, AppError>;
+    fn remove(
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        who: &Principal,
+        site: &Visible<SiteRow>,
+        item: Visible<Self>,
+    ) -> Result<(), AppError>;
+}
+
+/// Implements [`SiteItem`] for a row type with the concept's operations on it.
+macro_rules! site_item {
+    ($row:ty, $new:ty, $resource:ty, $segment:literal, $register:path, $list:path, $remove:path) => {
+        impl SiteItem for $row {
+            type New = $new;
+            type Resource = $resource;
+            const SEGMENT: &'static str = $segment;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn register(
+                conn: &mut DbConn,
+                now: NaiveDateTime,
+                who: &Principal,
+                site: &Visible<SiteRow>,
+                new: $new,
+            ) -> Result<Self, AppError> {
+                $register(conn, now, who, site, new)
+            }
+            fn list(
+                conn: &mut DbConn,
+                site_id: &str,
+                after: Option<String>,
+                limit: i64,
+            ) -> Result<Vec<Self>, AppError> {
+                $list(conn, site_id, after, limit)
+            }
+            fn remove(
+                conn: &mut DbConn,
+                now: NaiveDateTime,
+                who: &Principal,
+                site: &Visible<SiteRow>,
+                item: Visible<Self>,
+            ) -> Result<(), AppError> {
+                $remove(conn, now, who, site, item)
+            }
+        }
+    };
+}
+
+site_item!(
+    PhoneRangeRow,
+    NewNumber,
+    PhoneNumberResource,
+    "numbers",
+    super::register_number,
+    store::list_numbers,
+    super::remove_number
+);
+site_item!(
+    IpRangeRow,
+    NewIpRange,
+    IpRangeResource,
+    "ip-ranges",
+    super::register_ip_range,
+    store::list_ip_ranges,
+    super::remove_ip_range
+);
+
+/// Registers `body` to the site `site_id` (its owner): 201 with the item's listing.
+async fn register<T: SiteItem>(
+    state: &AppState,
+    who: Principal,
+    site_id: Uuid,
+    key: IdempotencyKey,
+    body: ApiJson<T::New>,
+) -> Result<HttpResponse, AppError> {
+    let site_id = site_id.to_string();
+    idempotency::create_from(state, key, body, move |conn, now, new| {
+        let site = resolve::<SiteRow>(conn, &who, &site_id)?;
+        let row = T::register(conn, now, &who, &site, new)?;
+        Created::new(
+            format!("/api/v1/sites/{site_id}/{}/{}", T::SEGMENT, row.id()),
+            1,
+            &T::Resource::from(row),
+        )
+    })
+    .await
+}
+
+/// A page of the site's items.
+async fn list<T: SiteItem>(
+    state: &AppState,
+    who: Principal,
+    site_id: Uuid,
+    page: &PageParams,
+) -> Result<web::Json<Page<T::Resource>>, AppError> {
+    let (limit, after, id) = (page.limit()?, page.after()?, site_id.to_string());
+    let rows = state
+        .db
+        .read(move |conn| {
+            let site = resolve::<SiteRow>(conn, &who, &id)?;
+            T::list(conn, &site.id, after, limit + 1)
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id().to_string(), T::Resource::from)))
+}
+
+/// Removes the item `path.1` from the site `path.0` (its owner): 204.
+async fn remove<T: SiteItem>(
+    state: &AppState,
+    who: Principal,
+    path: &(Uuid, Uuid),
+) -> Result<HttpResponse, AppError> {
     let ((site_id, id), now) = ((path.0.to_string(), path.1.to_string()), state.now());
     state
         .db
         .write(move |conn| {
             let site = resolve::<SiteRow>(conn, &who, &site_id)?;
-            let range = site.child::<IpRangeRow>(conn, &id)?;
-            super::remove_ip_range(conn, now, &who, &site, range)
+            let item = site.child::<T>(conn, &id)?;
+            T::remove(conn, now, &who, &site, item)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{ip_ranges, phone_ranges, registry_locks};
 use crate::db::DbConn;
+use crate::domain::record_id::{IpRangeId, PhoneRangeId, SiteId};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -117,11 +118,11 @@ pub fn list_ip_ranges(
 
 pub fn find_number_in(
     conn: &mut DbConn,
-    site_id: &str,
-    id: &str,
+    site_id: &SiteId,
+    id: &PhoneRangeId,
 ) -> Result<Option<PhoneRangeRow>, AppError> {
     Ok(phone_ranges::table
-        .filter(phone_ranges::id.eq(id).and(phone_ranges::site_id.eq(site_id)))
+        .filter(phone_ranges::id.eq(id.as_str()).and(phone_ranges::site_id.eq(site_id.as_str())))
         .select(PhoneRangeRow::as_select())
         .first(conn)
         .optional()?)
@@ -129,11 +130,11 @@ pub fn find_number_in(
 
 pub fn find_ip_range_in(
     conn: &mut DbConn,
-    site_id: &str,
-    id: &str,
+    site_id: &SiteId,
+    id: &IpRangeId,
 ) -> Result<Option<IpRangeRow>, AppError> {
     Ok(ip_ranges::table
-        .filter(ip_ranges::id.eq(id).and(ip_ranges::site_id.eq(site_id)))
+        .filter(ip_ranges::id.eq(id.as_str()).and(ip_ranges::site_id.eq(site_id.as_str())))
         .select(IpRangeRow::as_select())
         .first(conn)
         .optional()?)

@@ -9,9 +9,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
+use crate::auth::Principal;
 use crate::db::versioned;
 use crate::db::DbConn;
+use crate::domain::record_id::UserId;
 use crate::domain::role::{Role, StaffRole};
 use crate::domain::{Email, Name};
 use crate::error::AppError;
@@ -55,6 +57,7 @@ pub struct NewAccount {
 
 /// Creates an account and its audit entry (call inside a write transaction). `actor` is the
 /// admin creating it, or `None` when the account signs itself up or is bootstrapped.
+#[tracing::instrument(skip_all, fields(actor = actor), err)]
 pub fn create_account(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -88,17 +91,8 @@ pub fn create_account(
             e.into()
         }
     })?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(actor.unwrap_or(&row.id)),
-            action: if actor.is_some() { "user.created" } else { "user.signed_up" },
-            entity_type: "user",
-            entity_id: &row.id,
-            summary: format!("{} account {} created", row.role, row.email),
-        },
-    )?;
+    let event = if actor.is_some() { UserEvent::Created(&row) } else { UserEvent::SignedUp(&row) };
+    audit::record(conn, now, Some(actor.unwrap_or(&row.id)), &event)?;
     Ok(row)
 }
 
@@ -117,75 +111,49 @@ impl crate::http::BodyRules for UserPatch {}
 
 /// Applies `patch` to the account after `check_version` accepts its current version (call
 /// inside a write transaction).
+#[tracing::instrument(skip_all, fields(actor = %who.id, user = %id), err)]
 pub fn update_account(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    actor: &str,
-    id: &str,
+    who: &Principal,
+    id: &UserId,
     check_version: impl FnOnce(i64) -> Result<(), AppError>,
     patch: UserPatch,
 ) -> Result<UserRow, AppError> {
-    let mut row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+    let row = store::find(conn, id.as_str())?.ok_or_else(|| AppError::not_found("no such user"))?;
     check_version(row.version)?;
-    let was_active_admin = row.role == Role::Admin && row.active;
-    let mut changed = Vec::new();
-    if let Some(name) = &patch.full_name {
-        row.full_name = name.as_str().to_string();
-        changed.push("full_name".to_string());
-    }
-    let role = patch.role.map(Role::from);
-    if let Some(role) = role {
-        if !row.role.is_staff() {
-            return Err(AppError::invalid("role", "an operator account's role cannot be changed"));
-        }
-        row.role = role;
-        changed.push(format!("role={role}"));
-    }
-    if let Some(active) = patch.active {
-        row.active = active;
-        changed.push(format!("active={active}"));
-    }
-    if was_active_admin
-        && (row.role != Role::Admin || !row.active)
-        && store::count_active_admins(conn)? <= 1
-    {
-        return Err(AppError::conflict("this is the last active admin; appoint another first"));
-    }
-    row.version += 1;
-    row.updated_at = now;
+    let changed = check_patch(conn, &row, &patch)?;
+    let patch_role_changed = patch.role.is_some();
     let changes = store::UserChanges {
         full_name: patch.full_name.map(Name::into_string),
-        role,
+        role: patch.role.map(Role::from),
         active: patch.active,
-        version: row.version,
+        version: row.version + 1,
         updated_at: now,
     };
-    versioned::change(conn, "user", changes.version - 1, |conn| {
-        store::update(conn, &row.id, &changes)
-    })?;
+    let event = UserEvent::Updated { id: &row.id, changed: &changed };
+    let row = versioned::commit(
+        conn,
+        now,
+        Some(&who.id),
+        row.version,
+        &event,
+        |conn| store::update(conn, &row.id, &changes),
+        |conn| store::find(conn, &row.id),
+    )?;
     if !row.active {
         crate::auth::store::revoke_user_refresh_tokens(conn, &row.id, now)?;
     }
-    if !row.active || role.is_some() {
+    if !row.active || patch_role_changed {
         crate::portal::session::end_all(conn, &row.id)?;
     }
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(actor),
-            action: "user.updated",
-            entity_type: "user",
-            entity_id: &row.id,
-            summary: format!("changed {}", changed.join(", ")),
-        },
-    )?;
     Ok(row)
 }
 
 /// Replaces the account's password (`password_hash` is already hashed): its portal sessions
 /// end and its refresh tokens are revoked in the same transaction (call inside a write
 /// transaction; the caller has checked the current password).
+#[tracing::instrument(skip_all, fields(user = %id), err)]
 pub fn change_password(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -195,21 +163,91 @@ pub fn change_password(
     let row = store::find(conn, id)?.ok_or_else(|| AppError::not_found("no such user"))?;
     let changes =
         store::PasswordChange { password_hash, version: row.version + 1, updated_at: now };
-    versioned::change(conn, "user", row.version, |conn| {
-        store::change_password(conn, id, &changes)
-    })?;
-    crate::portal::session::end_all(conn, id)?;
-    crate::auth::store::revoke_user_refresh_tokens(conn, id, now)?;
-    audit::append(
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(id),
-            action: "user.password_changed",
-            entity_type: "user",
-            entity_id: id,
-            summary: "password changed by its holder; sessions ended".into(),
-        },
+        Some(id),
+        row.version,
+        &UserEvent::PasswordChanged { id },
+        |conn| store::change_password(conn, id, &changes),
+        |conn| store::find(conn, id),
     )?;
+    crate::portal::session::end_all(conn, id)?;
+    crate::auth::store::revoke_user_refresh_tokens(conn, id, now)?;
     Ok(())
+}
+
+/// What `patch` changes in the account `row`, as the audit log names it, once it is allowed:
+/// an operator's role stays, and the last active admin stays an active admin.
+fn check_patch(
+    conn: &mut DbConn,
+    row: &UserRow,
+    patch: &UserPatch,
+) -> Result<Vec<String>, AppError> {
+    let mut changed = Vec::new();
+    if patch.full_name.is_some() {
+        changed.push("full_name".to_string());
+    }
+    let role = patch.role.map(Role::from);
+    if let Some(role) = role {
+        if !row.role.is_staff() {
+            return Err(AppError::invalid("role", "an operator account's role cannot be changed"));
+        }
+        changed.push(format!("role={role}"));
+    }
+    if let Some(active) = patch.active {
+        changed.push(format!("active={active}"));
+    }
+    let was_active_admin = row.role == Role::Admin && row.active;
+    let is_active_admin =
+        role.unwrap_or(row.role) == Role::Admin && patch.active.unwrap_or(row.active);
+    if was_active_admin && !is_active_admin && store::count_active_admins(conn)? <= 1 {
+        return Err(AppError::conflict("this is the last active admin; appoint another first"));
+    }
+    Ok(changed)
+}
+
+/// An account's changes as the audit log records them.
+enum UserEvent<'a> {
+    /// Created by an admin.
+    Created(&'a UserRow),
+    /// Signed up by itself, or bootstrapped.
+    SignedUp(&'a UserRow),
+    Updated {
+        id: &'a str,
+        changed: &'a [String],
+    },
+    /// Its password changed by its holder (its sessions end).
+    PasswordChanged {
+        id: &'a str,
+    },
+}
+
+impl audit::Event for UserEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Created(_) => "user.created",
+            Self::SignedUp(_) => "user.signed_up",
+            Self::Updated { .. } => "user.updated",
+            Self::PasswordChanged { .. } => "user.password_changed",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "user"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Created(row) | Self::SignedUp(row) => &row.id,
+            Self::Updated { id, .. } | Self::PasswordChanged { id } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Created(r) | Self::SignedUp(r) => {
+                format!("{} account {} created", r.role, r.email)
+            }
+            Self::Updated { changed, .. } => format!("changed {}", changed.join(", ")),
+            Self::PasswordChanged { .. } => "password changed by its holder; sessions ended".into(),
+        }
+    }
 }

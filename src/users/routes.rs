@@ -1,6 +1,6 @@
 //! `/api/v1/users`: staff accounts, managed by admins.
 
-use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use crate::auth::{Principal, Role, StaffRole};
 use crate::domain::{Email, Name};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
+use crate::http::{tagged, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::{blocking, AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,13 +54,24 @@ pub async fn create_user(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let CreateUser { email, password, full_name, role } = body.into_inner();
-    let password_hash = blocking(move || password.hash()).await?;
+    let account = |password_hash| NewAccount { email, password_hash, full_name, role: role.into() };
+    create_with_password(&state, key, fingerprint, Some(principal.id), password, account).await
+}
+
+/// Hashes `password` off the async runtime, then creates the account under `key`; `actor` is
+/// the admin creating it, `None` for a sign-up.
+async fn create_with_password(
+    state: &AppState,
+    key: IdempotencyKey,
+    fingerprint: String,
+    actor: Option<String>,
+    password: Password,
+    account: impl FnOnce(String) -> NewAccount,
+) -> Result<HttpResponse, AppError> {
+    let account = account(blocking(move || password.hash()).await?);
     let now = state.now();
-    let actor = principal.id.clone();
-    let account = NewAccount { email, password_hash, full_name, role: role.into() };
     idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
-        let row = create_account(conn, now, Some(&actor), account)?;
-        created(row)
+        created(create_account(conn, now, actor.as_deref(), account)?)
     })
     .await
 }
@@ -120,7 +131,7 @@ pub async fn get_user(
 }
 
 fn with_etag(row: store::UserRow) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::ETAG, etag(row.version))).json(User::from(row))
+    tagged(row.version, &User::from(row))
 }
 
 /// Change a user's name or role, or (de)activate it. Needs `If-Match`.
@@ -152,7 +163,7 @@ pub async fn patch_user(
     let row = state
         .db
         .write(move |conn| {
-            update_account(conn, now, &principal.id, &id, |v| if_match.check(v), patch)
+            update_account(conn, now, &principal, &id.as_str().into(), |v| if_match.check(v), patch)
         })
         .await?;
     Ok(with_etag(row))
@@ -187,11 +198,7 @@ pub async fn signup(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let Signup { email, password, full_name } = body.into_inner();
-    let password_hash = blocking(move || password.hash()).await?;
-    let now = state.now();
-    let account = NewAccount { email, password_hash, full_name, role: Role::Operator };
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
-        created(create_account(conn, now, None, account)?)
-    })
-    .await
+    let account =
+        |password_hash| NewAccount { email, password_hash, full_name, role: Role::Operator };
+    create_with_password(&state, key, fingerprint, None, password, account).await
 }

@@ -1,5 +1,5 @@
-//! Verification: is this licence, company, number or IP address held by a validly licensed
-//! operator? One function answers any mix of questions with a fixed number of queries, so a
+//! Verification: is this licence, company, number or IP address registered to a validly
+//! licensed operator? One function answers any mix of questions with a fixed number of queries, so a
 //! single check and a 10,000-item bulk request take the same path.
 
 pub mod log;
@@ -35,7 +35,7 @@ crate::stored_enum! {
 crate::stored_enum! {
     #[derive(ToSchema)]
     pub enum VerifyResult in "verification_log.result" {
-        /// Held by a licence in force.
+        /// Covered by a licence in force.
         Licensed = "licensed",
         /// Known, but the licence is suspended, revoked, expired or surrendered, or none was
         /// issued.

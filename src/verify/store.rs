@@ -1,5 +1,5 @@
 //! Verification's queries: which registered number range or CIDR range holds a value. Both
-//! kinds go through one range lookup ([`held_by`]): for each value, one indexed floor probe
+//! kinds go through one range lookup ([`covering`]): for each value, one indexed floor probe
 //! (the range with the greatest start at or below it, by the lower-bound index), kept when
 //! the value is at or below that range's end. Ranges never overlap (telephony refuses an
 //! overlapping one), so the floor is the only range that can hold the value.
@@ -14,27 +14,27 @@ use crate::db::DbConn;
 use crate::error::AppError;
 
 /// The range lookup: `floor(conn, value)` gives the end and the site of the range with the
-/// greatest start at or below `value`; the value is held when it is at or below that end.
+/// greatest start at or below `value`; the range covers the value when the value is at or below that end.
 /// Each distinct value is probed once.
-fn held_by<K: Ord + Hash + Clone>(
+fn covering<K: Ord + Hash + Clone>(
     conn: &mut DbConn,
     values: &[K],
     floor: impl Fn(&mut DbConn, &K) -> QueryResult<Option<(K, String)>>,
 ) -> Result<HashMap<K, String>, AppError> {
-    let mut held = HashMap::new();
+    let mut covered = HashMap::new();
     for value in values.iter().collect::<BTreeSet<_>>() {
         if let Some((last, site)) = floor(conn, value)? {
             if *value <= last {
-                held.insert(value.clone(), site);
+                covered.insert(value.clone(), site);
             }
         }
     }
-    Ok(held)
+    Ok(covered)
 }
 
 /// For each number, the site of the registered number or range that holds it.
 pub fn number_sites(conn: &mut DbConn, numbers: &[i64]) -> Result<HashMap<i64, String>, AppError> {
-    held_by(conn, numbers, |conn, n| {
+    covering(conn, numbers, |conn, n| {
         phone_ranges::table
             .filter(phone_ranges::first_number.le(*n))
             .order(phone_ranges::first_number.desc())
@@ -49,7 +49,7 @@ pub fn ip_sites(
     conn: &mut DbConn,
     keys: &[(i32, String)],
 ) -> Result<HashMap<(i32, String), String>, AppError> {
-    held_by(conn, keys, |conn, (family, key)| {
+    covering(conn, keys, |conn, (family, key)| {
         let range: Option<(String, String)> = ip_ranges::table
             .filter(ip_ranges::family.eq(*family).and(ip_ranges::first_addr.le(key)))
             .order(ip_ranges::first_addr.desc())

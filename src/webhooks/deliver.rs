@@ -18,9 +18,10 @@ use futures_util::StreamExt;
 use tokio::sync::{Mutex, Notify};
 
 use super::{store, DeliveryOutcome, EndpointRow, ReceiverUrl, Subscription, WebhookStatus};
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::clock::SharedClock;
 use crate::db::Db;
+use crate::domain::record_id::{EndpointId, LeaseHolder};
 use crate::error::AppError;
 use crate::keys::Keys;
 use crate::licences::events::Event;
@@ -149,7 +150,8 @@ impl Deliverer {
 
     /// Claims one endpoint, delivers what it can, and gives the claim back.
     async fn serve(&self, id: String) -> Result<Round, AppError> {
-        let holder = uuid::Uuid::new_v4().to_string();
+        let (id, holder) =
+            (EndpointId::new(id), LeaseHolder::new(uuid::Uuid::new_v4().to_string()));
         let now = self.now();
         let until = now + chrono::Duration::seconds(LEASE_SECS);
         let (id2, holder2) = (id.clone(), holder.clone());
@@ -167,7 +169,11 @@ impl Deliverer {
         outcome
     }
 
-    async fn work(&self, mut endpoint: EndpointRow, holder: &str) -> Result<Round, AppError> {
+    async fn work(
+        &self,
+        mut endpoint: EndpointRow,
+        holder: &LeaseHolder,
+    ) -> Result<Round, AppError> {
         let mut round = Round::default();
         for _ in 0..EVENTS_PER_CLAIM {
             if endpoint.status != WebhookStatus::Active
@@ -183,7 +189,7 @@ impl Deliverer {
                 .read(move |conn| store::next_event(conn, position, subscription.types()))
                 .await?;
             let Some(event) = event else {
-                let (id, holder) = (endpoint.id.clone(), holder.to_string());
+                let (id, holder) = (EndpointId::new(endpoint.id.clone()), holder.clone());
                 self.inner.db.write(move |conn| store::pass(conn, &id, &holder, visible)).await?;
                 break;
             };
@@ -270,13 +276,43 @@ impl Deliverer {
     async fn record(
         &self,
         endpoint: &EndpointRow,
-        holder: &str,
+        holder: &LeaseHolder,
         event: &Event,
         attempt: Attempt,
     ) -> Result<Option<EndpointRow>, AppError> {
         let at = self.now();
-        let (id, holder, seq) = (endpoint.id.clone(), holder.to_string(), event.seq);
-        let event_type = event.event_type;
+        let (id, holder, seq) = (EndpointId::new(endpoint.id.clone()), holder.clone(), event.seq);
+        let outcome = Outcome::of(endpoint, &attempt, at);
+        let progress = outcome.progress(endpoint, seq, at);
+        let delivery = outcome.delivery(endpoint, event, attempt, at);
+        self.inner
+            .db
+            .write(move |conn| {
+                if store::progress(conn, &id, &holder, &progress)? == 0 {
+                    return Ok(None);
+                }
+                store::insert_delivery(conn, &delivery)?;
+                if let Some(reason) = &outcome.disabled_reason {
+                    let event = super::WebhookEvent::Disabled { id: id.as_str(), seq, reason };
+                    audit::record(conn, at, None, &event)?;
+                }
+                store::claimed(conn, &id, &holder)
+            })
+            .await
+    }
+}
+
+/// What an attempt means for its endpoint: delivered, to be retried, or the endpoint disabled.
+struct Outcome {
+    delivered: bool,
+    /// The attempts so far, this one included.
+    failed: i32,
+    next_attempt_at: Option<NaiveDateTime>,
+    disabled_reason: Option<String>,
+}
+
+impl Outcome {
+    fn of(endpoint: &EndpointRow, attempt: &Attempt, at: NaiveDateTime) -> Self {
         let failed = endpoint.attempts + 1;
         let delivered = attempt.delivered();
         let gone = attempt.status_code == Some(410);
@@ -289,63 +325,51 @@ impl Deliverer {
                 attempt.error.as_deref().unwrap_or("no answer")
             )),
         };
-        let next_attempt_at = retry.map(|d| at + d);
-        let version = endpoint.version;
-        let message_id = super::message_id(&endpoint.id, seq);
-        self.inner
-            .db
-            .write(move |conn| {
-                let progress = store::Progress {
-                    position: delivered.then_some(seq),
-                    last_delivered_seq: delivered.then_some(Some(seq)),
-                    attempts: if delivered { 0 } else { failed },
-                    next_attempt_at: Some(next_attempt_at),
-                    status: disabled_reason.as_ref().map(|_| WebhookStatus::Disabled),
-                    disabled_reason: disabled_reason.clone().map(Some),
-                    lease_until: Some(at + chrono::Duration::seconds(LEASE_SECS)),
-                    version: disabled_reason.as_ref().map(|_| version + 1),
-                    updated_at: disabled_reason.as_ref().map(|_| at),
-                };
-                if store::progress(conn, &id, &holder, &progress)? == 0 {
-                    return Ok(None);
-                }
-                store::insert_delivery(
-                    conn,
-                    &store::DeliveryRow {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        endpoint_id: id.clone(),
-                        message_id,
-                        event_seq: seq,
-                        event_type,
-                        attempt: failed,
-                        attempted_at: at,
-                        status_code: attempt.status_code,
-                        outcome: if delivered {
-                            DeliveryOutcome::Delivered
-                        } else {
-                            DeliveryOutcome::Failed
-                        },
-                        error: attempt.error,
-                        next_attempt_at,
-                        duration_ms: attempt.duration_ms,
-                    },
-                )?;
-                if let Some(reason) = &disabled_reason {
-                    audit::append(
-                        conn,
-                        at,
-                        Change {
-                            actor_id: None,
-                            action: "webhook.disabled",
-                            entity_type: "webhook",
-                            entity_id: &id,
-                            summary: format!("disabled at feed seq {seq}: {reason}"),
-                        },
-                    )?;
-                }
-                store::held(conn, &id, &holder)
-            })
-            .await
+        Outcome { delivered, failed, next_attempt_at: retry.map(|d| at + d), disabled_reason }
+    }
+
+    /// What the attempt changes on its endpoint, the lease renewed.
+    fn progress(&self, endpoint: &EndpointRow, seq: i64, at: NaiveDateTime) -> store::Progress {
+        let disabled = self.disabled_reason.as_ref();
+        store::Progress {
+            position: self.delivered.then_some(seq),
+            last_delivered_seq: self.delivered.then_some(Some(seq)),
+            attempts: if self.delivered { 0 } else { self.failed },
+            next_attempt_at: Some(self.next_attempt_at),
+            status: disabled.map(|_| WebhookStatus::Disabled),
+            disabled_reason: disabled.cloned().map(Some),
+            lease_until: Some(at + chrono::Duration::seconds(LEASE_SECS)),
+            version: disabled.map(|_| endpoint.version + 1),
+            updated_at: disabled.map(|_| at),
+        }
+    }
+
+    /// The attempt as the endpoint's delivery record keeps it.
+    fn delivery(
+        &self,
+        endpoint: &EndpointRow,
+        event: &Event,
+        attempt: Attempt,
+        at: NaiveDateTime,
+    ) -> store::DeliveryRow {
+        store::DeliveryRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            endpoint_id: endpoint.id.clone(),
+            message_id: super::message_id(&endpoint.id, event.seq),
+            event_seq: event.seq,
+            event_type: event.event_type,
+            attempt: self.failed,
+            attempted_at: at,
+            status_code: attempt.status_code,
+            outcome: if self.delivered {
+                DeliveryOutcome::Delivered
+            } else {
+                DeliveryOutcome::Failed
+            },
+            error: attempt.error,
+            next_attempt_at: self.next_attempt_at,
+            duration_ms: attempt.duration_ms,
+        }
     }
 }
 

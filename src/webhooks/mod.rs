@@ -36,7 +36,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{Owned, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
@@ -457,6 +457,7 @@ impl Owned for EndpointRow {
 
 /// Registers an endpoint (in a write transaction) and audits it; returns it and its secret,
 /// which is stored only sealed.
+#[tracing::instrument(skip_all, fields(owner = %who.id), err)]
 pub fn create(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -486,22 +487,8 @@ pub fn create(
         updated_at: now,
     };
     store::insert(conn, &row)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "webhook.created",
-            entity_type: "webhook",
-            entity_id: &row.id,
-            summary: format!(
-                "endpoint at {} for {} from feed seq {}",
-                url.origin(),
-                row.events.as_text(),
-                row.position
-            ),
-        },
-    )?;
+    let event = WebhookEvent::Created { row: &row, origin: url.origin() };
+    audit::record(conn, now, Some(&who.id), &event)?;
     Ok((row, secret))
 }
 
@@ -512,6 +499,7 @@ pub struct Changes {
     pub enabled: Option<bool>,
 }
 
+#[tracing::instrument(skip_all, fields(webhook = %endpoint.id), err)]
 pub fn update(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -552,23 +540,20 @@ pub fn update(
         }
         _ => {}
     }
-    versioned::change(conn, "webhook", set.version - 1, |conn| store::update(conn, &row.id, &set))?;
-    let row = store::find(conn, &row.id)?.ok_or_else(|| AppError::not_found("no such webhook"))?;
-    audit::append(
+    let event = WebhookEvent::Updated { id: &row.id, said: &said };
+    versioned::commit(
         conn,
         now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "webhook.updated",
-            entity_type: "webhook",
-            entity_id: &row.id,
-            summary: if said.is_empty() { "nothing changed".into() } else { said.join(", ") },
-        },
-    )?;
-    Ok(row)
+        Some(&who.id),
+        row.version,
+        &event,
+        |conn| store::update(conn, &row.id, &set),
+        |conn| store::find(conn, &row.id),
+    )
 }
 
 /// Deletes an endpoint and its delivery record, and audits it.
+#[tracing::instrument(skip_all, fields(webhook = %endpoint.id), err)]
 pub fn delete(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -580,18 +565,66 @@ pub fn delete(
     check_version(row.version)?;
     store::delete(conn, &row.id)?;
     let origin = ReceiverUrl::parse(&row.url).map(|u| u.origin()).unwrap_or_default();
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(&who.id),
-            action: "webhook.deleted",
-            entity_type: "webhook",
-            entity_id: &row.id,
-            summary: format!("endpoint at {origin} deleted at feed position {}", row.position),
-        },
-    )?;
+    audit::record(conn, now, Some(&who.id), &WebhookEvent::Deleted { row: &row, origin })?;
     Ok(())
+}
+
+/// An endpoint's changes as the audit log records them: never its URL, only its origin (the
+/// path may hold the receiver's token).
+enum WebhookEvent<'a> {
+    Created {
+        row: &'a EndpointRow,
+        origin: String,
+    },
+    Updated {
+        id: &'a str,
+        said: &'a [String],
+    },
+    Deleted {
+        row: &'a EndpointRow,
+        origin: String,
+    },
+    /// Disabled by the deliverer after its last retry, or on `410 Gone`.
+    Disabled {
+        id: &'a str,
+        seq: i64,
+        reason: &'a str,
+    },
+}
+
+impl audit::Event for WebhookEvent<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => "webhook.created",
+            Self::Updated { .. } => "webhook.updated",
+            Self::Deleted { .. } => "webhook.deleted",
+            Self::Disabled { .. } => "webhook.disabled",
+        }
+    }
+    fn entity_type(&self) -> &'static str {
+        "webhook"
+    }
+    fn entity_id(&self) -> &str {
+        match self {
+            Self::Created { row, .. } | Self::Deleted { row, .. } => &row.id,
+            Self::Updated { id, .. } | Self::Disabled { id, .. } => id,
+        }
+    }
+    fn summary(&self) -> String {
+        match self {
+            Self::Created { row, origin } => format!(
+                "endpoint at {origin} for {} from feed seq {}",
+                row.events.as_text(),
+                row.position
+            ),
+            Self::Updated { said: [], .. } => "nothing changed".into(),
+            Self::Updated { said, .. } => said.join(", "),
+            Self::Deleted { row, origin } => {
+                format!("endpoint at {origin} deleted at feed position {}", row.position)
+            }
+            Self::Disabled { seq, reason, .. } => format!("disabled at feed seq {seq}: {reason}"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `/api/v1/webhooks`: agencies register, read, change and delete their webhook endpoints
 //! (admins all of them), and read each endpoint's delivery attempts.
 
-use actix_web::{delete, get, http::header, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
-use crate::http::{etag, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
+use crate::http::{tagged, ApiJson, IdempotencyKey, IfMatch, Page, PageParams, Query};
 use crate::state::AppState;
 
 /// A new endpoint, with its signing secret: shown this once only. The secret rests only
@@ -28,9 +28,7 @@ pub struct CreatedWebhook {
 
 fn respond(row: super::EndpointRow) -> Result<HttpResponse, AppError> {
     let version = row.version;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(version)))
-        .json(Webhook::try_from(row)?))
+    Ok(tagged(version, &Webhook::try_from(row)?))
 }
 
 /// Register a webhook endpoint; the response carries its signing secret, once.

@@ -11,6 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::stored::{RowContext, StoredJson};
 use crate::db::DbConn;
+use crate::domain::record_id::{EndpointId, LeaseHolder};
 use crate::error::AppError;
 use crate::licences::events::{self, Event, EventType};
 
@@ -151,40 +152,46 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Stri
 /// holds it (one compare-and-set UPDATE); returns the row when taken.
 pub fn claim(
     conn: &mut DbConn,
-    id: &str,
-    holder: &str,
+    id: &EndpointId,
+    holder: &LeaseHolder,
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> Result<Option<EndpointRow>, AppError> {
     let taken = diesel::update(
         we::table
-            .filter(we::id.eq(id))
+            .filter(we::id.eq(id.as_str()))
             .filter(we::status.eq(WebhookStatus::Active))
             .filter(we::lease_until.is_null().or(we::lease_until.le(now))),
     )
-    .set((we::lease_until.eq(Some(until)), we::lease_holder.eq(Some(holder))))
+    .set((we::lease_until.eq(Some(until)), we::lease_holder.eq(Some(holder.as_str()))))
     .execute(conn)?;
     if taken == 0 {
         return Ok(None);
     }
-    held(conn, id, holder)
+    claimed(conn, id, holder)
 }
 
-/// The endpoint while `holder` holds its lease.
-pub fn held(conn: &mut DbConn, id: &str, holder: &str) -> Result<Option<EndpointRow>, AppError> {
+/// The endpoint while `holder` has its lease (claimed it and has not lost it).
+pub fn claimed(
+    conn: &mut DbConn,
+    id: &EndpointId,
+    holder: &LeaseHolder,
+) -> Result<Option<EndpointRow>, AppError> {
     Ok(we::table
-        .filter(we::id.eq(id))
-        .filter(we::lease_holder.eq(holder))
+        .filter(we::id.eq(id.as_str()))
+        .filter(we::lease_holder.eq(holder.as_str()))
         .select(EndpointRow::as_select())
         .first(conn)
         .optional()?)
 }
 
 /// Gives the lease back.
-pub fn release(conn: &mut DbConn, id: &str, holder: &str) -> Result<(), AppError> {
-    diesel::update(we::table.filter(we::id.eq(id)).filter(we::lease_holder.eq(holder)))
-        .set((we::lease_until.eq(None::<NaiveDateTime>), we::lease_holder.eq(None::<String>)))
-        .execute(conn)?;
+pub fn release(conn: &mut DbConn, id: &EndpointId, holder: &LeaseHolder) -> Result<(), AppError> {
+    diesel::update(
+        we::table.filter(we::id.eq(id.as_str())).filter(we::lease_holder.eq(holder.as_str())),
+    )
+    .set((we::lease_until.eq(None::<NaiveDateTime>), we::lease_holder.eq(None::<String>)))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -213,12 +220,17 @@ pub fn next_event(
     Ok((event, visible.unwrap_or(0).max(position)))
 }
 
-/// Moves a held endpoint's position forward past events it does not subscribe to.
-pub fn pass(conn: &mut DbConn, id: &str, holder: &str, to: i64) -> Result<(), AppError> {
+/// Moves a claimed endpoint's position forward past events it does not subscribe to.
+pub fn pass(
+    conn: &mut DbConn,
+    id: &EndpointId,
+    holder: &LeaseHolder,
+    to: i64,
+) -> Result<(), AppError> {
     diesel::update(
         we::table
-            .filter(we::id.eq(id))
-            .filter(we::lease_holder.eq(holder))
+            .filter(we::id.eq(id.as_str()))
+            .filter(we::lease_holder.eq(holder.as_str()))
             .filter(we::position.lt(to)),
     )
     .set(we::position.eq(to))
@@ -226,7 +238,7 @@ pub fn pass(conn: &mut DbConn, id: &str, holder: &str, to: i64) -> Result<(), Ap
     Ok(())
 }
 
-/// What an attempt changes on its (held) endpoint.
+/// What an attempt changes on its (claimed) endpoint.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = we)]
 pub struct Progress {
@@ -242,16 +254,18 @@ pub struct Progress {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-/// Writes an attempt's progress if `holder` still holds the lease; returns rows changed.
+/// Writes an attempt's progress if `holder` still has the lease; returns rows changed.
 pub fn progress(
     conn: &mut DbConn,
-    id: &str,
-    holder: &str,
+    id: &EndpointId,
+    holder: &LeaseHolder,
     progress: &Progress,
 ) -> Result<usize, AppError> {
-    Ok(diesel::update(we::table.filter(we::id.eq(id)).filter(we::lease_holder.eq(holder)))
-        .set(progress)
-        .execute(conn)?)
+    Ok(diesel::update(
+        we::table.filter(we::id.eq(id.as_str())).filter(we::lease_holder.eq(holder.as_str())),
+    )
+    .set(progress)
+    .execute(conn)?)
 }
 
 pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> Result<(), AppError> {
