@@ -30,6 +30,19 @@ use crate::{
 
 fn api_v1(cfg: &mut ServiceConfig) {
     // The hot path first: the router tries routes in this order.
+    cfg.configure(verify_routes)
+        .configure(account_routes)
+        .configure(audit_routes)
+        .configure(organisation_routes)
+        .configure(licensing_routes)
+        .configure(enforcement_routes)
+        .configure(publication_routes)
+        .configure(webhook_routes)
+        .service(openapi_json);
+}
+
+/// The verification endpoints, the hot path.
+fn verify_routes(cfg: &mut ServiceConfig) {
     cfg.service(verify::routes::verify_licence)
         .service(verify::routes::verify_number)
         .service(verify::routes::verify_ip)
@@ -37,8 +50,12 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(verify::routes::verify_bulk)
         .service(verify::routes::attest)
         .service(verify::routes::public_licence)
-        .service(verify::routes::public_number)
-        .service(users::routes::signup)
+        .service(verify::routes::public_number);
+}
+
+/// Sign-up, tokens, users and agency clients.
+fn account_routes(cfg: &mut ServiceConfig) {
+    cfg.service(users::routes::signup)
         .service(auth::routes::issue_token)
         .service(auth::routes::revoke)
         .service(auth::routes::me)
@@ -49,10 +66,17 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(agency_clients::routes::create_client)
         .service(agency_clients::routes::list_clients)
         .service(agency_clients::routes::get_client)
-        .service(agency_clients::routes::delete_client)
-        .service(audit::routes::list_audit)
-        .service(audit::routes::verify_audit)
-        .service(organisations::routes::create_organisation)
+        .service(agency_clients::routes::delete_client);
+}
+
+/// The audit log.
+fn audit_routes(cfg: &mut ServiceConfig) {
+    cfg.service(audit::routes::list_audit).service(audit::routes::verify_audit);
+}
+
+/// Organisations, their people, sites, telephony and documents.
+fn organisation_routes(cfg: &mut ServiceConfig) {
+    cfg.service(organisations::routes::create_organisation)
         .service(organisations::routes::list_organisations)
         .service(organisations::routes::get_organisation)
         .service(organisations::routes::patch_organisation)
@@ -73,8 +97,12 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(documents::routes::list_documents)
         .service(documents::routes::get_document)
         .service(documents::routes::get_document_content)
-        .service(documents::routes::delete_document)
-        .service(applications::routes::create_application)
+        .service(documents::routes::delete_document);
+}
+
+/// Applications, invoices, clearances and licences.
+fn licensing_routes(cfg: &mut ServiceConfig) {
+    cfg.service(applications::routes::create_application)
         .service(applications::routes::list_applications)
         .service(applications::routes::get_application)
         .service(applications::routes::submit)
@@ -95,8 +123,12 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(licences::routes::reinstate)
         .service(licences::routes::revoke)
         .service(licences::routes::surrender)
-        .service(licences::routes::list_events)
-        .service(inspections::routes::schedule)
+        .service(licences::routes::list_events);
+}
+
+/// Inspections, barred persons, reports and violations.
+fn enforcement_routes(cfg: &mut ServiceConfig) {
+    cfg.service(inspections::routes::schedule)
         .service(inspections::routes::list_inspections)
         .service(inspections::routes::get_inspection)
         .service(inspections::routes::record)
@@ -110,18 +142,25 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(reports::routes::triage)
         .service(violations::routes::list_violations)
         .service(violations::routes::get_violation)
-        .service(violations::routes::resolve)
-        .service(stats::routes::public_stats)
+        .service(violations::routes::resolve);
+}
+
+/// Public statistics, the register and the verification log.
+fn publication_routes(cfg: &mut ServiceConfig) {
+    cfg.service(stats::routes::public_stats)
         .service(register::routes::register_csv)
         .service(register::routes::register_json)
-        .service(verify::routes::verification_log)
-        .service(webhooks::routes::create_webhook)
+        .service(verify::routes::verification_log);
+}
+
+/// Webhook endpoints and their deliveries.
+fn webhook_routes(cfg: &mut ServiceConfig) {
+    cfg.service(webhooks::routes::create_webhook)
         .service(webhooks::routes::list_webhooks)
         .service(webhooks::routes::get_webhook)
         .service(webhooks::routes::patch_webhook)
         .service(webhooks::routes::delete_webhook)
-        .service(webhooks::routes::list_deliveries)
-        .service(openapi_json);
+        .service(webhooks::routes::list_deliveries);
 }
 
 fn root(cfg: &mut ServiceConfig) {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::applications;
 use crate::applications::ApplicationRow;
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::auth::visible::{resolve, Visible};
 use crate::auth::{passwords::Password, Principal, Role};
 use crate::config::Licensing;
@@ -847,21 +847,33 @@ fn scale_batch(
     }
     let sites_made = b.sites.len();
     b.insert(conn)?;
-    audit::append(
-        conn,
-        now,
-        Change {
-            actor_id: Some(owner),
-            action: "seed.batch",
-            entity_type: "seed",
-            entity_id: &format!("SEED{from:07}"),
-            summary: format!(
-                "bulk-seeded organisations {from}..{} with {sites_made} sites",
-                from + count
-            ),
-        },
-    )?;
+    let event = SeedBatch { id: format!("SEED{from:07}"), from, count, sites_made };
+    audit::record(conn, now, Some(owner), &event)?;
     Ok(sites_made)
+}
+
+/// One bulk-seeded batch of organisations, as the audit log records it.
+struct SeedBatch {
+    id: String,
+    from: usize,
+    count: usize,
+    sites_made: usize,
+}
+
+impl audit::Event for SeedBatch {
+    fn action(&self) -> &'static str {
+        "seed.batch"
+    }
+    fn entity_type(&self) -> &'static str {
+        "seed"
+    }
+    fn entity_id(&self) -> &str {
+        &self.id
+    }
+    fn summary(&self) -> String {
+        let (from, sites_made) = (self.from, self.sites_made);
+        format!("bulk-seeded organisations {from}..{} with {sites_made} sites", from + self.count)
+    }
 }
 
 fn seeded_org(

@@ -79,9 +79,7 @@ pub async fn create_application(
     key: IdempotencyKey,
     body: ApiJson<NewApplication>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (new, now) = (body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+    idempotency::create_from(&state, key, body, move |conn, now, new| {
         let row = super::create(conn, now, &who, new)?;
         Created::new(
             format!("/api/v1/applications/{}", row.id),

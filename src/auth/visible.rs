@@ -92,11 +92,11 @@ impl<T> Deref for Visible<T> {
     }
 }
 
-/// Implements [`Owned`] for a record that belongs to an organisation: staff see every one,
-/// operators those of their own organisations. `$find(conn, key)` reads the record.
+/// Implements [`Owned`] for a record read by `$find(conn, key)` and seen when
+/// `$can_see(conn, who, &row)` says so.
 #[macro_export]
-macro_rules! owned_by_organisation {
-    ($row:ty, $key:ty, $missing:literal, $find:expr) => {
+macro_rules! owned_by_rule {
+    ($row:ty, $key:ty, $missing:literal, $find:expr, $can_see:expr) => {
         impl $crate::auth::visible::Owned for $row {
             type Key = $key;
             const MISSING: &'static str = $missing;
@@ -107,15 +107,28 @@ macro_rules! owned_by_organisation {
                 key: &$key,
             ) -> Result<Option<Self>, $crate::error::AppError> {
                 match $find(conn, key)? {
-                    Some(row)
-                        if !who.is($crate::auth::Role::Operator)
-                            || $crate::organisations::can_see(conn, who, &row.organisation_id)? =>
-                    {
-                        Ok(Some(row))
-                    }
+                    Some(row) if $can_see(conn, who, &row)? => Ok(Some(row)),
                     _ => Ok(None),
                 }
             }
         }
+    };
+}
+
+/// Implements [`Owned`] for a record that belongs to an organisation: staff see every one,
+/// operators those of their own organisations. `$find(conn, key)` reads the record.
+#[macro_export]
+macro_rules! owned_by_organisation {
+    ($row:ty, $key:ty, $missing:literal, $find:expr) => {
+        $crate::owned_by_rule!($row, $key, $missing, $find, |conn: &mut $crate::db::DbConn,
+                                                             who: &$crate::auth::Principal,
+                                                             row: &$row|
+         -> Result<
+            bool,
+            $crate::error::AppError,
+        > {
+            Ok(!who.is($crate::auth::Role::Operator)
+                || $crate::organisations::can_see(conn, who, &row.organisation_id)?)
+        });
     };
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit;
-use crate::auth::visible::{self, Owned, Visible};
+use crate::auth::visible::{self, Visible};
 use crate::auth::{Principal, Role};
 use crate::db::versioned;
 use crate::db::DbConn;
@@ -133,21 +133,7 @@ fn can_see(conn: &mut DbConn, who: &Principal, row: &ClearanceRow) -> Result<boo
     })
 }
 
-impl Owned for ClearanceRow {
-    type Key = str;
-    const MISSING: &'static str = "no such clearance";
-
-    fn find_visible(
-        conn: &mut DbConn,
-        who: &Principal,
-        id: &str,
-    ) -> Result<Option<Self>, AppError> {
-        match store::find(conn, id)? {
-            Some(row) if can_see(conn, who, &row)? => Ok(Some(row)),
-            _ => Ok(None),
-        }
-    }
-}
+crate::owned_by_rule!(ClearanceRow, str, "no such clearance", store::find, can_see);
 
 /// The clearance an agency's decision names. API.md §10 answers another clearing agency's
 /// client 403 (it knows the clearance exists: every application has one per agency); anyone

@@ -49,3 +49,22 @@ pub fn stale(what: &str) -> AppError {
         "the {what} was changed by another request since it was read; read it again"
     ))
 }
+
+/// The conditional update of a versioned row: writes `$changes` (an `AsChangeset` carrying the
+/// new `version`) to the row of `$table` whose `$key` is `$id` if its stored version is still
+/// `$changes.version - 1`; evaluates to the rows changed. A macro because diesel's query types
+/// differ per table.
+#[macro_export]
+macro_rules! versioned_update {
+    ($conn:expr, $table:ident, $key:ident = $id:expr, $changes:expr) => {{
+        use diesel::prelude::*;
+        let changes = $changes;
+        diesel::update(
+            $table::table
+                .filter($table::$key.eq($id))
+                .filter($table::version.eq(changes.version - 1)),
+        )
+        .set(changes)
+        .execute($conn)
+    }};
+}

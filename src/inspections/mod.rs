@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit;
-use crate::auth::visible::{Owned, Visible};
+use crate::auth::visible::Visible;
 use crate::auth::{Principal, Role};
 use crate::db::stored::StoredJson;
 use crate::db::versioned;
@@ -205,21 +205,7 @@ pub fn can_see(conn: &mut DbConn, who: &Principal, row: &InspectionRow) -> Resul
     })
 }
 
-impl Owned for InspectionRow {
-    type Key = str;
-    const MISSING: &'static str = "no such inspection";
-
-    fn find_visible(
-        conn: &mut DbConn,
-        who: &Principal,
-        id: &str,
-    ) -> Result<Option<Self>, AppError> {
-        match store::find(conn, id)? {
-            Some(row) if can_see(conn, who, &row)? => Ok(Some(row)),
-            _ => Ok(None),
-        }
-    }
-}
+crate::owned_by_rule!(InspectionRow, str, "no such inspection", store::find, can_see);
 
 /// Schedules an inspection of a site by an active inspector (an inspector only for itself).
 #[tracing::instrument(skip_all, fields(site = %new.site_id.as_str()), err(Display))]

@@ -49,9 +49,7 @@ pub async fn schedule(
     key: IdempotencyKey,
     body: ApiJson<NewInspection>,
 ) -> Result<HttpResponse, AppError> {
-    let fingerprint = body.fingerprint.clone();
-    let (new, now) = (body.into_inner(), state.now());
-    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+    idempotency::create_from(&state, key, body, move |conn, now, new| {
         let row = super::schedule(conn, now, &who, new)?;
         Created::new(
             format!("/api/v1/inspections/{}", row.id),

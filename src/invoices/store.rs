@@ -92,13 +92,7 @@ pub struct InvoiceChanges {
 
 /// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
 pub fn update(conn: &mut DbConn, id: &str, changes: &InvoiceChanges) -> Result<usize, AppError> {
-    Ok(diesel::update(
-        invoices::table
-            .filter(invoices::id.eq(id))
-            .filter(invoices::version.eq(changes.version - 1)),
-    )
-    .set(changes)
-    .execute(conn)?)
+    Ok(crate::versioned_update!(conn, invoices, id = id, changes)?)
 }
 
 #[derive(Debug, Default)]

@@ -124,13 +124,7 @@ pub fn update(
     number: &str,
     changes: &LicenceChanges,
 ) -> Result<usize, AppError> {
-    Ok(diesel::update(
-        licences::table
-            .filter(licences::licence_number.eq(number))
-            .filter(licences::version.eq(changes.version - 1)),
-    )
-    .set(changes)
-    .execute(conn)?)
+    Ok(crate::versioned_update!(conn, licences, licence_number = number, changes)?)
 }
 
 #[derive(Debug, Default)]

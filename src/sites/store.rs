@@ -114,9 +114,5 @@ impl SiteChanges {
 
 /// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
 pub fn update(conn: &mut DbConn, id: &str, changes: &SiteChanges) -> Result<usize, AppError> {
-    Ok(diesel::update(
-        sites::table.filter(sites::id.eq(id)).filter(sites::version.eq(changes.version - 1)),
-    )
-    .set(changes)
-    .execute(conn)?)
+    Ok(crate::versioned_update!(conn, sites, id = id, changes)?)
 }

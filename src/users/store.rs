@@ -80,11 +80,7 @@ pub struct UserChanges {
 
 /// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
 pub fn update(conn: &mut DbConn, id: &str, changes: &UserChanges) -> Result<usize, AppError> {
-    Ok(diesel::update(
-        users::table.filter(users::id.eq(id)).filter(users::version.eq(changes.version - 1)),
-    )
-    .set(changes)
-    .execute(conn)?)
+    Ok(crate::versioned_update!(conn, users, id = id, changes)?)
 }
 
 /// What a password change writes.
@@ -102,11 +98,7 @@ pub fn change_password(
     id: &str,
     changes: &PasswordChange,
 ) -> Result<usize, AppError> {
-    Ok(diesel::update(
-        users::table.filter(users::id.eq(id)).filter(users::version.eq(changes.version - 1)),
-    )
-    .set(changes)
-    .execute(conn)?)
+    Ok(crate::versioned_update!(conn, users, id = id, changes)?)
 }
 
 pub fn count_active_admins(conn: &mut DbConn) -> Result<i64, AppError> {

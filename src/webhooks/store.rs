@@ -112,9 +112,7 @@ impl EndpointChanges {
 
 /// Writes `changes` if the stored version is still `changes.version - 1`; returns rows changed.
 pub fn update(conn: &mut DbConn, id: &str, changes: &EndpointChanges) -> Result<usize, AppError> {
-    Ok(diesel::update(we::table.filter(we::id.eq(id)).filter(we::version.eq(changes.version - 1)))
-        .set(changes)
-        .execute(conn)?)
+    Ok(crate::versioned_update!(conn, we, id = id, changes)?)
 }
 
 pub fn delete(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
