@@ -188,7 +188,8 @@ impl Visitor {
         let (now, idle) =
             (state.now(), chrono::Duration::seconds(state.settings.session_idle_secs));
         let t = token.clone();
-        let found = state.db.read(move |conn| Ok(session::find(conn, &t, now, idle)?)).await?;
+        // A write: finding a session records its use, or deletes it once expired.
+        let found = state.db.write(move |conn| Ok(session::find(conn, &t, now, idle)?)).await?;
         Ok(Visitor { session: found.map(|s| (token, s)), presession })
     }
 }
