@@ -461,6 +461,7 @@ fn file(
         person_id: person_id.map(BodyId::try_new).transpose().map_err(AppError::internal)?,
         site_id: site_id.map(BodyId::try_new).transpose().map_err(AppError::internal)?,
         errors: Vec::new(),
+        extra: Vec::new(),
     };
     let org = resolve::<OrgRow>(conn, owner, org_id)?;
     crate::documents::upload(conn, at, owner, &org, &form)?;

@@ -44,6 +44,9 @@ pub struct UploadForm {
     pub site_id: Option<BodyId>,
     /// Unknown, repeated or unreadable parts.
     pub errors: Vec<FieldError>,
+    /// The short text parts the reader was told to expect besides the upload's own (the
+    /// portal's `csrf_token`), never part of the fingerprint.
+    pub extra: Vec<(String, String)>,
 }
 
 impl UploadForm {
@@ -62,6 +65,17 @@ impl FromRequest for UploadForm {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        UploadForm::read(req, payload, &[])
+    }
+}
+
+impl UploadForm {
+    /// Reads the upload's parts, and the text parts named in `extra` into [`UploadForm::extra`].
+    pub fn read(
+        req: &HttpRequest,
+        payload: &mut Payload,
+        extra: &'static [&'static str],
+    ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>> {
         let headers = req.headers().clone();
         let payload = payload.take();
         Box::pin(async move {
@@ -75,7 +89,7 @@ impl FromRequest for UploadForm {
                 }
                 Ok(chunk)
             });
-            read_parts(Multipart::new(&headers, limited)).await
+            read_parts(Multipart::new(&headers, limited), extra).await
         })
     }
 }
@@ -115,7 +129,10 @@ fn multipart_error(e: MultipartError) -> AppError {
     }
 }
 
-async fn read_parts(mut multipart: Multipart) -> Result<UploadForm, AppError> {
+async fn read_parts(
+    mut multipart: Multipart,
+    extra: &'static [&'static str],
+) -> Result<UploadForm, AppError> {
     let mut form = UploadForm::default();
     let mut seen = std::collections::HashSet::new();
     let mut any = false;
@@ -148,6 +165,10 @@ async fn read_parts(mut multipart: Multipart) -> Result<UploadForm, AppError> {
                     "person_id" => form.person_id = id(value, &mut form.errors),
                     _ => form.site_id = id(value, &mut form.errors),
                 }
+            }
+            other if extra.contains(&other) => {
+                let value = read_text(&mut field, &name, &mut form.errors).await?;
+                form.extra.push((name.clone(), value.unwrap_or_default()));
             }
             _ => {
                 form.errors.push(FieldError::new(

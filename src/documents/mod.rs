@@ -376,16 +376,28 @@ pub fn delete(
     Ok(())
 }
 
-/// What `/submit` still lacks (API.md §10): one `documents` error per missing document, naming
-/// the kind and the person or site. Needs, for the organisation: an `incorporation_certificate`,
-/// a `tax_certificate`, a `bank_letter`, an `identity_document` for every person, and a
-/// `premises_proof` for every site in `site_ids`. An empty list means nothing is missing.
+/// One document the regime requires before `/submit` (API.md §10), and whether it is on file.
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    pub kind: DocumentKind,
+    /// The person (id, name) an identity document is of.
+    pub person: Option<(String, String)>,
+    /// The site (id, name) a premises proof is for.
+    pub site: Option<(String, String)>,
+    pub on_file: bool,
+    /// What is said when it is missing (`identity_document: none for … (person …)`).
+    pub missing: String,
+}
+
+/// Every document the regime requires of the organisation for an application covering
+/// `site_ids`, in order: an `incorporation_certificate`, a `tax_certificate`, a `bank_letter`,
+/// an `identity_document` for every person, and a `premises_proof` for every listed site.
 #[tracing::instrument(skip_all, fields(organisation = %organisation_id), err(Display))]
-pub fn missing_for_submission(
+pub fn requirements(
     conn: &mut DbConn,
     organisation_id: &str,
     site_ids: &[String],
-) -> Result<Vec<FieldError>, AppError> {
+) -> Result<Vec<Requirement>, AppError> {
     let on_file = store::on_file(conn, organisation_id)?;
     let has = |kind: DocumentKind, person: Option<&str>, site: Option<&str>| {
         on_file.iter().any(|h| {
@@ -394,35 +406,61 @@ pub fn missing_for_submission(
                 && site.is_none_or(|s| h.site_id.as_deref() == Some(s))
         })
     };
-    let missing = |message: String| FieldError::new("documents", message);
-    let mut errors = Vec::new();
+    let mut found = Vec::new();
     for (kind, what) in [
         (DocumentKind::IncorporationCertificate, "the certificate of incorporation"),
         (DocumentKind::TaxCertificate, "the tax (NTN) certificate"),
         (DocumentKind::BankLetter, "the bank's letter"),
     ] {
-        if !has(kind, None, None) {
-            errors.push(missing(format!("{kind}: upload {what}")));
-        }
+        let missing = format!("{kind}: upload {what}");
+        found.push(Requirement {
+            kind,
+            person: None,
+            site: None,
+            on_file: has(kind, None, None),
+            missing,
+        });
     }
     for (person_id, full_name) in store::people(conn, organisation_id)? {
-        if !has(DocumentKind::IdentityDocument, Some(&person_id), None) {
-            errors.push(missing(format!(
-                "identity_document: none for {full_name} (person {person_id})"
-            )));
-        }
+        let kind = DocumentKind::IdentityDocument;
+        let missing = format!("identity_document: none for {full_name} (person {person_id})");
+        let on_file = has(kind, Some(&person_id), None);
+        found.push(Requirement {
+            kind,
+            person: Some((person_id, full_name)),
+            site: None,
+            on_file,
+            missing,
+        });
     }
     let mut seen = std::collections::HashSet::new();
     for site_id in site_ids.iter().filter(|s| seen.insert(s.as_str())) {
-        if !has(DocumentKind::PremisesProof, None, Some(site_id)) {
-            let name = sites::store::find(conn, site_id)?.map(|s| s.name);
-            errors.push(missing(match name {
-                Some(name) => format!("premises_proof: none for {name} (site {site_id})"),
-                None => format!("premises_proof: none for site {site_id}"),
-            }));
-        }
+        let kind = DocumentKind::PremisesProof;
+        let name = sites::store::find(conn, site_id)?.map(|s| s.name);
+        let missing = match &name {
+            Some(name) => format!("premises_proof: none for {name} (site {site_id})"),
+            None => format!("premises_proof: none for site {site_id}"),
+        };
+        let on_file = has(kind, None, Some(site_id));
+        let site = Some((site_id.clone(), name.unwrap_or_default()));
+        found.push(Requirement { kind, person: None, site, on_file, missing });
     }
-    Ok(errors)
+    Ok(found)
+}
+
+/// What `/submit` still lacks (API.md §10): one `documents` error per missing document of
+/// [`requirements`], naming the kind and the person or site. An empty list means nothing is
+/// missing.
+pub fn missing_for_submission(
+    conn: &mut DbConn,
+    organisation_id: &str,
+    site_ids: &[String],
+) -> Result<Vec<FieldError>, AppError> {
+    Ok(requirements(conn, organisation_id, site_ids)?
+        .into_iter()
+        .filter(|r| !r.on_file)
+        .map(|r| FieldError::new("documents", r.missing))
+        .collect())
 }
 
 /// A document's changes (and reads) as the audit log records them.

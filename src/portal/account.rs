@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::csrf::PortalForm;
 use super::views::{self, Item};
-use super::{landing, removal, see_other, session, PageError, SignedIn, Visitor};
+use super::{done_message, landing, removal, see_other, session, PageError, SignedIn, Visitor};
 use super::{PRESESSION_COOKIE, SESSION_COOKIE, SIGN_IN};
 use crate::auth::passwords::Password;
 use crate::auth::{signin, Role};
@@ -235,19 +235,12 @@ pub async fn change_password(
     Ok(signed_in(&state, session.role, token, Some("password")))
 }
 
-/// The short message a landing page shows after a change (`?done=`).
-fn done_message(req: &HttpRequest) -> Option<&'static str> {
-    form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "done")
-        .and_then(|(_, v)| (v == "password").then_some("Your password has been changed."))
-}
-
 /// How many of an operator's organisations and applications the dashboard lists.
 const DASHBOARD_ROWS: i64 = 100;
 
-/// `GET /portal`: the operator's organisations and applications.
+/// `GET /portal`: the operator's organisations, and each application with its next step.
 pub async fn dashboard(state: web::Data<AppState>, who: SignedIn, req: HttpRequest) -> Page {
-    let owner = who.session.user_id.clone();
+    let (owner, now) = (who.session.user_id.clone(), state.now());
     let (organisations, applications) = state
         .db
         .read(move |conn| {
@@ -266,30 +259,40 @@ pub async fn dashboard(state: web::Data<AppState>, who: SignedIn, req: HttpReque
                 None,
                 DASHBOARD_ROWS,
             )?;
-            Ok((orgs, apps))
+            let mut progress = Vec::new();
+            for app in apps {
+                let facts = super::checklist::of(conn, app, now)?;
+                let items = super::checklist::items(&facts);
+                let next = super::checklist::next_steps(&facts, &items);
+                progress.push((facts, next));
+            }
+            Ok((orgs, progress))
         })
         .await?;
-    let names: std::collections::HashMap<&str, &str> =
-        organisations.iter().map(|o| (o.id.as_str(), o.legal_name.as_str())).collect();
     let orgs: Vec<Item> = organisations
         .iter()
         .map(|o| Item {
+            href: format!("/portal/organisations/{}", o.id),
             name: o.legal_name.clone(),
             detail: format!("registration number {}", o.registration_number),
         })
         .collect();
+    let mut licences = Vec::new();
     let apps: Vec<Item> = applications
         .iter()
-        .map(|a| Item {
-            name: format!(
-                "{} application for {}",
-                a.category.as_str(),
-                names.get(a.organisation_id.as_str()).copied().unwrap_or("an organisation")
-            ),
-            detail: a.status.as_str().replace('_', " "),
+        .map(|(f, next)| {
+            if let Some(l) = &f.licence {
+                let status = crate::licences::effective_status(l, f.now);
+                licences.push((l.licence_number.clone(), f.org.legal_name.clone(), status));
+            }
+            Item {
+                href: format!("/portal/applications/{}", f.app.id),
+                name: format!("{} application for {}", f.app.category.as_str(), f.org.legal_name),
+                detail: format!("{}. {}", f.app.status.as_str().replace('_', " "), next.join(" ")),
+            }
         })
         .collect();
-    let body = views::dashboard(&who.session, done_message(&req), &orgs, &apps);
+    let body = views::dashboard(&who.session, done_message(&req), &orgs, &apps, &licences);
     Ok(page(StatusCode::OK, body))
 }
 

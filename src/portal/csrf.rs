@@ -116,6 +116,41 @@ impl<T: DeserializeOwned + 'static> FromRequest for PortalForm<T> {
     }
 }
 
+/// A portal upload (`multipart/form-data`) that passed the same CSRF check: the token is the
+/// form's `csrf_token` part.
+pub struct PortalUpload {
+    pub visitor: Visitor,
+    pub upload: crate::documents::UploadForm,
+}
+
+impl FromRequest for PortalUpload {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let upload = crate::documents::UploadForm::read(&req, payload, &[FIELD]);
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            if !same_origin(&req, &state.settings.public_url) {
+                return Err(PageError::Csrf);
+            }
+            let upload = upload.await?;
+            let visitor = Visitor::of(&req).await?;
+            let token = upload
+                .extra
+                .iter()
+                .find(|(k, _)| k == FIELD)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("");
+            if token.is_empty() || !visitor.accepts(token, &state.keys) {
+                return Err(PageError::Csrf);
+            }
+            Ok(PortalUpload { visitor, upload })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,14 @@
 //! place CSRF is checked. Pages reuse the public register's layout, stylesheet and headers.
 
 pub mod account;
+mod applications;
+mod checklist;
 pub mod csrf;
+mod documents;
+mod form;
+mod organisations;
 pub mod session;
+mod sites;
 mod views;
 
 use actix_web::cookie::{time, Cookie, SameSite};
@@ -19,7 +25,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth::policy::{self, Access};
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::state::AppState;
 pub use session::Session;
@@ -48,6 +54,30 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", PASSWORD),
     ("GET", PORTAL),
     ("GET", DESK),
+    ("GET", organisations::NEW),
+    ("POST", organisations::NEW),
+    ("GET", organisations::SHOW),
+    ("GET", organisations::EDIT),
+    ("POST", organisations::EDIT),
+    ("GET", organisations::NEW_PERSON),
+    ("POST", organisations::NEW_PERSON),
+    ("POST", organisations::REMOVE_PERSON),
+    ("GET", sites::NEW),
+    ("POST", sites::NEW),
+    ("GET", sites::SHOW),
+    ("POST", sites::NUMBERS),
+    ("POST", sites::REMOVE_NUMBER),
+    ("POST", sites::IP_RANGES),
+    ("POST", sites::REMOVE_IP_RANGE),
+    ("GET", documents::NEW),
+    ("POST", documents::NEW),
+    ("POST", documents::DELETE),
+    ("GET", applications::NEW),
+    ("POST", applications::NEW),
+    ("GET", applications::SHOW),
+    ("GET", applications::SUBMIT),
+    ("POST", applications::SUBMIT),
+    ("POST", applications::WITHDRAW),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,7 +89,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(PASSWORD, web::get().to(account::password_form))
         .route(PASSWORD, web::post().to(account::change_password))
         .route(PORTAL, web::get().to(account::dashboard))
-        .route(DESK, web::get().to(account::desk));
+        .route(DESK, web::get().to(account::desk))
+        // `new` before `{id}`: the literal segment wins.
+        .route(organisations::NEW, web::get().to(organisations::new_form))
+        .route(organisations::NEW, web::post().to(organisations::create))
+        .route(organisations::SHOW, web::get().to(organisations::show))
+        .route(organisations::EDIT, web::get().to(organisations::edit_form))
+        .route(organisations::EDIT, web::post().to(organisations::save))
+        .route(organisations::NEW_PERSON, web::get().to(organisations::new_person_form))
+        .route(organisations::NEW_PERSON, web::post().to(organisations::add_person))
+        .route(organisations::REMOVE_PERSON, web::post().to(organisations::remove_person))
+        .route(sites::NEW, web::get().to(sites::new_form))
+        .route(sites::NEW, web::post().to(sites::create))
+        .route(sites::SHOW, web::get().to(sites::show))
+        .route(sites::NUMBERS, web::post().to(sites::add_number))
+        .route(sites::REMOVE_NUMBER, web::post().to(sites::remove_number))
+        .route(sites::IP_RANGES, web::post().to(sites::add_ip_range))
+        .route(sites::REMOVE_IP_RANGE, web::post().to(sites::remove_ip_range))
+        .route(documents::NEW, web::get().to(documents::new_form))
+        .route(documents::NEW, web::post().to(documents::upload))
+        .route(documents::DELETE, web::post().to(documents::delete))
+        .route(applications::NEW, web::get().to(applications::new_form))
+        .route(applications::NEW, web::post().to(applications::create))
+        .route(applications::SHOW, web::get().to(applications::show))
+        .route(applications::SUBMIT, web::get().to(applications::check_form))
+        .route(applications::SUBMIT, web::post().to(applications::submit))
+        .route(applications::WITHDRAW, web::post().to(applications::withdraw));
 }
 
 /// Where a person lands after signing in: operators on their dashboard, staff at the desk.
@@ -154,6 +209,34 @@ impl ResponseError for PageError {
                 "This account is locked for a while after too many wrong passwords. \
                  Wait a few minutes and try again.",
             ),
+            PageError::App(AppError::NotFound(_)) => (
+                "Page not found",
+                "There is no such page, or it is not one you can see. Check the address, or go \
+                 back to your dashboard.",
+            ),
+            PageError::App(AppError::Forbidden(_)) => {
+                ("You cannot do this", "Your account's role does not allow it.")
+            }
+            PageError::App(
+                e @ (AppError::Conflict(_)
+                | AppError::PreconditionFailed(_)
+                | AppError::BadRequest(_)
+                | AppError::Validation { .. }
+                | AppError::PayloadTooLarge(_)
+                | AppError::UnsupportedMediaType(_)),
+            ) => {
+                let detail = e.problem().detail;
+                let mut res = crate::pages::page(
+                    status,
+                    views::message(
+                        "This could not be done",
+                        &format!("{detail}. Nothing was changed."),
+                    ),
+                );
+                res.headers_mut()
+                    .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+                return res;
+            }
             PageError::App(other) => {
                 tracing::error!(error = %other, "portal page failed");
                 ("Something went wrong", "The page could not be made. Try again later.")
@@ -217,6 +300,60 @@ fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
 pub struct SignedIn {
     pub token: String,
     pub session: Session,
+}
+
+impl SignedIn {
+    /// The signed-in person as the domain functions' caller: the same rules as their API calls.
+    pub fn principal(&self) -> Principal {
+        Principal { id: self.session.user_id.clone(), role: self.session.role, jti: String::new() }
+    }
+}
+
+/// A version check for an edit form: the version the form was opened on must still be the
+/// stored one (412 otherwise, shown again with the current values).
+pub fn opened_on(version: i64) -> impl FnOnce(i64) -> Result<(), AppError> {
+    move |stored| {
+        if stored == version {
+            Ok(())
+        } else {
+            Err(AppError::PreconditionFailed(
+                "changed by someone else since you opened this form".into(),
+            ))
+        }
+    }
+}
+
+/// The short messages a page shows after a change (`?done=`): only these, never the query's
+/// own text.
+const DONE: &[(&str, &str)] = &[
+    ("password", "Your password has been changed."),
+    ("organisation-created", "The organisation has been registered."),
+    ("organisation-saved", "The organisation has been saved."),
+    ("person-added", "The person has been added."),
+    ("person-removed", "The person has been removed."),
+    ("site-added", "The site has been added."),
+    ("number-added", "The number has been added."),
+    ("number-removed", "The number has been removed."),
+    ("ip-range-added", "The IP range has been added."),
+    ("ip-range-removed", "The IP range has been removed."),
+    ("document-uploaded", "The document has been uploaded."),
+    ("document-deleted", "The document has been deleted."),
+    ("application-created", "The application has been started."),
+    ("application-submitted", "The application has been submitted."),
+    ("application-withdrawn", "The application has been withdrawn."),
+];
+
+/// The message for the page's `?done=`, if it names one.
+pub fn done_message(req: &HttpRequest) -> Option<&'static str> {
+    let wanted = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| v.into_owned())?;
+    DONE.iter().find(|(k, _)| *k == wanted).map(|(_, m)| *m)
+}
+
+/// A 303 to a changed object's page, with the message of what was done.
+pub fn done(to: &str, what: &str) -> HttpResponse {
+    see_other(&format!("{to}?done={what}")).finish()
 }
 
 impl FromRequest for SignedIn {

@@ -5,12 +5,13 @@
 use maud::{html, Markup};
 
 use super::csrf::FIELD;
+use super::form::{self, Field, Values};
 use super::{Session, PASSWORD, SIGN_IN, SIGN_OUT, SIGN_UP};
 use crate::error::FieldError;
 use crate::pages::css;
 use crate::pages::templates::layout;
 
-fn frame(title: &str, main: Markup) -> Markup {
+pub fn frame(title: &str, main: Markup) -> Markup {
     layout(title, css(), main)
 }
 
@@ -26,7 +27,7 @@ pub fn message(title: &str, detail: &str) -> Markup {
     )
 }
 
-fn hidden_token(token: &str) -> Markup {
+pub fn hidden_token(token: &str) -> Markup {
     html! { input type="hidden" name=(FIELD) value=(token); }
 }
 
@@ -127,7 +128,7 @@ fn account_bar(session: &Session) -> Markup {
     }
 }
 
-fn notice(text: Option<&str>) -> Markup {
+pub fn notice(text: Option<&str>) -> Markup {
     html! {
         @if let Some(text) = text {
             div class="notice" role="status" { p { (text) } }
@@ -156,36 +157,57 @@ pub fn password(session: &Session, errors: &[FieldError]) -> Markup {
     )
 }
 
-/// One row of the dashboard's lists.
+/// One row of the dashboard's lists, linking to its page.
 pub struct Item {
+    pub href: String,
     pub name: String,
     pub detail: String,
 }
 
-/// `/portal`: the operator's organisations and applications.
+fn items(items: &[Item]) -> Markup {
+    html! {
+        ul class="items" {
+            @for i in items { li { a href=(i.href) { (i.name) } " — " (i.detail) } }
+        }
+    }
+}
+
+/// `/portal`: the operator's organisations, applications and licences.
 pub fn dashboard(
     session: &Session,
     done: Option<&str>,
     organisations: &[Item],
     applications: &[Item],
+    licences: &[(String, String, crate::domain::LicenceStatus)],
 ) -> Markup {
-    frame(
-        "Your applications",
+    signed_in(
+        session,
+        "Your call-centre licensing",
+        done,
         html! {
-            (account_bar(session))
-            (notice(done))
             h1 { "Your call-centre licensing" }
             h2 { "Organisations" }
             @if organisations.is_empty() {
-                p class="muted" { "You have not registered an organisation yet." }
-            } @else {
-                ul class="items" { @for o in organisations { li { strong { (o.name) } " — " (o.detail) } } }
+                p class="muted" { "You have not registered an organisation yet. Register the company that is to hold the licence first." }
             }
+            (items(organisations))
+            p { a href=(super::organisations::NEW) { "Register an organisation" } }
             h2 { "Applications" }
             @if applications.is_empty() {
-                p class="muted" { "You have no applications yet." }
-            } @else {
-                ul class="items" { @for a in applications { li { strong { (a.name) } " — " (a.detail) } } }
+                p class="muted" { "You have no applications yet. Start one from an organisation's page." }
+            }
+            (items(applications))
+            @if !licences.is_empty() {
+                h2 { "Licences" }
+                ul class="items" {
+                    @for (number, holder, status) in licences {
+                        li {
+                            strong { (number) } " — " (holder) ", " (status.as_str()) " — "
+                            a href={ "/register/licences/" (number) } { "Status page" } " · "
+                            a href={ "/register/licences/" (number) "/certificate" } { "Certificate" }
+                        }
+                    }
+                }
             }
         },
     )
@@ -202,4 +224,83 @@ pub fn desk(session: &Session, done: Option<&str>) -> Markup {
             p { "You are signed in with the " strong { (session.role.as_str()) } " role." }
         },
     )
+}
+
+/// A page for a signed-in person: who they are, the message of the change just made, the page.
+pub fn signed_in(session: &Session, title: &str, done: Option<&str>, main: Markup) -> Markup {
+    frame(
+        title,
+        html! {
+            (account_bar(session))
+            (notice(done))
+            (main)
+        },
+    )
+}
+
+/// A form of one button (remove, delete, withdraw), with the session's CSRF token.
+pub fn button_form(action: &str, token: &str, label: &str, secondary: bool) -> Markup {
+    html! {
+        form method="post" action=(action) class="inline" {
+            (hidden_token(token))
+            button type="submit" class=[secondary.then_some("secondary")] { (label) }
+        }
+    }
+}
+
+/// A status tag in a checklist or list.
+pub fn tag(text: &str, class: &str) -> Markup {
+    html! { strong class={ "tag " (class) } { (text) } }
+}
+
+/// "Back to …" link.
+pub fn back(href: &str, text: &str) -> Markup {
+    html! { p class="back" { a href=(href) { (text) } } }
+}
+
+/// A page whose main part is one form.
+pub struct FormView<'a> {
+    pub title: &'a str,
+    pub intro: Option<Markup>,
+    pub action: &'a str,
+    pub fields: &'a [Field],
+    pub values: &'a Values,
+    pub errors: &'a [FieldError],
+    /// Hidden fields besides the CSRF token (an edit form's `version`).
+    pub hidden: &'a [(&'a str, String)],
+    pub button: &'a str,
+    /// Where "Back" goes, and its text.
+    pub back: (&'a str, &'a str),
+    pub multipart: bool,
+}
+
+/// A signed-in page of one form: the error summary first, then the form.
+pub fn form_page(session: &Session, v: FormView<'_>) -> Markup {
+    let enctype = v.multipart.then_some("multipart/form-data");
+    signed_in(
+        session,
+        v.title,
+        None,
+        html! {
+            (back(v.back.0, v.back.1))
+            (form::error_summary(v.fields, v.errors))
+            h1 { (v.title) }
+            @if let Some(intro) = v.intro { (intro) }
+            form method="post" action=(v.action) enctype=[enctype] novalidate {
+                (hidden_token(&session.csrf_token))
+                @for (name, value) in v.hidden { input type="hidden" name=(name) value=(value); }
+                (form::render(v.fields, v.values, v.errors))
+                button type="submit" { (v.button) }
+            }
+        },
+    )
+}
+
+/// A value of one of the API's enums in words (`beneficial_owner` → "beneficial owner").
+pub fn words(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }

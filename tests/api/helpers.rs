@@ -489,6 +489,12 @@ impl<'a> Browser<'a> {
         self.send(req).await
     }
 
+    /// Posts a `multipart/form-data` body.
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Resp {
+        let req = self.client.post(format!("{}{path}", self.app.base)).multipart(form);
+        self.send(req).await
+    }
+
     /// Opens the form at `path` and posts `fields` with the form's CSRF token.
     pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let token = csrf_token(&self.get(path).await.expect(200));

@@ -22,6 +22,7 @@ mod operations;
 mod pages;
 mod personal_data;
 mod portal;
+mod portal_pages;
 mod public_api;
 mod register;
 mod registry;
