@@ -3,7 +3,10 @@
 //! OpenAPI document; anonymous and rate limited with the public API's limiter.
 //!
 //! Every page answers with [`page`], which sets the security headers: a CSP that allows no
-//! script and only this binary's stylesheet, `nosniff`, no referrer, no framing, no caching.
+//! script and only this binary's stylesheet, `nosniff`, no referrer to other sites, no
+//! framing, no caching. (`Referrer-Policy: same-origin`, not `no-referrer`: under
+//! `no-referrer` browsers send `Origin: null` with the portal's own form posts, which the CSRF
+//! check must refuse.)
 
 mod lookup;
 mod qr;
@@ -44,7 +47,7 @@ pub(crate) fn secured(status: StatusCode) -> HttpResponseBuilder {
     let mut res = HttpResponse::build(status);
     res.insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"));
     res
 }

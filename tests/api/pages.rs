@@ -68,7 +68,7 @@ fn page(r: Resp, status: u16) -> Resp {
     assert_eq!(r.header("content-type").as_deref(), Some("text/html; charset=utf-8"));
     assert_eq!(r.header("content-security-policy").as_deref(), Some(CSP));
     assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
-    assert_eq!(r.header("referrer-policy").as_deref(), Some("no-referrer"));
+    assert_eq!(r.header("referrer-policy").as_deref(), Some("same-origin"));
     assert_eq!(r.header("x-frame-options").as_deref(), Some("DENY"));
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
     assert!(r.text.starts_with("<!DOCTYPE html><html lang=\"en\">"), "{}", r.text);

@@ -462,6 +462,22 @@ async fn an_upload_without_its_token_or_from_another_origin_stores_nothing() {
         )
         .await;
     r.expect(403);
+    // `Origin: null` (what a page under `no-referrer`, or a sandboxed frame, sends) is not ours.
+    let r = b
+        .post(
+            &format!("/portal/organisations/{}/people/new", op.org),
+            &[("csrf_token", &token), ("full_name", "X")],
+            Some("null"),
+        )
+        .await;
+    r.expect(403);
+    let people = app
+        .get(&format!("/api/v1/organisations/{}/people", op.org))
+        .token(&op.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(people.body["items"].as_array().unwrap().len(), 1, "no one was added");
 }
 
 #[actix_rt::test]
