@@ -164,7 +164,10 @@ pub async fn show(
 }
 
 fn title(f: &Facts) -> String {
-    format!("{} licence application for {}", views::words(&f.app.category), f.org.legal_name)
+    let category = views::words(&f.app.category);
+    let mut chars = category.chars();
+    let category: String = chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect();
+    format!("{category} licence application for {}", f.org.legal_name)
 }
 
 /// The checklist as a task list.
