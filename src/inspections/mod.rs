@@ -379,6 +379,25 @@ pub fn record(
     Ok(row)
 }
 
+/// Records a visit with everything that follows from it, in the caller's transaction: the
+/// violations its findings open, and the confirmation of each provisional licence whose every
+/// site has now passed its pre-licence visit. The API's route and the inspector's form both
+/// record through this.
+#[tracing::instrument(skip_all, fields(inspection = %inspection.id), err(Display))]
+pub fn record_visit(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    who: &Principal,
+    inspection: Visible<InspectionRow>,
+    check_version: impl FnOnce(i64) -> Result<(), AppError>,
+    rec: Record,
+) -> Result<InspectionRow, AppError> {
+    let row = record(conn, now, who, inspection, check_version, rec)?;
+    crate::violations::after_inspection(conn, now, &who.id, &row)?;
+    crate::licences::confirm_after_inspection(conn, now, &who.id, &row)?;
+    Ok(row)
+}
+
 /// Cancels a scheduled inspection, with a reason.
 #[tracing::instrument(skip_all, fields(inspection = %inspection.id), err(Display))]
 pub fn cancel(

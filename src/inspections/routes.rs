@@ -139,10 +139,7 @@ pub async fn record(
         .db
         .write(move |conn| {
             let inspection = resolve::<InspectionRow>(conn, &w, &id)?;
-            let row = super::record(conn, now, &w, inspection, |v| if_match.check(v), rec)?;
-            crate::violations::after_inspection(conn, now, &w.id, &row)?;
-            crate::licences::confirm_after_inspection(conn, now, &w.id, &row)?;
-            Ok(row)
+            super::record_visit(conn, now, &w, inspection, |v| if_match.check(v), rec)
         })
         .await?;
     Ok(respond(row, &who))

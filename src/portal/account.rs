@@ -295,8 +295,3 @@ pub async fn dashboard(state: web::Data<AppState>, who: SignedIn, req: HttpReque
     let body = views::dashboard(&who.session, done_message(&req), &orgs, &apps, &licences);
     Ok(page(StatusCode::OK, body))
 }
-
-/// `GET /desk`: the staff's landing page.
-pub async fn desk(who: SignedIn, req: HttpRequest) -> Page {
-    Ok(page(StatusCode::OK, views::desk(&who.session, done_message(&req))))
-}

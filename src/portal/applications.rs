@@ -166,7 +166,8 @@ pub async fn show(
 fn title(f: &Facts) -> String {
     let category = views::words(&f.app.category);
     let mut chars = category.chars();
-    let category: String = chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect();
+    let category: String =
+        chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect();
     format!("{category} licence application for {}", f.org.legal_name)
 }
 

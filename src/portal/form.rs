@@ -32,6 +32,16 @@ pub enum Kind {
     List,
     /// A file (multipart forms only; not part of the JSON).
     File,
+    /// A date (`YYYY-MM-DD`), sent as midnight UTC of that day.
+    Date,
+    /// A date and time (`YYYY-MM-DDTHH:MM`), in UTC.
+    DateTime,
+    /// A longer text.
+    Area,
+    /// One checkbox: `true` when ticked, absent otherwise.
+    Tick,
+    /// An amount typed in rupees (`20,000.50`), sent in paisa (JSON number).
+    Rupees,
 }
 
 /// One field: its name (the API body's JSON path), its visible label and an optional hint.
@@ -138,6 +148,8 @@ fn to_json(fields: &[Field], values: &Values) -> (Value, Vec<FieldError>) {
         let value = match &f.kind {
             Kind::File => continue,
             Kind::Checks(_) => Value::from(values.all(f.name)),
+            Kind::Tick if raw == "true" => Value::Bool(true),
+            Kind::Tick => continue,
             Kind::List => Value::from(
                 raw.split([',', ' ', ';']).filter(|w| !w.is_empty()).collect::<Vec<_>>(),
             ),
@@ -149,6 +161,18 @@ fn to_json(fields: &[Field], values: &Values) -> (Value, Vec<FieldError>) {
                     continue;
                 }
             },
+            Kind::Rupees => match paisa(raw) {
+                Some(n) => Value::from(n),
+                None => {
+                    errors.push(FieldError::new(
+                        f.name,
+                        "must be an amount in rupees, e.g. 20000 or 20000.50",
+                    ));
+                    continue;
+                }
+            },
+            Kind::Date if raw.len() == 10 => Value::from(format!("{raw}T00:00:00Z")),
+            Kind::DateTime if raw.len() == 16 => Value::from(format!("{raw}:00Z")),
             Kind::Decimal => match raw.parse::<f64>() {
                 Ok(n) if n.is_finite() => Value::from(n),
                 _ => {
@@ -161,6 +185,19 @@ fn to_json(fields: &[Field], values: &Values) -> (Value, Vec<FieldError>) {
         insert(&mut object, f.name, value);
     }
     (Value::Object(object), errors)
+}
+
+/// Rupees as typed (`20,000.50`) in paisa, or `None`.
+fn paisa(raw: &str) -> Option<i64> {
+    let raw = raw.trim().replace(',', "");
+    let (whole, fraction) = raw.split_once('.').unwrap_or((&raw, ""));
+    let digits = whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit());
+    if whole.is_empty() || fraction.len() > 2 || !digits {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(fraction)
 }
 
 /// The form's values parsed as the API body `T`, with `extra` JSON fields the form does not
@@ -193,8 +230,11 @@ pub fn parse<T: DeserializeOwned + ToSchema + BodyRules + 'static>(
 /// (`registration_number … is already registered`); anything else names no field.
 pub fn field_errors(fields: &[Field], e: AppError) -> Vec<FieldError> {
     let field_of = |path: &str| {
+        // `findings[0].code` is the row field `findings.0.code`, else `findings`'s.
+        let dotted = path.replace('[', ".").replace(']', "");
         let base = path.split('[').next().unwrap_or(path);
-        fields.iter().find(|f| f.name == base).map(|f| f.name.to_string())
+        let by = |name: &str| fields.iter().find(|f| f.name == name).map(|f| f.name.to_string());
+        by(&dotted).or_else(|| by(base))
     };
     match e {
         AppError::Validation { errors, .. } => errors
@@ -206,6 +246,19 @@ pub fn field_errors(fields: &[Field], e: AppError) -> Vec<FieldError> {
             let first = detail.split([' ', ':']).next().unwrap_or("");
             vec![FieldError::new(field_of(first).unwrap_or_default(), detail)]
         }
+    }
+}
+
+/// The status a form is shown again with after the domain refused it: 412 for a stale
+/// version, 409 for a step that is not open, 422 for invalid values; `None` for an error that
+/// is a page of its own (404, 403, 500).
+pub fn refusal_status(e: &AppError) -> Option<actix_web::http::StatusCode> {
+    use actix_web::http::StatusCode;
+    match e {
+        AppError::PreconditionFailed(_) => Some(StatusCode::PRECONDITION_FAILED),
+        AppError::Conflict(_) => Some(StatusCode::CONFLICT),
+        e if is_form_error(e) => Some(StatusCode::UNPROCESSABLE_ENTITY),
+        _ => None,
     }
 }
 
@@ -294,8 +347,32 @@ fn render_field(f: &Field, values: &Values, errors: &[FieldError]) -> Markup {
                 Kind::Whole => ("text", "off", Some("numeric")),
                 Kind::Decimal => ("text", "off", Some("decimal")),
                 Kind::File => ("file", "off", None),
+                Kind::Date => ("date", "off", None),
+                Kind::DateTime => ("datetime-local", "off", None),
                 _ => ("text", "off", None),
             };
+            if matches!(f.kind, Kind::Tick) {
+                return html! {
+                    div class=(class) {
+                        (notes)
+                        div class="choice" {
+                            input type="checkbox" id=(id) name=(f.name) value="true"
+                                checked[values.get(f.name) == "true"] aria-describedby=[described];
+                            label for=(id) { (f.label) }
+                        }
+                    }
+                };
+            }
+            if matches!(f.kind, Kind::Area) {
+                return html! {
+                    div class=(class) {
+                        label for=(id) { (f.label) }
+                        (notes)
+                        textarea id=(id) name=(f.name) rows="4" aria-invalid=[error.map(|_| "true")]
+                            aria-describedby=[described] { (values.get(f.name)) }
+                    }
+                };
+            }
             let value = if kind == "file" { None } else { Some(values.get(f.name)) };
             html! {
                 div class=(class) {
@@ -335,6 +412,16 @@ mod tests {
         );
         let bad = Values(vec![("seat_count".into(), "many".into())]);
         assert_eq!(to_json(&fields, &bad).1[0].field, "seat_count");
+    }
+
+    #[test]
+    fn rupees_as_typed_are_paisa() {
+        assert_eq!(paisa("20000"), Some(2_000_000));
+        assert_eq!(paisa("20,000.5"), Some(2_000_050));
+        assert_eq!(paisa("0.05"), Some(5));
+        assert_eq!(paisa("1.234"), None);
+        assert_eq!(paisa("-5"), None);
+        assert_eq!(paisa(""), None);
     }
 
     #[test]

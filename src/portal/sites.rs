@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::csrf::PortalForm;
 use super::form::{self, options, Field, Kind, Values};
 use super::organisations::{address_fields, link as organisation_link, Page, Posted};
-use super::views::{self, FormView};
+use super::views::{self, FormView, Invalid, SmallForm};
 use super::{done, done_message, SignedIn};
 use crate::auth::visible::resolve;
 use crate::auth::Principal;
@@ -170,14 +170,6 @@ fn premises(conn: &mut DbConn, who: &Principal, id: &str) -> Result<Premises, Ap
     Ok(Premises { site, organisation, numbers, ip_ranges })
 }
 
-/// Which of the site page's forms was sent back, with its values and errors.
-struct Invalid<'a> {
-    form: &'static str,
-    fields: &'a [Field],
-    values: &'a Values,
-    errors: &'a [FieldError],
-}
-
 /// `GET /portal/sites/{id}`.
 pub async fn show(
     state: web::Data<AppState>,
@@ -221,31 +213,6 @@ fn ip_ranges_list(p: &Premises, token: &str) -> Markup {
     }
 }
 
-/// One of the page's small forms, its values and errors when it was the one sent back.
-fn small_form(
-    who: &SignedIn,
-    action: &str,
-    name: &'static str,
-    fields: &[Field],
-    hidden: Option<&str>,
-    button: &str,
-    invalid: Option<&Invalid<'_>>,
-) -> Markup {
-    let empty = Values::default();
-    let (values, errors) = match invalid {
-        Some(i) if i.form == name => (i.values, i.errors),
-        _ => (&empty, &[][..]),
-    };
-    html! {
-        form method="post" action=(action) novalidate {
-            (views::hidden_token(&who.session.csrf_token))
-            @if let Some(kind) = hidden { input type="hidden" name="kind" value=(kind); }
-            (form::render(fields, values, errors))
-            button type="submit" { (button) }
-        }
-    }
-}
-
 fn site_page(
     who: &SignedIn,
     p: &Premises,
@@ -274,13 +241,13 @@ fn site_page(
             h2 { "Numbers" }
             (numbers_list(p, token))
             h3 { "Add a number" }
-            (small_form(who, &format!("{base}/numbers"), "number", &numbers, Some("number"), "Add number", inv))
+            (views::small_form(&who.session, &SmallForm { action: &format!("{base}/numbers"), name: "number", fields: &numbers, hidden: &[("kind", "number")], button: "Add number" }, inv))
             h3 { "Add a range" }
-            (small_form(who, &format!("{base}/numbers"), "range", &ranges, Some("range"), "Add range", inv))
+            (views::small_form(&who.session, &SmallForm { action: &format!("{base}/numbers"), name: "range", fields: &ranges, hidden: &[("kind", "range")], button: "Add range" }, inv))
             h2 { "IP ranges" }
             (ip_ranges_list(p, token))
             h3 { "Add an IP range" }
-            (small_form(who, &format!("{base}/ip-ranges"), "ip", &ips, None, "Add IP range", inv))
+            (views::small_form(&who.session, &SmallForm { action: &format!("{base}/ip-ranges"), name: "ip", fields: &ips, hidden: &[], button: "Add IP range" }, inv))
         },
     )
 }

@@ -213,19 +213,6 @@ pub fn dashboard(
     )
 }
 
-/// `/desk`: the staff's landing page.
-pub fn desk(session: &Session, done: Option<&str>) -> Markup {
-    frame(
-        "Desk",
-        html! {
-            (account_bar(session))
-            (notice(done))
-            h1 { "Desk" }
-            p { "You are signed in with the " strong { (session.role.as_str()) } " role." }
-        },
-    )
-}
-
 /// A page for a signed-in person: who they are, the message of the change just made, the page.
 pub fn signed_in(session: &Session, title: &str, done: Option<&str>, main: Markup) -> Markup {
     frame(
@@ -302,5 +289,40 @@ pub fn words(v: &impl serde::Serialize) -> String {
         Ok(serde_json::Value::String(s)) => s.replace('_', " "),
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
+    }
+}
+
+/// Which of a page's several forms was sent back, with its values and errors.
+pub struct Invalid<'a> {
+    pub form: &'static str,
+    pub fields: &'a [Field],
+    pub values: &'a Values,
+    pub errors: &'a [FieldError],
+}
+
+/// One of a page's several small forms.
+pub struct SmallForm<'a> {
+    pub action: &'a str,
+    /// Which form it is (matched against [`Invalid::form`]).
+    pub name: &'static str,
+    pub fields: &'a [Field],
+    pub hidden: &'a [(&'a str, &'a str)],
+    pub button: &'a str,
+}
+
+/// A small form, with its values and errors when it is the one sent back.
+pub fn small_form(session: &Session, f: &SmallForm<'_>, invalid: Option<&Invalid<'_>>) -> Markup {
+    let empty = Values::default();
+    let (values, errors) = match invalid {
+        Some(i) if i.form == f.name => (i.values, i.errors),
+        _ => (&empty, &[][..]),
+    };
+    html! {
+        form method="post" action=(f.action) novalidate {
+            (hidden_token(&session.csrf_token))
+            @for (name, value) in f.hidden { input type="hidden" name=(name) value=(value); }
+            (form::render(f.fields, values, errors))
+            button type="submit" { (f.button) }
+        }
     }
 }

@@ -6,6 +6,7 @@ mod agency_clients;
 mod audit;
 mod auth;
 mod cli;
+mod desk;
 mod documents;
 mod dossier;
 mod enforcement_intel;

@@ -402,7 +402,7 @@ async fn the_cookie_does_not_authenticate_the_api_and_is_stored_only_hashed() {
 async fn every_portal_route_is_registered() {
     let app = TestApp::spawn().await;
     let mut b = Browser::new(&app);
-    for (method, path) in ccreg::portal::ROUTES {
+    for (method, path) in ccreg::portal::all_routes() {
         let r = if *method == "GET" { b.get(path).await } else { b.post(path, &[], None).await };
         assert!(![404, 405].contains(&r.status.as_u16()), "{method} {path}: {}", r.status);
     }
