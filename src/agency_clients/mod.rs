@@ -48,8 +48,24 @@ impl From<ClientRow> for AgencyClient {
     }
 }
 
+/// The clearing agency a client is to decide for, as sent (any case, blank for none): one of
+/// `agencies` (`CCREG_CLEARANCE_AGENCIES`), lower-case, or 422 naming `clears`.
+pub fn clearing_agency(
+    clears: Option<&str>,
+    agencies: &[String],
+) -> Result<Option<String>, AppError> {
+    let clears = clears.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty());
+    match clears {
+        Some(code) if !agencies.iter().any(|a| *a == code) => Err(AppError::invalid(
+            "clears",
+            format!("{code:?} is not a clearing agency; use one of {}", agencies.join(", ")),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Creates a client and its audit entry (inside a write transaction); returns it with its
-/// secret, which is never stored.
+/// secret, which is never stored. `clears` has passed [`clearing_agency`].
 #[tracing::instrument(skip_all, fields(actor = actor), err)]
 pub fn create(
     conn: &mut DbConn,

@@ -63,14 +63,8 @@ pub async fn create_client(
 ) -> Result<HttpResponse, AppError> {
     let fingerprint = body.fingerprint.clone();
     let CreateClient { name, agency, clears } = body.into_inner();
-    let clears = clears.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty());
-    let agencies = &state.settings.licensing.clearance_agencies;
-    if let Some(code) = clears.as_deref().filter(|c| !agencies.iter().any(|a| a == c)) {
-        return Err(AppError::invalid(
-            "clears",
-            format!("{code:?} is not a clearing agency; use one of {}", agencies.join(", ")),
-        ));
-    }
+    let clears =
+        super::clearing_agency(clears.as_deref(), &state.settings.licensing.clearance_agencies)?;
     let now = state.now();
     let actor = principal.id.clone();
     idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {

@@ -40,6 +40,8 @@ pub enum Kind {
     Area,
     /// One checkbox: `true` when ticked, absent otherwise.
     Tick,
+    /// A password: never written back into the page.
+    Password,
     /// An amount typed in rupees (`20,000.50`), sent in paisa (JSON number).
     Rupees,
 }
@@ -348,6 +350,7 @@ fn render_field(f: &Field, values: &Values, errors: &[FieldError]) -> Markup {
                 Kind::Decimal => ("text", "off", Some("decimal")),
                 Kind::File => ("file", "off", None),
                 Kind::Date => ("date", "off", None),
+                Kind::Password => ("password", "new-password", None),
                 Kind::DateTime => ("datetime-local", "off", None),
                 _ => ("text", "off", None),
             };
@@ -373,7 +376,8 @@ fn render_field(f: &Field, values: &Values, errors: &[FieldError]) -> Markup {
                     }
                 };
             }
-            let value = if kind == "file" { None } else { Some(values.get(f.name)) };
+            let value =
+                if matches!(kind, "file" | "password") { None } else { Some(values.get(f.name)) };
             html! {
                 div class=(class) {
                     label for=(id) { (f.label) }

@@ -2,6 +2,7 @@
 //! inspectors record their visits. Every route is a `Session` rule of the policy table, and
 //! every change calls the API route's own domain function with the signed-in person as caller.
 
+pub mod admin;
 pub mod applications;
 pub mod inspections;
 pub mod licences;
@@ -32,7 +33,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(licences::REVOKE, web::post().to(licences::revoke))
         .route(inspections::LIST, web::get().to(inspections::list))
         .route(inspections::SHOW, web::get().to(inspections::show))
-        .route(inspections::SHOW, web::post().to(inspections::record));
+        .route(inspections::SHOW, web::post().to(inspections::record))
+        .route(admin::USERS, web::get().to(admin::users))
+        .route(admin::USERS, web::post().to(admin::create_user))
+        .route(admin::USER, web::get().to(admin::user))
+        .route(admin::USER, web::post().to(admin::save_user))
+        .route(admin::CLIENTS, web::get().to(admin::clients))
+        .route(admin::CLIENTS, web::post().to(admin::create_client))
+        .route(admin::DELETE_CLIENT, web::post().to(admin::delete_client));
 }
 
 /// The desk's routes, as [`configure`] registers them (each has its policy rule).
@@ -53,6 +61,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", inspections::LIST),
     ("GET", inspections::SHOW),
     ("POST", inspections::SHOW),
+    ("GET", admin::USERS),
+    ("POST", admin::USERS),
+    ("GET", admin::USER),
+    ("POST", admin::USER),
+    ("GET", admin::CLIENTS),
+    ("POST", admin::CLIENTS),
+    ("POST", admin::DELETE_CLIENT),
 ];
 
 /// `GET /desk`: what this role does here.
@@ -72,6 +87,13 @@ pub async fn landing(who: SignedIn, req: HttpRequest) -> Page {
                     input id="licence_number" name="licence_number" type="text" autocomplete="off";
                 }
                 button type="submit" { "Open licence" }
+            }
+        }
+        @if role == Role::Admin {
+            h2 { "Access" }
+            ul class="items" {
+                li { a href=(admin::USERS) { "Users" } " — staff accounts: create, change role, deactivate" }
+                li { a href=(admin::CLIENTS) { "Agency clients" } " — the agencies' API clients" }
             }
         }
         @if matches!(role, Role::Regulator | Role::Inspector) {
