@@ -32,7 +32,7 @@ impl PartialSchema for DocumentBytes {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .description(Some("The document's bytes, exactly as uploaded"))
+            .description(Some("The file's bytes, exactly as uploaded"))
             .into()
     }
 }
