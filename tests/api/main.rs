@@ -9,6 +9,7 @@ mod cli;
 mod documents;
 mod dossier;
 mod enforcement_intel;
+mod evidence;
 mod http_rules;
 mod index;
 mod input_rules;
