@@ -28,7 +28,7 @@ use crate::auth::{Principal, Role};
 use crate::db::schema::{inspection_evidence, inspections};
 use crate::db::DbConn;
 use crate::documents::form::{Expected, FilePart, Parts};
-use crate::documents::MediaType;
+use crate::documents::{self, MediaType};
 use crate::domain::Reason;
 use crate::error::{AppError, FieldError};
 
@@ -188,16 +188,9 @@ impl FromRequest for EvidenceForm {
 /// Every invalid part at once (422), then the bytes' type (415): the photo, its description.
 fn check(form: &EvidenceForm) -> Result<(MediaType, Reason, &FilePart), AppError> {
     let mut errors = form.errors.clone();
-    let named = |errors: &[FieldError], field: &str| errors.iter().any(|e| e.field == field);
-    match &form.file {
-        None if !named(&errors, "file") => {
-            errors.push(FieldError::new("file", "required: the photo's bytes"))
-        }
-        Some(f) if f.bytes.is_empty() => errors.push(FieldError::new("file", "the file is empty")),
-        _ => {}
-    }
+    documents::check_file(form.file.as_ref(), "the photo's bytes", &mut errors);
     let description = match form.description.as_deref().map(Reason::try_new) {
-        None if !named(&errors, "description") => {
+        None if !documents::named(&errors, "description") => {
             errors.push(FieldError::new("description", "required: what the photo shows"));
             None
         }

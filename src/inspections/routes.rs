@@ -12,7 +12,7 @@ use super::{
 };
 use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
-use crate::documents::routes::DocumentBytes;
+use crate::documents::routes::{stored_file, DocumentBytes};
 use crate::domain::record_id::{EnforcementItemId, UserId};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -270,12 +270,8 @@ pub async fn get_evidence(
             evidence::read_content(conn, now, &who, &inspection, &evidence_id)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, row.content_type.as_str()))
+    Ok(stored_file(row.content_type, &row.sha256)
         .insert_header((header::CONTENT_DISPOSITION, "inline"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::ETAG, format!("\"{}\"", row.sha256)))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .body(bytes))
 }
 
