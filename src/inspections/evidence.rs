@@ -333,12 +333,12 @@ enum EvidenceEvent<'a> {
 impl audit::Event for EvidenceEvent<'_> {
     fn action(&self) -> &'static str {
         match self {
-            Self::Uploaded(_) => "inspection_evidence.uploaded",
+            Self::Uploaded(_) => "evidence.uploaded",
             Self::Read { .. } => "document.read",
         }
     }
     fn entity_type(&self) -> &'static str {
-        "inspection_evidence"
+        "evidence"
     }
     fn entity_id(&self) -> &str {
         match self {

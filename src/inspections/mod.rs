@@ -124,6 +124,8 @@ pub struct Record {
     pub outcome: Outcome,
     /// The inspector's private notes: never shown to the operator.
     pub notes: Option<Reason>,
+    /// Hashes of evidence files, each with a description. Photos uploaded to
+    /// `/api/v1/inspections/{id}/evidence` are listed already and need not be named here.
     pub evidence: Option<Vec<Evidence>>,
 }
 

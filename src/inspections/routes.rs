@@ -249,6 +249,7 @@ pub async fn upload_evidence(
          content((DocumentBytes = "image/png"), (DocumentBytes = "image/jpeg")),
          headers(
              ("ETag" = String, description = "The SHA-256 of the bytes (hex), in quotes"),
+             ("Content-Disposition" = String, description = "inline"),
              ("X-Content-Type-Options" = String, description = "nosniff"),
          )),
         (status = 404, description = "No such inspection or evidence, or not visible to the caller"),

@@ -226,7 +226,7 @@ async fn only_the_assigned_inspector_uploads_and_only_staff_read_the_bytes() {
     assert_eq!(reads.len(), 3, "{reads:?}");
     let actors: Vec<&str> = reads.iter().map(|e| e["actor_id"].as_str().unwrap()).collect();
     assert!(actors.contains(&w.inspector_id.as_str()), "{reads:?}");
-    assert!(reads.iter().all(|e| e["entity_type"] == "inspection_evidence"), "{reads:?}");
+    assert!(reads.iter().all(|e| e["entity_type"] == "evidence"), "{reads:?}");
 
     // Never operators or agencies: 403 by role, for any id (so nothing is revealed).
     act(&app, &w.inspector, &w.path, "record", Some(visit(json!([])))).await.expect(200);
