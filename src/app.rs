@@ -133,6 +133,8 @@ fn enforcement_routes(cfg: &mut ServiceConfig) {
         .service(inspections::routes::get_inspection)
         .service(inspections::routes::record)
         .service(inspections::routes::cancel)
+        .service(inspections::routes::upload_evidence)
+        .service(inspections::routes::get_evidence)
         .service(inspections::routes::list_queue)
         .service(inspections::routes::dismiss)
         .service(barred::routes::list_barred_persons)

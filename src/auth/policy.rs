@@ -109,6 +109,8 @@ const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/inspections/{id}", Access::Roles(INSPECTION_READERS)),
     ("POST", "/api/v1/inspections/{id}/record", Access::Roles(INSPECTOR)),
     ("POST", "/api/v1/inspections/{id}/cancel", Access::Roles(REGULATOR)),
+    ("POST", "/api/v1/inspections/{id}/evidence", Access::Roles(INSPECTOR)),
+    ("GET", "/api/v1/inspections/{id}/evidence/{evidence_id}", Access::Roles(STAFF)),
     ("GET", "/api/v1/enforcement-queue", Access::Roles(ADMIN_REGULATOR)),
     ("POST", "/api/v1/enforcement-queue/{id}/dismiss", Access::Roles(REGULATOR)),
     ("GET", "/api/v1/barred-persons", Access::Roles(ADMIN_REGULATOR)),

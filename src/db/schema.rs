@@ -274,6 +274,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    inspection_evidence (id) {
+        id -> Text,
+        inspection_id -> Text,
+        description -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        taken_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     enforcement_items (id) {
         id -> Text,
         licence_number -> Text,
@@ -454,6 +468,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     licences,
     licence_events,
     inspections,
+    inspection_evidence,
     enforcement_items,
     licence_sites,
     verification_log,

@@ -1,8 +1,10 @@
-//! `UploadForm`: the upload's `multipart/form-data` body, read as a stream. The file may be at
-//! most [`MAX_FILE_BYTES`], the whole body that plus a little for the other parts; reading
-//! stops as soon as either limit is passed (413), so no body is ever buffered beyond them.
-//! Unknown, repeated or unreadable parts are collected as field errors for the rules to report
-//! with the rest.
+//! The multipart reader of uploads: a `multipart/form-data` body with one `file` part and a
+//! few short text parts, read as a stream ([`Parts`]). The file may be at most
+//! [`MAX_FILE_BYTES`], the whole body that plus a little for the other parts; reading stops as
+//! soon as either limit is passed (413), so no body is ever buffered beyond them. Unknown,
+//! repeated or unreadable parts are collected as field errors for the rules to report with the
+//! rest. [`UploadForm`] is a dossier document's form; other forms (an inspection's evidence)
+//! read their own parts through [`Parts::read`] the same way.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,9 +25,10 @@ use crate::error::{AppError, FieldError};
 const MAX_OTHER_BYTES: usize = 64 * 1024;
 /// The largest whole request body.
 pub const MAX_REQUEST_BYTES: usize = MAX_FILE_BYTES + MAX_OTHER_BYTES;
-/// The longest text part (`kind`, `person_id`, `site_id`).
+/// The longest text part (`kind`, `person_id`, `site_id`, `description`).
 const MAX_TEXT_BYTES: usize = 1024;
-const KNOWN_PARTS: [&str; 4] = ["file", "kind", "person_id", "site_id"];
+/// A document upload's text parts, besides `file`.
+const DOCUMENT_PARTS: &[&str] = &["kind", "person_id", "site_id"];
 
 /// The uploaded file: its bytes and the file name the client gave (not yet cleaned).
 #[derive(Debug, Clone)]
@@ -34,8 +37,66 @@ pub struct FilePart {
     pub bytes: web::Bytes,
 }
 
-/// The parts of an upload as sent. Text parts sent empty count as absent; an id that is not a
-/// UUID is an error here and absent.
+impl FilePart {
+    /// The file as a fingerprint sees it: its name and the SHA-256 of its bytes.
+    pub fn digest(&self) -> (String, String) {
+        (self.name.clone(), hex::encode(Sha256::digest(&self.bytes)))
+    }
+}
+
+/// The text parts a form expects besides `file`: its own, and the `extra` ones its caller
+/// reads too (the portal's `csrf_token`), kept apart and never part of a fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    pub own: &'static [&'static str],
+    pub extra: &'static [&'static str],
+}
+
+/// A multipart upload's parts as sent.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub file: Option<FilePart>,
+    /// The form's own text parts sent, by name, trimmed (an empty one included).
+    pub texts: Vec<(String, String)>,
+    /// The `extra` text parts sent, by name.
+    pub extra: Vec<(String, String)>,
+    /// Unknown, repeated or unreadable parts.
+    pub errors: Vec<FieldError>,
+}
+
+impl Parts {
+    /// The text part `name` as sent; `None` when absent or sent empty (as a web form sends an
+    /// empty field).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.texts.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone())
+    }
+
+    /// Reads a `multipart/form-data` body with a `file` part and the text parts `expected`.
+    pub fn read(
+        req: &HttpRequest,
+        payload: &mut Payload,
+        expected: Expected,
+    ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>> {
+        let headers = req.headers().clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            check_headers(&headers, expected)?;
+            let mut seen = 0usize;
+            let limited = payload.map(move |chunk| {
+                let chunk = chunk?;
+                seen += chunk.len();
+                if seen > MAX_REQUEST_BYTES {
+                    return Err(PayloadError::Overflow);
+                }
+                Ok(chunk)
+            });
+            read_parts(Multipart::new(&headers, limited), expected).await
+        })
+    }
+}
+
+/// The parts of a document upload as sent. Text parts sent empty count as absent; an id that
+/// is not a UUID is an error here and absent.
 #[derive(Debug, Clone, Default)]
 pub struct UploadForm {
     pub file: Option<FilePart>,
@@ -52,11 +113,29 @@ pub struct UploadForm {
 impl UploadForm {
     /// SHA-256 over the parts as sent, for Idempotency-Key.
     pub fn fingerprint(&self) -> String {
-        let file =
-            self.file.as_ref().map(|f| (f.name.clone(), hex::encode(Sha256::digest(&f.bytes))));
+        let file = self.file.as_ref().map(FilePart::digest);
         let canonical =
             serde_json::json!([file, self.kind, self.person_id, self.site_id, self.errors]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
+    /// The document's fields of `parts`.
+    fn from_parts(parts: Parts) -> Self {
+        let mut errors = parts.errors.clone();
+        let mut id = |name: &str| {
+            parts.text(name).and_then(|v| {
+                BodyId::try_new(&v).map_err(|m| errors.push(FieldError::new(name, m))).ok()
+            })
+        };
+        let (person_id, site_id) = (id("person_id"), id("site_id"));
+        UploadForm {
+            kind: parts.text("kind"),
+            person_id,
+            site_id,
+            errors,
+            extra: parts.extra,
+            file: parts.file,
+        }
     }
 }
 
@@ -76,35 +155,23 @@ impl UploadForm {
         payload: &mut Payload,
         extra: &'static [&'static str],
     ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>> {
-        let headers = req.headers().clone();
-        let payload = payload.take();
-        Box::pin(async move {
-            check_headers(&headers)?;
-            let mut seen = 0usize;
-            let limited = payload.map(move |chunk| {
-                let chunk = chunk?;
-                seen += chunk.len();
-                if seen > MAX_REQUEST_BYTES {
-                    return Err(PayloadError::Overflow);
-                }
-                Ok(chunk)
-            });
-            read_parts(Multipart::new(&headers, limited), extra).await
-        })
+        let parts = Parts::read(req, payload, Expected { own: DOCUMENT_PARTS, extra });
+        Box::pin(async move { Ok(UploadForm::from_parts(parts.await?)) })
     }
 }
 
 /// 415 unless the body is `multipart/form-data`; 413 at once if it says it is too long.
-fn check_headers(headers: &header::HeaderMap) -> Result<(), AppError> {
+fn check_headers(headers: &header::HeaderMap, expected: Expected) -> Result<(), AppError> {
     let essence = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
     if essence.as_deref() != Some("multipart/form-data") {
-        return Err(AppError::UnsupportedMediaType(
-            "send the upload as multipart/form-data with the parts file and kind".into(),
-        ));
+        return Err(AppError::UnsupportedMediaType(format!(
+            "send the upload as multipart/form-data with the parts {}",
+            part_names(expected)
+        )));
     }
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -129,57 +196,46 @@ fn multipart_error(e: MultipartError) -> AppError {
     }
 }
 
-async fn read_parts(
-    mut multipart: Multipart,
-    extra: &'static [&'static str],
-) -> Result<UploadForm, AppError> {
-    let mut form = UploadForm::default();
+/// `file, kind, person_id, site_id`: the parts a form is made of.
+fn part_names(expected: Expected) -> String {
+    std::iter::once("file").chain(expected.own.iter().copied()).collect::<Vec<_>>().join(", ")
+}
+
+async fn read_parts(mut multipart: Multipart, expected: Expected) -> Result<Parts, AppError> {
+    let mut parts = Parts::default();
     let mut seen = std::collections::HashSet::new();
     let mut any = false;
     while let Some(field) = multipart.next().await {
         let mut field = match field {
             Ok(field) => field,
-            // A body with no parts at all lacks the file and kind like any other (422).
+            // A body with no parts at all lacks its required parts like any other (422).
             Err(MultipartError::Incomplete) if !any => break,
             Err(e) => return Err(multipart_error(e)),
         };
         any = true;
         let name = field.name().unwrap_or_default().to_string();
-        if KNOWN_PARTS.contains(&name.as_str()) && !seen.insert(name.clone()) {
-            form.errors.push(FieldError::new(&name, "sent more than once"));
+        let own = name == "file" || expected.own.contains(&name.as_str());
+        if own && !seen.insert(name.clone()) {
+            parts.errors.push(FieldError::new(&name, "sent more than once"));
             drain(&mut field).await?;
-            continue;
-        }
-        match name.as_str() {
-            "file" => form.file = Some(read_file(&mut field).await?),
-            "kind" | "person_id" | "site_id" => {
-                let value = read_text(&mut field, &name, &mut form.errors).await?;
-                let value = value.filter(|v| !v.is_empty());
-                let id = |value: Option<String>, errors: &mut Vec<FieldError>| {
-                    value.and_then(|v| {
-                        BodyId::try_new(&v).map_err(|m| errors.push(FieldError::new(&name, m))).ok()
-                    })
-                };
-                match name.as_str() {
-                    "kind" => form.kind = value,
-                    "person_id" => form.person_id = id(value, &mut form.errors),
-                    _ => form.site_id = id(value, &mut form.errors),
-                }
+        } else if name == "file" {
+            parts.file = Some(read_file(&mut field).await?);
+        } else if own || expected.extra.contains(&name.as_str()) {
+            let value = read_text(&mut field, &name, &mut parts.errors).await?;
+            match (own, value) {
+                (true, Some(value)) => parts.texts.push((name, value)),
+                (true, None) => {}
+                (false, value) => parts.extra.push((name, value.unwrap_or_default())),
             }
-            other if extra.contains(&other) => {
-                let value = read_text(&mut field, &name, &mut form.errors).await?;
-                form.extra.push((name.clone(), value.unwrap_or_default()));
-            }
-            _ => {
-                form.errors.push(FieldError::new(
-                    &name,
-                    format!("unknown part; the parts are {}", KNOWN_PARTS.join(", ")),
-                ));
-                drain(&mut field).await?;
-            }
+        } else {
+            let names = part_names(expected);
+            parts
+                .errors
+                .push(FieldError::new(&name, format!("unknown part; the parts are {names}")));
+            drain(&mut field).await?;
         }
     }
-    Ok(form)
+    Ok(parts)
 }
 
 async fn read_file(field: &mut Field) -> Result<FilePart, AppError> {

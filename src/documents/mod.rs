@@ -190,7 +190,7 @@ pub fn read_content(
 }
 
 /// Whether a field is named among `errors` already (a part the form could not read).
-fn named(errors: &[FieldError], field: &str) -> bool {
+pub(crate) fn named(errors: &[FieldError], field: &str) -> bool {
     errors.iter().any(|e| e.field == field)
 }
 
@@ -203,11 +203,7 @@ fn check(
 ) -> Result<(DocumentKind, MediaType), AppError> {
     let mut errors: Vec<FieldError> = form.errors.clone();
     let kind = check_kind(form, &mut errors);
-    match &form.file {
-        None => errors.push(FieldError::new("file", "required: the document's bytes")),
-        Some(f) if f.bytes.is_empty() => errors.push(FieldError::new("file", "the file is empty")),
-        Some(_) => {}
-    }
+    check_file(form.file.as_ref(), "the document's bytes", &mut errors);
     let org = OrganisationId::from(org_id);
     check_reference(conn, PERSON, form.person_id.as_ref(), kind, &mut errors, |conn, id| {
         store::is_person_of(conn, &org, &PersonId::from(id))
@@ -225,6 +221,17 @@ fn check(
             Ok((kind, media))
         }
         _ => Err(AppError::validation(errors)),
+    }
+}
+
+/// The `file` part of an upload: required (`what` says what it holds) and not empty.
+pub(crate) fn check_file(file: Option<&form::FilePart>, what: &str, errors: &mut Vec<FieldError>) {
+    match file {
+        None if !named(errors, "file") => {
+            errors.push(FieldError::new("file", format!("required: {what}")))
+        }
+        Some(f) if f.bytes.is_empty() => errors.push(FieldError::new("file", "the file is empty")),
+        _ => {}
     }
 }
 

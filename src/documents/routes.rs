@@ -3,7 +3,7 @@
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse, HttpResponseBuilder};
 use serde::Deserialize;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
@@ -32,7 +32,7 @@ impl PartialSchema for DocumentBytes {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .description(Some("The document's bytes, exactly as uploaded"))
+            .description(Some("The file's bytes, exactly as uploaded"))
             .into()
     }
 }
@@ -159,13 +159,21 @@ pub async fn get_document_content(
             super::read_content(conn, now, &who, doc)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, row.content_type.as_str()))
+    Ok(stored_file(row.content_type, &row.sha256)
         .insert_header((header::CONTENT_DISPOSITION, attachment(&row.file_name)))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::ETAG, format!("\"{}\"", row.sha256)))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .body(bytes))
+}
+
+/// A stored file's answer: its recognised type, never sniffed by the browser, its SHA-256 as
+/// the ETag, cached by no one else.
+pub fn stored_file(content_type: super::MediaType, sha256: &str) -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::CONTENT_TYPE, content_type.as_str()))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::ETAG, format!("\"{sha256}\"")))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"));
+    response
 }
 
 /// `attachment; filename="<ASCII fallback>"`, plus `filename*` (RFC 6266) for a non-ASCII name.

@@ -7,6 +7,7 @@
 //! `violations::after_inspection` beside `record`, in its transaction.
 
 pub mod enforcement;
+pub mod evidence;
 pub mod routes;
 pub mod store;
 
@@ -123,6 +124,8 @@ pub struct Record {
     pub outcome: Outcome,
     /// The inspector's private notes: never shown to the operator.
     pub notes: Option<Reason>,
+    /// Hashes of evidence files, each with a description. Photos uploaded to
+    /// `/api/v1/inspections/{id}/evidence` are listed already and need not be named here.
     pub evidence: Option<Vec<Evidence>>,
 }
 
@@ -154,7 +157,9 @@ pub struct Inspection {
     /// Absent for operators.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    pub evidence: Vec<Evidence>,
+    /// The uploaded photos in order of upload, then the hashes the record declared that name
+    /// none of them (those with `sha256` and `description` only, the other fields null).
+    pub evidence: Vec<evidence::EvidenceItem>,
     pub cancel_reason: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -162,8 +167,9 @@ pub struct Inspection {
 }
 
 impl Inspection {
-    /// The view of `who`: operators never get the notes.
-    pub fn view(r: InspectionRow, who: &Principal) -> Self {
+    /// The view of `who`, with the inspection's uploaded evidence: operators never get the
+    /// notes.
+    pub fn view(r: InspectionRow, uploads: Vec<evidence::EvidenceRow>, who: &Principal) -> Self {
         Inspection {
             id: r.id,
             site_id: r.site_id,
@@ -180,13 +186,40 @@ impl Inspection {
             findings: r.findings.into_inner(),
             outcome: r.outcome,
             notes: if who.is(Role::Operator) { None } else { r.notes },
-            evidence: r.evidence.into_inner(),
+            evidence: evidence::listed(uploads, r.evidence.into_inner()),
             cancel_reason: r.cancel_reason,
             version: r.version,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
         }
     }
+}
+
+/// The views of `rows` for `who`, each with its uploaded evidence.
+pub fn views(
+    conn: &mut DbConn,
+    rows: Vec<InspectionRow>,
+    who: &Principal,
+) -> Result<Vec<Inspection>, AppError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut uploads = evidence::of_inspections(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mine = uploads.remove(&r.id).unwrap_or_default();
+            Inspection::view(r, mine, who)
+        })
+        .collect())
+}
+
+/// The view of one inspection for `who`, with its uploaded evidence.
+pub fn view_of(
+    conn: &mut DbConn,
+    row: InspectionRow,
+    who: &Principal,
+) -> Result<Inspection, AppError> {
+    let mut views = views(conn, vec![row], who)?;
+    views.pop().ok_or_else(|| AppError::internal("an inspection without its view"))
 }
 
 /// Whether `who` may see this inspection at all.

@@ -6,11 +6,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::enforcement::{self, EnforcementItem};
+use super::evidence::{self, EvidenceFile, EvidenceForm, EvidenceUpload};
 use super::{
     store, Cancellation, Inspection, InspectionRow, NewInspection, Outcome, Record, Status,
 };
 use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
+use crate::documents::routes::{stored_file, DocumentBytes};
 use crate::domain::record_id::{EnforcementItemId, UserId};
 use crate::error::AppError;
 use crate::http::idempotency::{self, Created};
@@ -26,10 +28,8 @@ pub struct InspectionFilter {
     pub outcome: Option<Outcome>,
 }
 
-fn respond(row: super::InspectionRow, who: &Principal) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(row.version)))
-        .json(Inspection::view(row, who))
+fn respond(view: Inspection) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(view.version))).json(view)
 }
 
 /// Schedule an inspection: regulators for any active inspector, inspectors for themselves.
@@ -51,11 +51,8 @@ pub async fn schedule(
 ) -> Result<HttpResponse, AppError> {
     idempotency::create_from(&state, key, body, move |conn, now, new| {
         let row = super::schedule(conn, now, &who, new)?;
-        Created::new(
-            format!("/api/v1/inspections/{}", row.id),
-            row.version,
-            &Inspection::view(row, &who),
-        )
+        let (location, version) = (format!("/api/v1/inspections/{}", row.id), row.version);
+        Created::new(location, version, &super::view_of(conn, row, &who)?)
     })
     .await
 }
@@ -84,8 +81,16 @@ pub async fn list_inspections(
         status: f.status,
         outcome: f.outcome,
     };
-    let rows = state.db.read(move |conn| store::list(conn, &filter, after, limit + 1)).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |r| r.id.clone(), |r| Inspection::view(r, &who))))
+    let (views, more) = state
+        .db
+        .read(move |conn| {
+            let mut rows = store::list(conn, &filter, after, limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            Ok((super::views(conn, rows, &who)?, more))
+        })
+        .await?;
+    Ok(web::Json(Page::from_views(views, more, |i| i.id.clone())))
 }
 
 /// Read an inspection (operators: recorded ones of their sites, without notes).
@@ -105,10 +110,14 @@ pub async fn get_inspection(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
-    let w = who.clone();
-    let row = state.db.read(move |conn| resolve::<InspectionRow>(conn, &w, &id)).await?;
-    let row = row.into_inner();
-    Ok(respond(row, &who))
+    let view = state
+        .db
+        .read(move |conn| {
+            let row = resolve::<InspectionRow>(conn, &who, &id)?.into_inner();
+            super::view_of(conn, row, &who)
+        })
+        .await?;
+    Ok(respond(view))
 }
 
 /// Record the visit. The assigned inspector, once; needs `If-Match`.
@@ -134,15 +143,16 @@ pub async fn record(
     if_match: IfMatch,
     body: ApiJson<Record>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, rec, now, w) = (id.to_string(), body.into_inner(), state.now(), who.clone());
-    let row = state
+    let (id, rec, now) = (id.to_string(), body.into_inner(), state.now());
+    let view = state
         .db
         .write(move |conn| {
-            let inspection = resolve::<InspectionRow>(conn, &w, &id)?;
-            super::record_visit(conn, now, &w, inspection, |v| if_match.check(v), rec)
+            let inspection = resolve::<InspectionRow>(conn, &who, &id)?;
+            let row = super::record_visit(conn, now, &who, inspection, |v| if_match.check(v), rec)?;
+            super::view_of(conn, row, &who)
         })
         .await?;
-    Ok(respond(row, &who))
+    Ok(respond(view))
 }
 
 /// Cancel a scheduled inspection. Regulators; needs `If-Match`.
@@ -168,15 +178,100 @@ pub async fn cancel(
     if_match: IfMatch,
     body: ApiJson<Cancellation>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, reason, now, w) = (id.to_string(), body.into_inner().reason, state.now(), who.clone());
-    let row = state
+    let (id, reason, now) = (id.to_string(), body.into_inner().reason, state.now());
+    let view = state
         .db
         .write(move |conn| {
-            let inspection = resolve::<InspectionRow>(conn, &w, &id)?;
-            super::cancel(conn, now, &w, inspection, |v| if_match.check(v), reason)
+            let inspection = resolve::<InspectionRow>(conn, &who, &id)?;
+            let row = super::cancel(conn, now, &who, inspection, |v| if_match.check(v), reason)?;
+            super::view_of(conn, row, &who)
         })
         .await?;
-    Ok(respond(row, &who))
+    Ok(respond(view))
+}
+
+/// Upload a photo as evidence of the visit (the assigned inspector, before or with the record):
+/// `multipart/form-data` with the parts `file` (PNG or JPEG) and `description`.
+#[utoipa::path(
+    operation_id = "upload_inspection_evidence",
+    tag = "inspections",
+    request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
+    params(
+        ("id" = Uuid, Path, description = "The inspection's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request (1 to 255 visible ASCII characters)", pattern = r"^[\x21-\x7E]+$", min_length = 1, max_length = 255),
+    ),
+    responses(
+        (status = 201, description = "Stored; `content_type` as recognised from the bytes", body = EvidenceFile,
+         headers(("Location" = String, description = "The evidence's bytes"))),
+        (status = 400, description = "A malformed multipart body or header value"),
+        (status = 403, description = "Not the inspector assigned to this inspection"),
+        (status = 404, description = "No such inspection, or not visible to the caller"),
+        (status = 409, description = "The inspection is recorded or cancelled: its evidence can no longer change"),
+        (status = 413, description = "The file is over 10 MiB"),
+        (status = 415, description = "The body is not multipart/form-data, or the file is not a PNG or JPEG"),
+        (status = 422, description = "Missing, empty, unknown or invalid parts (each listed)"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/inspections/{id}/evidence")]
+pub async fn upload_evidence(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    form: EvidenceForm,
+) -> Result<HttpResponse, AppError> {
+    let (id, now, fingerprint) = (id.to_string(), state.now(), form.fingerprint());
+    idempotency::create(&state.db, state.clock.clone(), key, fingerprint, move |conn| {
+        let inspection = resolve::<InspectionRow>(conn, &who, &id)?;
+        let row = evidence::upload(conn, now, &who, &inspection, &form)?;
+        let location = format!("/api/v1/inspections/{id}/evidence/{}", row.id);
+        Created::new(location, 1, &EvidenceFile::from(row))
+    })
+    .await
+}
+
+/// Download an evidence photo's bytes (staff who may see the inspection; never operators or
+/// agencies).
+///
+/// Every download, by anyone, is audited as `document.read` (who, which).
+#[utoipa::path(
+    operation_id = "get_inspection_evidence",
+    tag = "inspections",
+    params(
+        ("id" = Uuid, Path, description = "The inspection's id"),
+        ("evidence_id" = Uuid, Path, description = "The evidence's id"),
+    ),
+    responses(
+        (status = 200, description = "The bytes, with the type recognised at upload",
+         content((DocumentBytes = "image/png"), (DocumentBytes = "image/jpeg")),
+         headers(
+             ("ETag" = String, description = "The SHA-256 of the bytes (hex), in quotes"),
+             ("Content-Disposition" = String, description = "inline"),
+             ("X-Content-Type-Options" = String, description = "nosniff"),
+         )),
+        (status = 404, description = "No such inspection or evidence, or not visible to the caller"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/inspections/{id}/evidence/{evidence_id}")]
+pub async fn get_evidence(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, evidence_id) = path.into_inner();
+    let (id, evidence_id, now) = (id.to_string(), evidence_id.to_string(), state.now());
+    let (row, bytes) = state
+        .db
+        .write(move |conn| {
+            let inspection = resolve::<InspectionRow>(conn, &who, &id)?;
+            evidence::read_content(conn, now, &who, &inspection, &evidence_id)
+        })
+        .await?;
+    Ok(stored_file(row.content_type, &row.sha256)
+        .insert_header((header::CONTENT_DISPOSITION, "inline"))
+        .body(bytes))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -25,8 +25,8 @@ fn first_id(r: &Resp) -> String {
 }
 
 /// Operator A's whole registry: organisation, person, site, number, IP range, document,
-/// application, invoice, clearance, licence, a recorded inspection with a violation and an
-/// enforcement item; a public report; a staff user; agency A's webhook.
+/// application, invoice, clearance, licence, a recorded inspection with an evidence photo, a
+/// violation and an enforcement item; a public report; a staff user; agency A's webhook.
 pub(crate) async fn tenant_a(app: &TestApp, regulator: &str) -> (Operator, Tenant) {
     let op = operator(app, 1).await;
     let org_path = format!("/api/v1/organisations/{}", op.org);
@@ -106,6 +106,17 @@ pub(crate) async fn tenant_a(app: &TestApp, regulator: &str) -> (Operator, Tenan
         .await
         .expect(201);
     let inspection = scheduled.body["id"].as_str().unwrap().to_string();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90\x77\x53\xde";
+    let photo = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(png.to_vec()).file_name("floor.png"))
+        .text("description", "Floor A");
+    let evidence = app
+        .post(&format!("/api/v1/inspections/{inspection}/evidence"))
+        .token(&inspector)
+        .multipart(photo)
+        .send()
+        .await
+        .expect(201);
     let visit = json!({"visited_at": app.clock_now(), "seats_observed": 120, "staff_present": 100,
         "foreign_nationals_present": 0, "outcome": "critical",
         "findings": [{"code": "SPOOFING", "severity": "critical", "description": "Caller ids spoofed"}]});
@@ -142,6 +153,7 @@ pub(crate) async fn tenant_a(app: &TestApp, regulator: &str) -> (Operator, Tenan
     ids.insert("clearances", first_id(&clearances));
     ids.insert("licences", licence);
     ids.insert("inspections", inspection);
+    ids.insert("evidence", evidence.body["id"].as_str().unwrap().to_string());
     ids.insert("violations", first_id(&violations.expect(200)));
     ids.insert("enforcement-queue", first_id(&queue.expect(200)));
     ids.insert("reports", report);
@@ -167,6 +179,7 @@ fn random_ids() -> BTreeMap<&'static str, String> {
         "invoices",
         "clearances",
         "inspections",
+        "evidence",
         "violations",
         "enforcement-queue",
         "reports",
@@ -203,6 +216,7 @@ fn kind_of(path: &str, param: &str) -> &'static str {
             "clearances",
             "licences",
             "inspections",
+            "evidence",
             "violations",
             "enforcement-queue",
             "reports",

@@ -10,6 +10,7 @@ mod desk;
 mod documents;
 mod dossier;
 mod enforcement_intel;
+mod evidence;
 mod http_rules;
 mod index;
 mod input_rules;

@@ -1,0 +1,2 @@
+DROP INDEX inspection_evidence_inspection;
+DROP TABLE inspection_evidence;
