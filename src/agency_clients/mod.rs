@@ -56,7 +56,7 @@ pub fn clearing_agency(
 ) -> Result<Option<String>, AppError> {
     let clears = clears.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty());
     match clears {
-        Some(code) if !agencies.iter().any(|a| *a == code) => Err(AppError::invalid(
+        Some(code) if !agencies.contains(&code) => Err(AppError::invalid(
             "clears",
             format!("{code:?} is not a clearing agency; use one of {}", agencies.join(", ")),
         )),

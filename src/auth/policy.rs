@@ -177,6 +177,8 @@ const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/desk/inspections", Access::Session(SCHEDULERS)),
     ("GET", "/desk/inspections/{id}", Access::Session(SCHEDULERS)),
     ("POST", "/desk/inspections/{id}", Access::Session(INSPECTOR)),
+    ("POST", "/desk/inspections/{id}/evidence", Access::Session(INSPECTOR)),
+    ("GET", "/desk/inspections/{id}/evidence/{evidence_id}", Access::Session(STAFF)),
     ("GET", "/desk/users", Access::Session(ADMIN)),
     ("POST", "/desk/users", Access::Session(ADMIN)),
     ("GET", "/desk/users/{id}", Access::Session(ADMIN)),

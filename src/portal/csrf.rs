@@ -116,20 +116,57 @@ impl<T: DeserializeOwned + 'static> FromRequest for PortalForm<T> {
     }
 }
 
-/// A portal upload (`multipart/form-data`) that passed the same CSRF check: the token is the
-/// form's `csrf_token` part.
-pub struct PortalUpload {
-    pub visitor: Visitor,
-    pub upload: crate::documents::UploadForm,
+/// A multipart form the portal posts: read with its CSRF token as one more text part.
+pub trait MultipartForm: Sized + 'static {
+    fn read_with(
+        req: &HttpRequest,
+        payload: &mut Payload,
+        extra: &'static [&'static str],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
+    /// The extra text parts read.
+    fn extra(&self) -> &[(String, String)];
 }
 
-impl FromRequest for PortalUpload {
+impl MultipartForm for crate::documents::UploadForm {
+    fn read_with(
+        req: &HttpRequest,
+        payload: &mut Payload,
+        extra: &'static [&'static str],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>> {
+        Self::read(req, payload, extra)
+    }
+    fn extra(&self) -> &[(String, String)] {
+        &self.extra
+    }
+}
+
+impl MultipartForm for crate::inspections::evidence::EvidenceForm {
+    fn read_with(
+        req: &HttpRequest,
+        payload: &mut Payload,
+        extra: &'static [&'static str],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>> {
+        Self::read(req, payload, extra)
+    }
+    fn extra(&self) -> &[(String, String)] {
+        &self.extra
+    }
+}
+
+/// A portal upload (`multipart/form-data`: a document, an evidence photo) that passed the
+/// same CSRF check: the token is the form's `csrf_token` part.
+pub struct PortalUpload<F = crate::documents::UploadForm> {
+    pub visitor: Visitor,
+    pub upload: F,
+}
+
+impl<F: MultipartForm> FromRequest for PortalUpload<F> {
     type Error = PageError;
     type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let upload = crate::documents::UploadForm::read(&req, payload, &[FIELD]);
+        let upload = F::read_with(&req, payload, &[FIELD]);
         Box::pin(async move {
             let state = app_state(&req)?;
             if !same_origin(&req, &state.settings.public_url) {
@@ -138,7 +175,7 @@ impl FromRequest for PortalUpload {
             let upload = upload.await?;
             let visitor = Visitor::of(&req).await?;
             let token = upload
-                .extra
+                .extra()
                 .iter()
                 .find(|(k, _)| k == FIELD)
                 .map(|(_, v)| v.as_str())

@@ -274,3 +274,226 @@ async fn each_role_opens_only_its_own_desk_pages() {
     reg.get("/desk/licences/not-a-number").await.expect(404);
     reg.get("/desk/licences/CCL-2026-999999-45").await.expect(404);
 }
+
+/// A tiny valid PNG (1×1).
+fn png() -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    bytes.extend_from_slice(b"\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde");
+    bytes.extend_from_slice(
+        b"\0\0\0\x0cIDAT\x08\xd7c\xf8\xcf\xc0\0\0\x03\x01\x01\0\x18\xdd\x8d\xb0",
+    );
+    bytes.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    bytes
+}
+
+/// Attaches a photo through the visit page's form.
+async fn attach(
+    b: &mut Browser<'_>,
+    page: &str,
+    token: String,
+    bytes: Vec<u8>,
+    name: &str,
+) -> Resp {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .text("description", "The floor, seen from the door")
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    b.post_multipart(&format!("{page}/evidence"), form).await
+}
+
+#[actix_rt::test]
+async fn an_inspector_attaches_photos_on_the_visit_page_until_the_visit_is_recorded() {
+    let app = TestApp::spawn().await;
+    let op = operator(&app, 1).await;
+    let (_, regulator) = app.staff("regulator", "reg@pta.gov.pk").await;
+    let (mut insp, inspector_id, _) = staff_browser(&app, "inspector", "insp@pta.gov.pk").await;
+    let r = app
+        .post("/api/v1/inspections")
+        .token(&regulator)
+        .json(&serde_json::json!({"site_id": op.site, "inspector_id": inspector_id, "scheduled_for": app.clock_now(), "kind": "routine"}))
+        .send()
+        .await
+        .expect(201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let page = format!("/desk/inspections/{id}");
+    let token = csrf_token(&insp.get(&page).await.expect(200));
+    let refused = attach(&mut insp, &page, token.clone(), b"not a photo".to_vec(), "x.txt").await;
+    assert_eq!(refused.status.as_u16(), 415, "{}", refused.text);
+    assert!(refused.text.contains("id=\"file-error\""));
+    see_other(&attach(&mut insp, &page, token.clone(), png(), "floor.png").await);
+    let shown = insp.get(&page).await.expect(200).text;
+    let photo = shown
+        .split(&format!("href=\"{page}/evidence/"))
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let opened = insp.get(&format!("{page}/evidence/{photo}")).await.expect(200);
+    assert_eq!(opened.header("content-type").as_deref(), Some("image/png"));
+    let api =
+        app.get(&format!("/api/v1/inspections/{id}")).token(&regulator).send().await.expect(200);
+    assert_eq!(api.body["evidence"][0]["id"], photo.as_str(), "the API lists the page's upload");
+    // Without its token, nothing is stored.
+    let form = reqwest::multipart::Form::new()
+        .text("description", "x")
+        .part("file", reqwest::multipart::Part::bytes(png()).file_name("y.png"));
+    insp.post_multipart(&format!("{page}/evidence"), form).await.expect(403);
+    // Recorded, the evidence is fixed.
+    let version = version_in(&insp.get(&page).await.text, &page);
+    let at = app.clock_now()[..16].to_string();
+    see_other(
+        &post_from(
+            &mut insp,
+            &page,
+            &page,
+            &[
+                ("version", &version),
+                ("rows", "1"),
+                ("visited_at", &at),
+                ("seats_observed", "120"),
+                ("staff_present", "80"),
+                ("foreign_nationals_present", "0"),
+                ("outcome", "compliant"),
+                ("findings.0.code", ""),
+                ("findings.0.severity", "minor"),
+                ("findings.0.description", ""),
+            ],
+        )
+        .await,
+    );
+    let late = attach(&mut insp, &page, token, png(), "late.png").await;
+    assert_eq!(late.status.as_u16(), 409, "{}", late.text);
+    let api =
+        app.get(&format!("/api/v1/inspections/{id}")).token(&regulator).send().await.expect(200);
+    assert_eq!(api.body["evidence"].as_array().unwrap().len(), 1);
+}
+
+#[actix_rt::test]
+async fn an_admin_manages_staff_and_agency_clients_and_a_deactivation_ends_sessions_at_once() {
+    let app = TestApp::spawn().await;
+    let mut admin = Browser::new(&app);
+    assert_eq!(
+        see_other(
+            &admin.sign_in(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD).await
+        ),
+        "/desk"
+    );
+    let bad = post_from(
+        &mut admin,
+        "/desk/users",
+        "/desk/users",
+        &[
+            ("email", "not-an-email"),
+            ("full_name", "Sana Mir"),
+            ("password", "a long enough passphrase"),
+            ("role", "regulator"),
+        ],
+    )
+    .await
+    .expect(422);
+    assert!(
+        bad.text.contains("id=\"email-error\"") && !bad.text.contains("a long enough passphrase"),
+        "the error beside its field, the password never written back"
+    );
+    let r = post_from(
+        &mut admin,
+        "/desk/users",
+        "/desk/users",
+        &[
+            ("email", "sana@pta.gov.pk"),
+            ("full_name", "Sana Mir"),
+            ("password", PASSWORD),
+            ("role", "regulator"),
+        ],
+    )
+    .await;
+    let user_page = see_other(&r).split('?').next().unwrap().to_string();
+    let mut sana = Browser::new(&app);
+    assert_eq!(see_other(&sana.sign_in("sana@pta.gov.pk", PASSWORD).await), "/desk");
+    sana.get("/desk/applications").await.expect(200);
+    // Made an inspector: the session ends at once; deactivated: she cannot sign in.
+    let version = version_in(&admin.get(&user_page).await.expect(200).text, &user_page);
+    see_other(
+        &post_from(
+            &mut admin,
+            &user_page,
+            &user_page,
+            &[
+                ("version", &version),
+                ("full_name", "Sana Mir"),
+                ("role", "inspector"),
+                ("active", "true"),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(see_other(&sana.get("/desk").await), "/account/sign-in");
+    let version = version_in(&admin.get(&user_page).await.expect(200).text, &user_page);
+    see_other(
+        &post_from(
+            &mut admin,
+            &user_page,
+            &user_page,
+            &[
+                ("version", &version),
+                ("full_name", "Sana Mir"),
+                ("role", "inspector"),
+                ("active", "false"),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(sana.sign_in("sana@pta.gov.pk", PASSWORD).await.status.as_u16(), 401);
+
+    // An agency client: the secret is on the answering page only, and works; deleted, it stops.
+    let bad = post_from(
+        &mut admin,
+        "/desk/agency-clients",
+        "/desk/agency-clients",
+        &[("name", "HBL verification"), ("agency", "HBL"), ("clears", "fbr")],
+    )
+    .await
+    .expect(422);
+    assert!(bad.text.contains("id=\"clears-error\""), "{}", bad.text);
+    let created = post_from(
+        &mut admin,
+        "/desk/agency-clients",
+        "/desk/agency-clients",
+        &[("name", "HBL verification"), ("agency", "HBL"), ("clears", "")],
+    )
+    .await
+    .expect(200);
+    assert_eq!(created.header("cache-control").as_deref(), Some("no-store"));
+    let pick = |label: &str| {
+        let at = created.text.find(&format!("<dt>{label}</dt>")).unwrap();
+        let rest = &created.text[at..];
+        let code = rest.find("<code>").unwrap() + 6;
+        rest[code..code + rest[code..].find('<').unwrap()].to_string()
+    };
+    let (client_id, secret) = (pick("Client ID"), pick("Client secret"));
+    let grant = serde_json::json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret});
+    app.post("/api/v1/auth/token").json(&grant).send().await.expect(200);
+    let list = admin.get("/desk/agency-clients").await.expect(200);
+    assert!(!list.text.contains(&secret), "the secret is shown once");
+    let id = list
+        .text
+        .split("action=\"/desk/agency-clients/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    see_other(
+        &post_from(
+            &mut admin,
+            "/desk/agency-clients",
+            &format!("/desk/agency-clients/{id}/delete"),
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(app.post("/api/v1/auth/token").json(&grant).send().await.status.as_u16(), 401);
+}

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use maud::{html, Markup};
 use serde_json::{Map, Value};
 
+use super::super::csrf::PortalUpload;
 use super::super::form::{self, options, Field, Kind, Values};
 use super::super::organisations::{Page, Posted};
 use super::super::views::{self};
@@ -17,6 +18,7 @@ use crate::auth::visible::resolve;
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
+use crate::inspections::evidence::{self, EvidenceForm, EvidenceRow};
 use crate::inspections::store::InspectionRow;
 use crate::inspections::{self, Record, Status};
 use crate::pages::page;
@@ -25,6 +27,8 @@ use crate::state::AppState;
 
 pub const LIST: &str = "/desk/inspections";
 pub const SHOW: &str = "/desk/inspections/{id}";
+pub const EVIDENCE: &str = "/desk/inspections/{id}/evidence";
+pub const PHOTO: &str = "/desk/inspections/{id}/evidence/{evidence_id}";
 
 pub fn link(id: &str) -> String {
     format!("/desk/inspections/{id}")
@@ -121,10 +125,11 @@ fn findings(values: &Values, rows: usize) -> Value {
     Value::Array(list)
 }
 
-/// An inspection with its site.
+/// An inspection with its site (and, on its own page, its photos).
 struct Visit {
     inspection: InspectionRow,
     site: Option<SiteRow>,
+    photos: Vec<EvidenceRow>,
 }
 
 fn visits(conn: &mut DbConn, who: &Principal) -> Result<Vec<Visit>, AppError> {
@@ -141,7 +146,7 @@ fn visits(conn: &mut DbConn, who: &Principal) -> Result<Vec<Visit>, AppError> {
         .into_iter()
         .map(|inspection| {
             let site = sites.iter().find(|s| s.id == inspection.site_id).cloned();
-            Visit { inspection, site }
+            Visit { inspection, site, photos: Vec::new() }
         })
         .collect())
 }
@@ -196,7 +201,9 @@ pub async fn list(state: web::Data<AppState>, who: SignedIn) -> Page {
 fn visit(conn: &mut DbConn, who: &Principal, id: &str) -> Result<Visit, AppError> {
     let inspection = resolve::<InspectionRow>(conn, who, id)?.into_inner();
     let site = crate::sites::store::find(conn, &inspection.site_id)?;
-    Ok(Visit { inspection, site })
+    let mut photos = evidence::of_inspections(conn, std::slice::from_ref(&inspection.id))?;
+    let photos = photos.remove(&inspection.id).unwrap_or_default();
+    Ok(Visit { inspection, site, photos })
 }
 
 async fn load(state: &AppState, who: &SignedIn, id: String) -> Result<Visit, AppError> {
@@ -237,6 +244,35 @@ fn summary(v: &Visit) -> Markup {
     }
 }
 
+fn photo_fields() -> Vec<Field> {
+    vec![
+        Field::text("description", "Description: what the photo shows"),
+        Field::new("file", "File (a PNG or JPEG photo, at most 10 MiB)", Kind::File),
+    ]
+}
+
+/// The inspection's photos, each opening in the browser, and for its inspector the form that
+/// attaches another (evidence is fixed once the visit is recorded).
+fn photos(who: &SignedIn, v: &Visit, mine: bool, errors: &[FieldError]) -> Markup {
+    let i = &v.inspection;
+    html! {
+        h2 { "Evidence photos" }
+        @if v.photos.is_empty() { p class="muted" { "No photos attached." } }
+        ul class="items" {
+            @for p in &v.photos {
+                li { a href={ (link(&i.id)) "/evidence/" (p.id) } { (p.description) } " — " (p.content_type.as_str()) ", " (p.size_bytes) " bytes" }
+            }
+        }
+        @if mine {
+            form method="post" action={ (link(&i.id)) "/evidence" } enctype="multipart/form-data" novalidate {
+                (views::hidden_token(&who.session.csrf_token))
+                (form::render(&photo_fields(), &Values::default(), errors))
+                button type="submit" class="secondary" { "Attach photo" }
+            }
+        }
+    }
+}
+
 fn visit_page(
     who: &SignedIn,
     v: &Visit,
@@ -245,6 +281,12 @@ fn visit_page(
     rows: usize,
     done: Option<&str>,
 ) -> Markup {
+    let photo_errors: &[FieldError] =
+        if errors.iter().any(|e| e.field == "file" || e.field == "description") {
+            errors
+        } else {
+            &[]
+        };
     let i = &v.inspection;
     let mine = i.inspector_id == who.session.user_id && i.status == Status::Scheduled;
     let fields = all_fields(rows);
@@ -258,6 +300,7 @@ fn visit_page(
             (form::error_summary(&fields, errors))
             h1 { (title) }
             (summary(v))
+            (photos(who, v, mine, photo_errors))
             @if mine {
                 h2 { "Record the visit" }
                 form method="post" action=(link(&i.id)) novalidate class="visit" {
@@ -325,4 +368,59 @@ pub async fn record(
     let Some(status) = form::refusal_status(&e) else { return Err(e.into()) };
     let errors = form::field_errors(&fields, e);
     Ok(page(status, visit_page(&who, &v, &values, &errors, rows, None)))
+}
+
+/// `POST /desk/inspections/{id}/evidence`: `inspections::evidence::upload`, the API's own
+/// function (the assigned inspector, while the inspection is scheduled).
+pub async fn attach(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    id: web::Path<String>,
+    form: PortalUpload<EvidenceForm>,
+) -> Page {
+    let id = id.into_inner();
+    let (now, caller, i) = (state.now(), who.principal(), id.clone());
+    let upload = form.upload;
+    let stored = state
+        .db
+        .write(move |conn| {
+            let inspection = resolve::<InspectionRow>(conn, &caller, &i)?;
+            evidence::upload(conn, now, &caller, &inspection, &upload)
+        })
+        .await;
+    let (status, errors) = match stored {
+        Ok(_) => return Ok(done(&link(&id), "evidence-uploaded")),
+        Err(AppError::UnsupportedMediaType(m)) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, vec![FieldError::new("file", m)])
+        }
+        Err(e) => match form::refusal_status(&e) {
+            Some(status) => (status, form::field_errors(&photo_fields(), e)),
+            None => return Err(e.into()),
+        },
+    };
+    let v = load(&state, &who, id).await?;
+    let mut values = Values::default();
+    values.set("visited_at", state.now().format("%Y-%m-%dT%H:%M").to_string());
+    Ok(page(status, visit_page(&who, &v, &values, &errors, 1, None)))
+}
+
+/// `GET /desk/inspections/{id}/evidence/{evidence_id}`: a photo in the browser, its reading
+/// audited (`inspections::evidence::read_content`).
+pub async fn photo(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+) -> Result<actix_web::HttpResponse, super::super::PageError> {
+    let ((id, evidence_id), now, caller) = (path.into_inner(), state.now(), who.principal());
+    let (row, bytes) = state
+        .db
+        .write(move |conn| {
+            let inspection = resolve::<InspectionRow>(conn, &caller, &id)?;
+            evidence::read_content(conn, now, &caller, &inspection, &evidence_id)
+        })
+        .await?;
+    Ok(crate::pages::secured(StatusCode::OK)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::CONTENT_TYPE, row.content_type.as_str()))
+        .body(bytes))
 }

@@ -34,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(inspections::LIST, web::get().to(inspections::list))
         .route(inspections::SHOW, web::get().to(inspections::show))
         .route(inspections::SHOW, web::post().to(inspections::record))
+        .route(inspections::EVIDENCE, web::post().to(inspections::attach))
+        .route(inspections::PHOTO, web::get().to(inspections::photo))
         .route(admin::USERS, web::get().to(admin::users))
         .route(admin::USERS, web::post().to(admin::create_user))
         .route(admin::USER, web::get().to(admin::user))
@@ -61,6 +63,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", inspections::LIST),
     ("GET", inspections::SHOW),
     ("POST", inspections::SHOW),
+    ("POST", inspections::EVIDENCE),
+    ("GET", inspections::PHOTO),
     ("GET", admin::USERS),
     ("POST", admin::USERS),
     ("GET", admin::USER),
