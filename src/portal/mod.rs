@@ -361,6 +361,9 @@ const DONE: &[(&str, &str)] = &[
     ("user-created", "The user has been created."),
     ("user-saved", "The user has been saved."),
     ("client-deleted", "The agency client has been deleted."),
+    ("item-dismissed", "The enforcement item has been dismissed."),
+    ("violation-resolved", "The violation has been resolved."),
+    ("report-triaged", "The report has been triaged."),
 ];
 
 /// The message for the page's `?done=`, if it names one.

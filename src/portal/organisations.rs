@@ -259,7 +259,7 @@ fn organisation_page(who: &SignedIn, d: &Dossier, done: Option<&str>) -> Markup 
                         strong { (view.full_name) } " — "
                         (view.roles.iter().map(views::words).collect::<Vec<_>>().join(", "))
                         ", " (view.id_type.as_str().to_uppercase()) " " (view.id_number)
-                        (views::button_form(&format!("{base}/people/{}/delete", p.id), token, "Remove", true))
+                        (views::button_form(&format!("{base}/people/{}/delete", p.id), token, "Remove", &p.full_name))
                     }
                 }
             }
@@ -281,7 +281,7 @@ fn organisation_page(who: &SignedIn, d: &Dossier, done: Option<&str>) -> Markup 
                         @if let Some(n) = person_name(&doc.person_id) { " of " (n) }
                         @if let Some(n) = site_name(&doc.site_id) { " for " (n) }
                         " — " (doc.file_name) " (" (doc.size_bytes) " bytes)"
-                        (views::button_form(&format!("/portal/documents/{}/delete", doc.id), token, "Delete", true))
+                        (views::button_form(&format!("/portal/documents/{}/delete", doc.id), token, "Delete", &doc.file_name))
                     }
                 }
             }

@@ -192,7 +192,7 @@ fn numbers_list(p: &Premises, token: &str) -> Markup {
                     @if let Some(e) = &view.e164 { strong { (e) } }
                     @if let (Some(f), Some(l)) = (&view.first, &view.last) { strong { (f) " to " (l) } " (" (view.count) " numbers)" }
                     " — " (views::words(&view.purpose))
-                    (views::button_form(&format!("{}/numbers/{}/delete", link(&p.site.id), n.id), token, "Remove", true))
+                    (views::button_form(&format!("{}/numbers/{}/delete", link(&p.site.id), n.id), token, "Remove", &format!("number {}", view.e164.clone().or(view.first.clone()).unwrap_or_default())))
                 }
             }
         }
@@ -206,7 +206,7 @@ fn ip_ranges_list(p: &Premises, token: &str) -> Markup {
             @for r in &p.ip_ranges {
                 li {
                     strong { (r.cidr) }
-                    (views::button_form(&format!("{}/ip-ranges/{}/delete", link(&p.site.id), r.id), token, "Remove", true))
+                    (views::button_form(&format!("{}/ip-ranges/{}/delete", link(&p.site.id), r.id), token, "Remove", &format!("IP range {}", r.cidr)))
                 }
             }
         }

@@ -225,12 +225,13 @@ pub fn signed_in(session: &Session, title: &str, done: Option<&str>, main: Marku
     )
 }
 
-/// A form of one button (remove, delete, withdraw), with the session's CSRF token.
-pub fn button_form(action: &str, token: &str, label: &str, secondary: bool) -> Markup {
+/// A form of one button (remove, delete, withdraw), with the session's CSRF token; `about`
+/// names what it acts on for screen readers ("Delete" of which client), as hidden text.
+pub fn button_form(action: &str, token: &str, label: &str, about: &str) -> Markup {
     html! {
         form method="post" action=(action) class="inline" {
             (hidden_token(token))
-            button type="submit" class=[secondary.then_some("secondary")] { (label) }
+            button type="submit" class="secondary" { (label) span class="visually-hidden" { " " (about) } }
         }
     }
 }

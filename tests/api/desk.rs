@@ -497,3 +497,117 @@ async fn an_admin_manages_staff_and_agency_clients_and_a_deactivation_ends_sessi
     );
     assert_eq!(app.post("/api/v1/auth/token").json(&grant).send().await.status.as_u16(), 401);
 }
+
+#[actix_rt::test]
+async fn a_regulator_works_the_enforcement_queue_violations_and_reports_on_their_pages() {
+    let app = TestApp::spawn().await;
+    let op = operator(&app, 1).await;
+    let (mut reg, _, regulator) = staff_browser(&app, "regulator", "reg@pta.gov.pk").await;
+    let id = in_status(&app, &op, &regulator, "approved").await;
+    let number = app
+        .get(&format!("/api/v1/applications/{id}"))
+        .token(&regulator)
+        .send()
+        .await
+        .expect(200)
+        .body["licence_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(&format!("/api/v1/sites/{}/numbers", op.site))
+        .token(&op.token)
+        .json(
+            &serde_json::json!({"kind": "number", "e164": "+922135870001", "purpose": "outbound"}),
+        )
+        .send()
+        .await
+        .expect(201);
+
+    // A critical visit with a major finding: an enforcement item and a violation.
+    let (inspector_id, inspector) = app.staff("inspector", "insp@pta.gov.pk").await;
+    let r = app.post("/api/v1/inspections").token(&regulator).json(&serde_json::json!({"site_id": op.site, "inspector_id": inspector_id, "scheduled_for": app.clock_now(), "kind": "routine"})).send().await.expect(201);
+    let path = format!("/api/v1/inspections/{}", r.body["id"].as_str().unwrap());
+    let visit = serde_json::json!({"visited_at": app.clock_now(), "seats_observed": 120, "staff_present": 100, "foreign_nationals_present": 0, "outcome": "critical",
+        "findings": [{"code": "UNREGISTERED-NUMBERS", "severity": "major", "description": "Calls made from numbers not on record"}]});
+    crate::licensing::act(&app, &inspector, &path, "record", Some(visit)).await.expect(200);
+
+    let queue = reg.get("/desk/enforcement").await.expect(200).text;
+    assert!(queue.contains(&format!("Licence {number}")), "{queue}");
+    let item = queue
+        .split("href=\"/desk/enforcement/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let item_page = format!("/desk/enforcement/{item}");
+    let version = version_in(&reg.get(&item_page).await.expect(200).text, &item_page);
+    post_from(&mut reg, &item_page, &item_page, &[("version", &version), ("reason", "")])
+        .await
+        .expect(422);
+    see_other(
+        &post_from(
+            &mut reg,
+            &item_page,
+            &item_page,
+            &[("version", &version), ("reason", "Numbers registered since; follow-up booked")],
+        )
+        .await,
+    );
+    assert!(!reg.get("/desk/enforcement").await.expect(200).text.contains(&item), "off the queue");
+
+    let list = reg.get("/desk/violations").await.expect(200).text;
+    let violation = list
+        .split("href=\"/desk/violations/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let vpage = format!("/desk/violations/{violation}");
+    let version = version_in(&reg.get(&vpage).await.expect(200).text, &vpage);
+    see_other(
+        &post_from(
+            &mut reg,
+            &vpage,
+            &vpage,
+            &[("version", &version), ("reason", "The numbers are registered now")],
+        )
+        .await,
+    );
+    let v = app
+        .get(&format!("/api/v1/violations/{violation}"))
+        .token(&regulator)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(v.body["status"], "resolved");
+
+    // A report from the public about the site's number, dismissed at triage.
+    app.post("/api/v1/public/reports").json(&serde_json::json!({"number": "+922135870001", "called_at": app.clock_now(), "category": "fraud", "description": "Said my bank card was blocked"})).send().await.expect(202);
+    let list = reg.get("/desk/reports").await.expect(200).text;
+    assert!(list.contains("+922135870001") && list.contains("Karachi centre"), "{list}");
+    let report =
+        list.split("href=\"/desk/reports/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let rpage = format!("/desk/reports/{report}");
+    let version = version_in(&reg.get(&rpage).await.expect(200).text, &rpage);
+    see_other(
+        &post_from(
+            &mut reg,
+            &rpage,
+            &rpage,
+            &[
+                ("version", &version),
+                ("action", "dismiss"),
+                ("reason", "A known spoofed caller ID"),
+                ("inspector_id", ""),
+            ],
+        )
+        .await,
+    );
+    let r =
+        app.get(&format!("/api/v1/reports/{report}")).token(&regulator).send().await.expect(200);
+    assert_eq!(r.body["status"], "dismissed");
+}

@@ -274,7 +274,7 @@ fn clients_page(
                     li {
                         strong { (c.name) } " — " (c.agency) ", " code { (c.client_id) }
                         @if let Some(a) = &c.clears { ", clears for " (a.to_uppercase()) }
-                        @if c.active { (views::button_form(&format!("/desk/agency-clients/{}/delete", c.id), &who.session.csrf_token, "Delete", true)) } @else { " (deleted)" }
+                        @if c.active { (views::button_form(&format!("/desk/agency-clients/{}/delete", c.id), &who.session.csrf_token, "Delete", &format!("agency client {}", c.name))) } @else { " (deleted)" }
                     }
                 }
             }

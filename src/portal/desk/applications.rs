@@ -113,6 +113,14 @@ fn fee(f: &Facts) -> String {
     }
 }
 
+/// The application's sites' cities, each once.
+fn cities(f: &Facts) -> String {
+    let mut cities: Vec<&str> = f.sites.iter().map(|s| s.address.city.as_str()).collect();
+    cities.sort_unstable();
+    cities.dedup();
+    cities.join(", ")
+}
+
 fn clearances(f: &Facts) -> String {
     let granted = f.clearances.iter().filter(|c| c.status == ClearanceStatus::Granted).count();
     let objected = f.clearances.iter().filter(|c| c.status == ClearanceStatus::Objected).count();
@@ -148,7 +156,7 @@ fn queue_page(who: &SignedIn, rows: &[Queued], values: &Values, now: NaiveDateTi
                                 th scope="row" { a href=(link(&f.app.id)) { (f.org.legal_name) } br; span class="hint" { (views::words(&f.app.category)) " licence" } }
                                 td { (f.app.status.as_str().replace('_', " ")) }
                                 td { ((now - q.waiting_since).num_days()) }
-                                td { (f.sites.iter().map(|s| s.address.city.as_str()).collect::<Vec<_>>().join(", ")) }
+                                td { (cities(f)) }
                                 td { (fee(f)) }
                                 td { (clearances(f)) }
                             }
@@ -247,7 +255,8 @@ fn schedule_fields(d: &Dossier) -> Vec<Field> {
     vec![
         Field::new("site_id", "Site ID: the site to visit", Kind::Select(sites)),
         Field::new("inspector_id", "Inspector ID: who visits", Kind::Select(d.inspectors.clone())),
-        Field::new("scheduled_for", "Scheduled for", Kind::DateTime),
+        Field::new("scheduled_for", "Scheduled for", Kind::DateTime)
+            .hint("In UTC: Pakistan time less 5 hours."),
         Field::new(
             "kind",
             "Kind",
@@ -359,8 +368,12 @@ fn decisions(who: &SignedIn, d: &Dossier, inv: Option<&Invalid<'_>>) -> Markup {
     html! {
         @if app.status == Status::Submitted {
             h2 { "Decide" }
+            h3 { "Approve" }
+            @if d.flags.is_empty() { p { "The licence is issued at once, provisional until the pre-licence visit." } }
             (views::small_form(&who.session, &SmallForm { action: &format!("{base}/approve"), name: "approve", fields: &approve_fields(!d.flags.is_empty()), hidden: &hidden, button: "Approve" }, inv))
+            h3 { "Request information" }
             (views::small_form(&who.session, &SmallForm { action: &format!("{base}/request-info"), name: "request-info", fields: &request_fields(), hidden: &hidden, button: "Request information" }, inv))
+            h3 { "Reject" }
             (views::small_form(&who.session, &SmallForm { action: &format!("{base}/reject"), name: "reject", fields: &reject_fields(), hidden: &hidden, button: "Reject" }, inv))
         }
     }

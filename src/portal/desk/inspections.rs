@@ -53,7 +53,8 @@ const ROWS: [[&str; 4]; MAX_ROWS] = [
 
 fn visit_fields() -> Vec<Field> {
     vec![
-        Field::new("visited_at", "Visited at", Kind::DateTime),
+        Field::new("visited_at", "Visited at", Kind::DateTime)
+            .hint("In UTC: Pakistan time less 5 hours."),
         Field::new("seats_observed", "Seats observed", Kind::Whole),
         Field::new("staff_present", "Staff present", Kind::Whole),
         Field::new("foreign_nationals_present", "Foreign nationals present", Kind::Whole),

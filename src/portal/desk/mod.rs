@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod applications;
+pub mod enforcement;
 pub mod inspections;
 pub mod licences;
 
@@ -36,6 +37,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(inspections::SHOW, web::post().to(inspections::record))
         .route(inspections::EVIDENCE, web::post().to(inspections::attach))
         .route(inspections::PHOTO, web::get().to(inspections::photo))
+        .route(enforcement::QUEUE, web::get().to(enforcement::queue))
+        .route(enforcement::ITEM, web::get().to(enforcement::show_item))
+        .route(enforcement::ITEM, web::post().to(enforcement::dismiss))
+        .route(enforcement::VIOLATIONS, web::get().to(enforcement::violations))
+        .route(enforcement::VIOLATION, web::get().to(enforcement::show_violation))
+        .route(enforcement::VIOLATION, web::post().to(enforcement::resolve_violation))
+        .route(enforcement::REPORTS, web::get().to(enforcement::reports))
+        .route(enforcement::REPORT, web::get().to(enforcement::show_report))
+        .route(enforcement::REPORT, web::post().to(enforcement::triage))
         .route(admin::USERS, web::get().to(admin::users))
         .route(admin::USERS, web::post().to(admin::create_user))
         .route(admin::USER, web::get().to(admin::user))
@@ -65,6 +75,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", inspections::SHOW),
     ("POST", inspections::EVIDENCE),
     ("GET", inspections::PHOTO),
+    ("GET", enforcement::QUEUE),
+    ("GET", enforcement::ITEM),
+    ("POST", enforcement::ITEM),
+    ("GET", enforcement::VIOLATIONS),
+    ("GET", enforcement::VIOLATION),
+    ("POST", enforcement::VIOLATION),
+    ("GET", enforcement::REPORTS),
+    ("GET", enforcement::REPORT),
+    ("POST", enforcement::REPORT),
     ("GET", admin::USERS),
     ("POST", admin::USERS),
     ("GET", admin::USER),
@@ -84,6 +103,9 @@ pub async fn landing(who: SignedIn, req: HttpRequest) -> Page {
             h2 { "Licensing" }
             ul class="items" {
                 li { a href=(applications::QUEUE) { "Applications" } " — the queue, oldest first" }
+                li { a href=(enforcement::QUEUE) { "Enforcement queue" } " — inspections' and overdue violations' items" }
+                li { a href=(enforcement::VIOLATIONS) { "Violations" } " — open and overdue" }
+                li { a href=(enforcement::REPORTS) { "Reports from the public" } " — to triage" }
             }
             form method="get" action=(licences::FIND) class="filters" {
                 div class="field" {
