@@ -611,3 +611,93 @@ async fn a_regulator_works_the_enforcement_queue_violations_and_reports_on_their
         app.get(&format!("/api/v1/reports/{report}")).token(&regulator).send().await.expect(200);
     assert_eq!(r.body["status"], "dismissed");
 }
+
+#[actix_rt::test]
+async fn a_flagged_application_is_approved_at_the_desk_only_with_an_override_and_its_reason() {
+    let app = TestApp::spawn().await;
+    let first = operator(&app, 1).await;
+    let (mut reg, _, regulator) = staff_browser(&app, "regulator", "reg@pta.gov.pk").await;
+    let id = in_status(&app, &first, &regulator, "approved").await;
+    let number = app
+        .get(&format!("/api/v1/applications/{id}"))
+        .token(&regulator)
+        .send()
+        .await
+        .expect(200)
+        .body["licence_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::licensing::act(
+        &app,
+        &regulator,
+        &format!("/api/v1/licences/{number}"),
+        "revoke",
+        Some(serde_json::json!({"reason": "Fraud confirmed"})),
+    )
+    .await
+    .expect(200);
+    // Another company lists the barred director.
+    let other = operator(&app, 2).await;
+    app.post(&format!("/api/v1/organisations/{}/people", other.org))
+        .token(&other.token)
+        .json(&serde_json::json!({"full_name": "Imran Qureshi", "roles": ["authorised_signatory"], "id_type": "cnic", "id_number": "12345-1234501-1", "nationality": "PK"}))
+        .send()
+        .await
+        .expect(201);
+    let listed = app
+        .get(&format!("/api/v1/organisations/{}/people", other.org))
+        .token(&other.token)
+        .send()
+        .await
+        .expect(200);
+    let person = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["full_name"] == "Imran Qureshi" && p["roles"][0] == "authorised_signatory")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.file_document(&other.token, &other.org, "identity_document", &[("person_id", &person)])
+        .await;
+    let id = in_status(&app, &other, &regulator, "ready").await;
+    let page = format!("/desk/applications/{id}");
+    let dossier = reg.get(&page).await.expect(200).text;
+    assert!(dossier.contains("Barred") && dossier.contains(&number), "{dossier}");
+    let version = version_in(&dossier, &format!("{page}/approve"));
+    let r = post_from(
+        &mut reg,
+        &page,
+        &format!("{page}/approve"),
+        &[("version", &version), ("reason", "")],
+    )
+    .await
+    .expect(422);
+    assert!(
+        r.text.contains("id=\"override_flags-error\"")
+            || r.text.contains("href=\"#override_flags\""),
+        "{}",
+        r.text
+    );
+    let a =
+        app.get(&format!("/api/v1/applications/{id}")).token(&regulator).send().await.expect(200);
+    assert_eq!(a.body["status"], "submitted", "not approved without the override");
+    see_other(
+        &post_from(
+            &mut reg,
+            &page,
+            &format!("{page}/approve"),
+            &[
+                ("version", &version),
+                ("override_flags", "true"),
+                ("reason", "Seen by the board: he left before the fraud"),
+            ],
+        )
+        .await,
+    );
+    let a =
+        app.get(&format!("/api/v1/applications/{id}")).token(&regulator).send().await.expect(200);
+    assert_eq!(a.body["status"], "approved");
+}
