@@ -1,4 +1,4 @@
-//! The `ccreg` command line: serve, migrate, openapi, user create.
+//! The `ccreg` command line: serve, migrate, openapi, seed, verify-audit, backup, user create.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -35,6 +35,16 @@ enum Command {
         /// Add N sites (ten numbers, a 100-number range and a /28 each) in licensed organisations.
         #[arg(long)]
         sites: Option<usize>,
+    },
+    /// Check the audit log's hash chain from the first entry to the head; exits non-zero
+    /// where it is broken (API.md §17).
+    VerifyAudit,
+    /// An online, consistent copy of a SQLite registry into a new SQLite file (API.md §17);
+    /// for PostgreSQL use `pg_dump` (see the README).
+    Backup {
+        /// The new file; an existing file is refused.
+        #[arg(long)]
+        to: std::path::PathBuf,
     },
     /// Manage accounts.
     User {
@@ -151,6 +161,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (false, Some(n)) if n > 0 => ccreg::seed::scale(&db, now, n),
                 _ => Err(anyhow::anyhow!("say --demo or --sites N (N > 0)")),
             }
+        }
+        Command::VerifyAudit => {
+            let s = settings()?;
+            let db = Db::connect(&s.database_url, 1)?;
+            let mut conn = db.get()?;
+            let v = ccreg::audit::store::verify(&mut conn)?;
+            match v.first_bad_seq {
+                None => {
+                    println!(
+                        "the audit chain is intact: {} entries, head {}",
+                        v.entries, v.head_hash
+                    );
+                    Ok(())
+                }
+                Some(seq) => Err(anyhow::anyhow!(
+                    "the audit chain is broken at entry {seq} ({} entries read)",
+                    v.entries
+                )),
+            }
+        }
+        Command::Backup { to } => {
+            let s = settings()?;
+            let db = Db::connect(&s.database_url, 1)?;
+            let mut conn = db.get()?;
+            let bytes = ccreg::db::backup(&mut conn, &to)?;
+            println!("backed up {} to {} ({bytes} bytes)", s.database_url.redacted(), to.display());
+            Ok(())
         }
         Command::User { command: UserCommand::Create { email, role, full_name } } => {
             let s = settings()?;

@@ -290,6 +290,28 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// An online, consistent copy of a SQLite database into the new file `to` (`VACUUM INTO`:
+/// one read transaction, so writers carry on and the copy is one snapshot); answers the
+/// copy's size. An existing `to` is refused, and so is a PostgreSQL database (use `pg_dump`).
+pub fn backup(conn: &mut DbConn, to: &std::path::Path) -> anyhow::Result<u64> {
+    use diesel::sql_types::Text;
+    if to.exists() {
+        anyhow::bail!("{} exists already; a backup goes to a new file", to.display());
+    }
+    let target = to
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup's path is not UTF-8: {}", to.display()))?;
+    match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("VACUUM INTO ?").bind::<Text, _>(target).execute(c)?;
+        }
+        DbConn::Postgresql(_) => anyhow::bail!(
+            "ccreg backup copies a SQLite registry; for PostgreSQL use pg_dump (see the README)"
+        ),
+    }
+    Ok(std::fs::metadata(to)?.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
