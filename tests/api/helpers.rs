@@ -25,7 +25,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    fn new() -> TestDb {
+    pub fn new() -> TestDb {
         match std::env::var("CCREG_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {
                 let name = format!("ccreg_test_{}", uuid::Uuid::new_v4().simple());
