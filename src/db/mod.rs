@@ -2,6 +2,7 @@
 //! pragmas, embedded migrations, and `Db::read` / `Db::write`, which run diesel on the blocking
 //! pool so no query ever runs on an actix worker thread.
 
+pub mod copy;
 pub mod schema;
 #[macro_use]
 pub mod stored;
@@ -104,6 +105,9 @@ pub struct PoolState {
     pub max: u32,
 }
 
+/// The PostgreSQL advisory lock taken while migrating ("ccreg" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0063_6372_6567;
+
 /// The pool and what the rest of the code calls to reach the database.
 #[derive(Clone)]
 pub struct Db {
@@ -145,12 +149,26 @@ impl Db {
     /// Runs the embedded migrations of the connected backend.
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
         let mut conn = self.pool.get()?;
+        let names = |v: Vec<diesel::migration::MigrationVersion<'_>>| {
+            v.iter().map(|v| v.to_string()).collect::<Vec<String>>()
+        };
         let applied = match &mut *conn {
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-            DbConn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+            // Several processes may start at once on one database (§17): the first to take the
+            // write lock (SQLite) or this session lock (PostgreSQL) migrates; the others wait for
+            // it and then find nothing pending.
+            DbConn::Sqlite(c) => {
+                c.immediate_transaction(|c| c.run_pending_migrations(SQLITE_MIGRATIONS).map(names))
+            }
+            DbConn::Postgresql(c) => {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(names);
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+                applied
+            }
         }
         .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        Ok(applied.iter().map(|v| v.to_string()).collect())
+        Ok(applied)
     }
 
     /// Runs `f` with a connection on the blocking pool (reads, or writes that manage their own

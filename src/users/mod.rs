@@ -57,7 +57,7 @@ pub struct NewAccount {
 
 /// Creates an account and its audit entry (call inside a write transaction). `actor` is the
 /// admin creating it, or `None` when the account signs itself up or is bootstrapped.
-#[tracing::instrument(skip_all, fields(actor = actor), err)]
+#[tracing::instrument(skip_all, fields(actor = actor), err(level = "info"))]
 pub fn create_account(
     conn: &mut DbConn,
     now: NaiveDateTime,

@@ -256,3 +256,97 @@ fn backup_copies_a_live_registry_and_verify_audit_finds_a_tampered_entry() {
     let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &copy_url)], &["verify-audit"], "");
     assert!(!ok && err.contains("broken at entry 3"), "{err}");
 }
+
+/// One text of a query's rows on a SQLite file, for comparing a table across copies.
+fn text(path: &str, sql: &str) -> String {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        t: Option<String>,
+    }
+    let mut c = diesel::SqliteConnection::establish(path).unwrap();
+    diesel::sql_query(sql).get_result::<T>(&mut c).unwrap().t.unwrap_or_default()
+}
+
+#[test]
+fn copy_moves_the_demo_registry_out_and_back_verified_and_refuses_a_target_that_is_not_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}/source.db", dir.path().display());
+    let url = format!("sqlite://{path}");
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["seed", "--demo"], "");
+    assert!(ok, "{err}");
+
+    // The middle: PostgreSQL when the suite runs there, another SQLite file otherwise.
+    let middle = crate::helpers::TestDb::new();
+    let middle_url = middle.url_string();
+    let (ok, out, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["copy", "--to", &middle_url], "");
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("audit chain is intact"), "{out}");
+    let (ok, out, _) = ccreg(&[("CCREG_DATABASE_URL", &middle_url)], &["verify-audit"], "");
+    assert!(ok && out.contains("intact"), "{out}");
+
+    // A second copy into the same target is refused, and leaves it as it was.
+    let before = middle.execute("UPDATE registry_locks SET counter = counter");
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["copy", "--to", &middle_url], "");
+    assert!(!ok && err.contains("not empty"), "{err}");
+    assert_eq!(middle.execute("UPDATE registry_locks SET counter = counter"), before);
+    // And the database itself is not a target.
+    let (ok, _, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["copy", "--to", &url], "");
+    assert!(!ok && err.contains("itself"), "{err}");
+
+    // Back into a new SQLite file: every table, row and byte as it was in the source.
+    let back = format!("{}/back.db", dir.path().display());
+    let back_url = format!("sqlite://{back}");
+    let (ok, out, err) =
+        ccreg(&[("CCREG_DATABASE_URL", &middle_url)], &["copy", "--to", &back_url], "");
+    assert!(ok, "{out}{err}");
+    let tables = text(
+        &path,
+        "SELECT group_concat(name, ' ') AS t FROM (SELECT name FROM sqlite_master \
+         WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'organisation_names%' \
+         AND name <> '__diesel_schema_migrations' ORDER BY name)",
+    );
+    assert!(tables.split(' ').count() > 30, "{tables}");
+    for table in tables.split(' ') {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        assert_eq!(count(&back, &sql), count(&path, &sql), "{table}");
+    }
+    assert!(count(&path, "SELECT COUNT(*) AS n FROM documents") > 0);
+    for sql in [
+        "SELECT group_concat(id || hex(content) || sha256, ',') AS t FROM \
+         (SELECT * FROM documents ORDER BY id)",
+        "SELECT group_concat(licence_number || status || issued_at || coalesce(provisional_until, '-'), ',') AS t \
+         FROM (SELECT * FROM licences ORDER BY licence_number)",
+        "SELECT group_concat(id || active || typeof(active) || created_at, ',') AS t FROM \
+         (SELECT * FROM users ORDER BY id)",
+        "SELECT group_concat(seq || at || hash, ',') AS t FROM (SELECT * FROM audit_log ORDER BY seq)",
+        "SELECT group_concat(id || legal_name, ',') AS t FROM \
+         (SELECT o.id, n.legal_name FROM organisations o JOIN organisation_names n ON n.id = o.id \
+          ORDER BY o.id)",
+    ] {
+        assert_eq!(text(&back, sql), text(&path, sql), "{sql}");
+    }
+    let (ok, out, _) = ccreg(&[("CCREG_DATABASE_URL", &back_url)], &["verify-audit"], "");
+    let (_, source_out, _) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["verify-audit"], "");
+    assert!(ok && out == source_out, "the same chain and head: {out} / {source_out}");
+}
+
+#[test]
+fn processes_started_together_on_an_empty_database_all_migrate_it() {
+    let db = crate::helpers::TestDb::new();
+    let url = db.url_string();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccreg"));
+            cmd.arg("migrate").env("CCREG_DATABASE_URL", &url).env("RUST_LOG", "warn");
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (ok, out, err) = ccreg(&[("CCREG_DATABASE_URL", &url)], &["verify-audit"], "");
+    assert!(ok && out.contains("intact: 0 entries"), "{out}{err}");
+}
