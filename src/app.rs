@@ -349,6 +349,7 @@ pub struct Application {
     webhooks: webhooks::Deliverer,
     retention: crate::retention::Retention,
     overdue: crate::violations::sweeper::Sweeper,
+    verification_log: verify::log::VerificationLog,
 }
 
 impl Application {
@@ -366,7 +367,7 @@ impl Application {
         let parts = Parts {
             follower: web::Data::from(follower.clone()),
             webhooks: web::Data::new(deliverer.clone()),
-            verification_log: web::Data::new(verification_log),
+            verification_log: web::Data::new(verification_log.clone()),
             public_limiter: web::Data::new(crate::http::public::PublicLimiter::new(
                 settings.public_rate_per_minute,
                 settings.trusted_proxies.clone(),
@@ -391,7 +392,14 @@ impl Application {
             server = server.workers(workers);
         }
         tracing::info!(address = %settings.bind, port, database = %settings.database_url.redacted(), "ccreg listening");
-        Ok(Application { port, server: server.run(), webhooks: deliverer, retention, overdue })
+        Ok(Application {
+            port,
+            server: server.run(),
+            webhooks: deliverer,
+            retention,
+            overdue,
+            verification_log,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -411,6 +419,11 @@ impl Application {
     /// This process's overdue sweep (tests run its passes themselves).
     pub fn overdue(&self) -> crate::violations::sweeper::Sweeper {
         self.overdue.clone()
+    }
+
+    /// This process's verification log, to be closed (written out) once the server stops.
+    pub fn verification_log(&self) -> verify::log::VerificationLog {
+        self.verification_log.clone()
     }
 
     pub fn server(self) -> Server {

@@ -14,6 +14,34 @@ use crate::error::AppError;
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
 
+/// Password hashes computed at once in this process, each holding argon2's 19 MiB while it
+/// runs: a burst of sign-ins queues here instead of growing the process by 19 MiB a sign-in.
+pub const AT_ONCE: usize = 2;
+
+static SLOTS: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// Runs `f` holding one of the [`AT_ONCE`] slots (on a blocking thread, never a worker).
+fn in_slot<T>(f: impl FnOnce() -> T) -> T {
+    struct Slot;
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            let mut busy = SLOTS.0.lock().unwrap_or_else(|p| p.into_inner());
+            *busy -= 1;
+            SLOTS.1.notify_one();
+        }
+    }
+    {
+        let mut busy = SLOTS.0.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= AT_ONCE {
+            busy = SLOTS.1.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+    }
+    let _slot = Slot;
+    f()
+}
+
 fn argon2() -> Argon2<'static> {
     // The parameters are constants within argon2's limits, so this cannot fail.
     let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
@@ -49,9 +77,7 @@ impl Password {
 
     pub fn hash(&self) -> Result<String, AppError> {
         let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(self.0.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
+        in_slot(|| argon2().hash_password(self.0.expose().as_bytes(), &salt).map(|h| h.to_string()))
             .map_err(|e| AppError::internal(format!("argon2: {e}")))
     }
 }
@@ -61,8 +87,7 @@ impl Password {
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: LazyLock<String> = LazyLock::new(|| {
         let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(b"ccreg dummy password for timing", &salt)
+        in_slot(|| argon2().hash_password(b"ccreg dummy password for timing", &salt))
             .map(|h| h.to_string())
             .unwrap_or_default()
     });
@@ -71,12 +96,38 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
         None => (DUMMY.as_str(), false),
     };
     let Ok(parsed) = PasswordHash::new(hash) else { return false };
-    argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+    in_slot(|| argon2().verify_password(password.as_bytes(), &parsed).is_ok()) && real
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_more_than_at_once_hashes_run_together() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NOW: AtomicUsize = AtomicUsize::new(0);
+        static MOST: AtomicUsize = AtomicUsize::new(0);
+        let threads: Vec<_> = (0..4 * AT_ONCE)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    in_slot(|| {
+                        let n = NOW.fetch_add(1, Ordering::SeqCst) + 1;
+                        MOST.fetch_max(n, Ordering::SeqCst);
+                        for _ in 0..2_000 {
+                            std::thread::yield_now();
+                        }
+                        NOW.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let most = MOST.load(Ordering::SeqCst);
+        assert!((1..=AT_ONCE).contains(&most), "{most} ran at once");
+    }
 
     #[test]
     fn length_rules() {

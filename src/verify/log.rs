@@ -1,21 +1,31 @@
-//! The log of agencies' verifications. Entries are written in batches by one background task,
-//! so a verification never waits on a disk flush; the list endpoint flushes first, so what an
-//! admin reads includes everything this process has answered. A crash can lose at most the
-//! entries of the last moments not yet written (a batch is written as soon as the writer is
-//! free).
+//! The log of agencies' verifications, written off the answer's path.
+//!
+//! An answer appends its entries to its thread's shard of a buffer (a mutex no other answer
+//! takes: each worker thread has its own shard) and goes on; nothing on the answer's path waits
+//! on a channel, a connection or the disk. One writer thread takes every shard's entries when a
+//! shard fills (`SHARD_WAKE`), when asked to flush, or every `TICK`, and stores them in one
+//! transaction, a few thousand rows per statement (the rows travel as one JSON parameter,
+//! unpacked by `json_each` / `json_array_elements`). A write that fails is retried with the
+//! same rows, never dropped; while the writer is `HIGH_WATER` entries behind, answers wait for
+//! it (so memory stays bounded and nothing is lost when the database is slow).
+//!
+//! The list endpoint flushes first, so what an admin reads includes everything this process has
+//! answered. A process that stops normally writes everything ([`VerificationLog::close`]); one
+//! killed outright loses what it answered in its last moments (at most a tick, or a shard).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
 use utoipa::ToSchema;
 
 use super::QueryType;
 use crate::db::schema::verification_log;
-use crate::db::{Db, DbConn};
+use crate::db::{write_tx, Db, DbConn};
 use crate::error::AppError;
 
 crate::stored_enum! {
@@ -65,8 +75,6 @@ impl From<super::VerifyResult> for LogResult {
     }
 }
 
-const BATCH: usize = 5_000;
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = verification_log)]
 pub struct LogRow {
@@ -103,92 +111,230 @@ impl From<LogRow> for LogEntry {
     }
 }
 
-enum Msg {
-    Entries(Vec<LogRow>),
-    Flush(oneshot::Sender<()>),
+/// How often the writer looks for entries when nothing wakes it.
+const TICK: Duration = Duration::from_millis(50);
+/// A shard holding this many entries wakes the writer.
+const SHARD_WAKE: usize = 1_024;
+/// Answers wait while this many entries are unwritten.
+const HIGH_WATER: usize = 200_000;
+/// Rows per insert statement.
+const ROWS_PER_STATEMENT: usize = 5_000;
+/// Shards of the buffer: more than the worker threads of any machine it runs on, so each
+/// thread's mutex is its own (a thread takes shard `n mod SHARDS`, `n` counting threads).
+const SHARDS: usize = 64;
+
+struct Shared {
+    shards: Box<[Mutex<Vec<LogRow>>]>,
+    /// Entries appended and not yet committed.
+    pending: AtomicUsize,
+    /// Flush requests, answered once everything appended before them is written.
+    flushes: Mutex<Vec<oneshot::Sender<()>>>,
+    /// Signalled after every write, for answers waiting at the high-water mark.
+    written: Notify,
+    writer: OnceLock<std::thread::Thread>,
+    closing: AtomicBool,
 }
 
+impl Shared {
+    fn wake_writer(&self) {
+        if let Some(t) = self.writer.get() {
+            t.unpark();
+        }
+    }
+
+    fn take_all(&self) -> Vec<LogRow> {
+        let mut rows = Vec::new();
+        for shard in self.shards.iter() {
+            let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
+            if rows.is_empty() {
+                rows = std::mem::take(&mut *s);
+            } else {
+                rows.append(&mut s);
+            }
+        }
+        rows
+    }
+}
+
+fn my_shard() -> usize {
+    static THREADS: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = THREADS.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
+
+/// A handle on this process's verification log; clones share one buffer and one writer.
 #[derive(Clone)]
 pub struct VerificationLog {
-    tx: mpsc::Sender<Msg>,
-    /// Entries queued or being written, not yet committed (`/metrics` shows it).
-    pending: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
+    writer: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl VerificationLog {
-    /// Starts the writer on the current (actix) runtime.
+    /// Starts the writer thread; it stops when the last handle is dropped or closed.
     pub fn start(db: Db) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Msg>(10_000);
-        let pending = Arc::new(AtomicUsize::new(0));
-        let written = pending.clone();
-        actix_web::rt::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut rows = Vec::new();
-                let mut acks = Vec::new();
-                let mut next = Some(first);
-                while let Some(m) = next.take() {
-                    match m {
-                        Msg::Entries(e) => rows.extend(e),
-                        Msg::Flush(ack) => acks.push(ack),
-                    }
-                    if rows.len() < BATCH {
-                        next = rx.try_recv().ok();
-                    }
-                }
-                if !rows.is_empty() {
-                    let n = rows.len();
-                    if let Err(e) = db.write(move |conn| insert(conn, &rows)).await {
-                        tracing::error!(error = %e, "could not write the verification log");
-                    }
-                    written.fetch_sub(n, Ordering::Relaxed);
-                }
-                for ack in acks {
-                    let _ = ack.send(());
-                }
-            }
+        let shared = Arc::new(Shared {
+            shards: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
+            pending: AtomicUsize::new(0),
+            flushes: Mutex::new(Vec::new()),
+            written: Notify::new(),
+            writer: OnceLock::new(),
+            closing: AtomicBool::new(false),
         });
-        VerificationLog { tx, pending }
+        let weak = Arc::downgrade(&shared);
+        let handle = std::thread::Builder::new()
+            .name("verification-log".into())
+            .spawn(move || write_loop(&weak, &db))
+            .ok();
+        if let Some(h) = &handle {
+            let _ = shared.writer.set(h.thread().clone());
+        } else {
+            tracing::error!("could not start the verification log writer");
+        }
+        VerificationLog { shared, writer: Arc::new(Mutex::new(handle)) }
     }
 
-    /// How many entries wait to be written (queued, or in the batch being written).
+    /// How many entries wait to be written (buffered, or in the batch being written).
     pub fn queued(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
+        self.shared.pending.load(Ordering::Relaxed)
     }
 
-    /// Queues entries; waits only if the writer is far behind.
-    pub async fn record(&self, rows: Vec<LogRow>) {
-        let n = rows.len();
-        // Counted before sending, so the writer never subtracts what was not yet added.
-        self.pending.fetch_add(n, Ordering::Relaxed);
-        if self.tx.send(Msg::Entries(rows)).await.is_err() {
-            self.pending.fetch_sub(n, Ordering::Relaxed);
-            tracing::error!("the verification log writer has stopped");
+    /// Appends entries to this thread's shard; waits only while the writer is far behind.
+    pub async fn record(&self, rows: impl IntoIterator<Item = LogRow>) {
+        while self.shared.pending.load(Ordering::Relaxed) >= HIGH_WATER
+            && !self.shared.closing.load(Ordering::Relaxed)
+        {
+            let written = self.shared.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if self.shared.pending.load(Ordering::Relaxed) < HIGH_WATER {
+                break;
+            }
+            self.shared.wake_writer();
+            // Bounded, so a writer that is gone cannot hold an answer forever.
+            let _ = tokio::time::timeout(TICK, written).await;
+        }
+        let (before, after) = {
+            let mut shard =
+                self.shared.shards[my_shard()].lock().unwrap_or_else(|p| p.into_inner());
+            let before = shard.len();
+            shard.extend(rows);
+            // Counted under the shard's lock, so the writer never subtracts what is not added.
+            self.shared.pending.fetch_add(shard.len() - before, Ordering::Relaxed);
+            (before, shard.len())
+        };
+        if before < SHARD_WAKE && after >= SHARD_WAKE {
+            self.shared.wake_writer();
         }
     }
 
-    /// Waits until everything queued before this call is written.
+    /// Waits until everything appended before this call is written.
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
-            let _ = done.await;
+        self.shared.flushes.lock().unwrap_or_else(|p| p.into_inner()).push(ack);
+        self.shared.wake_writer();
+        let _ = done.await;
+    }
+
+    /// Writes everything appended so far and stops the writer (a server's last step).
+    pub fn close(&self) {
+        self.shared.closing.store(true, Ordering::Relaxed);
+        self.shared.wake_writer();
+        let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
         }
     }
 }
 
-/// Batch insert, inside the writer's transaction; MultiConnection cannot insert a Vec, so each
-/// backend does it itself. SQLite runs one cached prepared single-row statement per row (no
-/// round trips to save, and no 6,000-parameter statement to build and prepare per chunk);
-/// PostgreSQL sends multi-row statements to save round trips.
-fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
-    match conn {
-        DbConn::Sqlite(c) => {
-            for row in rows {
-                diesel::insert_into(verification_log::table).values(row).execute(c)?;
+/// The writer: takes what the shards hold, writes it, answers the flushes that were waiting
+/// before the take; ends when closed (after a last write) or when no handle is left.
+fn write_loop(shared: &Weak<Shared>, db: &Db) {
+    let mut carried: Vec<LogRow> = Vec::new();
+    let mut failures = 0u32;
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let closing = s.closing.load(Ordering::Relaxed);
+        let acks = std::mem::take(&mut *s.flushes.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut rows = std::mem::take(&mut carried);
+        rows.append(&mut s.take_all());
+        if !rows.is_empty() {
+            match db.get().and_then(|mut conn| write_tx(&mut conn, |c| insert(c, &rows))) {
+                Ok(()) => {
+                    failures = 0;
+                    s.pending.fetch_sub(rows.len(), Ordering::Relaxed);
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::error!(error = %e, entries = rows.len(), attempt = failures,
+                        "could not write the verification log; retrying with the same entries");
+                    carried = rows;
+                }
             }
+            s.written.notify_waiters();
         }
-        DbConn::Postgresql(c) => {
-            for chunk in rows.chunks(1_000) {
-                diesel::insert_into(verification_log::table).values(chunk).execute(c)?;
+        for ack in acks {
+            let _ = ack.send(());
+        }
+        if closing && (carried.is_empty() || failures >= 5) {
+            return;
+        }
+        drop(s);
+        // After a failure, back off (up to 2 s) rather than hammer the database.
+        let wait = if failures > 0 { TICK * failures.min(40) } else { TICK };
+        std::thread::park_timeout(wait);
+    }
+}
+
+/// The timestamp as diesel writes it to SQLite (`%F %T%.f`), read by PostgreSQL alike; the
+/// format is parsed once.
+fn timestamp_text(at: NaiveDateTime) -> String {
+    static ITEMS: OnceLock<Vec<chrono::format::Item<'static>>> = OnceLock::new();
+    let items = ITEMS.get_or_init(|| {
+        chrono::format::StrftimeItems::new("%F %T%.f").parse_to_owned().unwrap_or_default()
+    });
+    at.format_with_items(items.iter()).to_string()
+}
+
+/// Inserts rows inside the writer's transaction: a statement per `ROWS_PER_STATEMENT`, its rows
+/// one JSON parameter (MultiConnection cannot insert a Vec; this is also far cheaper per row
+/// than binding six parameters a row).
+fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
+    use diesel::sql_types::Text;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let json: Vec<(&str, &str, &str, &str, &str, String)> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    r.id.as_str(),
+                    r.client_id.as_str(),
+                    r.query_type.as_str(),
+                    r.query.as_str(),
+                    r.result.as_str(),
+                    timestamp_text(r.at),
+                )
+            })
+            .collect();
+        let json = serde_json::to_string(&json).map_err(|e| AppError::internal(e.to_string()))?;
+        match conn {
+            DbConn::Sqlite(c) => {
+                diesel::sql_query(
+                    "INSERT INTO verification_log (id, client_id, query_type, query, result, at) \
+                     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+                            value ->> 5 FROM json_each(?)",
+                )
+                .bind::<Text, _>(json)
+                .execute(c)?;
+            }
+            DbConn::Postgresql(c) => {
+                diesel::sql_query(
+                    "INSERT INTO verification_log (id, client_id, query_type, query, result, at) \
+                     SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, (r ->> 5)::timestamp \
+                     FROM json_array_elements($1::json) AS r",
+                )
+                .bind::<Text, _>(json)
+                .execute(c)?;
             }
         }
     }

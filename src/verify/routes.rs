@@ -26,11 +26,12 @@ async fn ask(
     let now = state.now();
     let answers = state.index.answer_all(&queries, now)?;
     if who.is(Role::Agency) {
-        let rows = answers
-            .iter()
-            .map(|a| log_row(&who.id, Some(a.query_type), &a.query, a.result.into(), now))
-            .collect();
-        log.record(rows).await;
+        log.record(
+            answers
+                .iter()
+                .map(|a| log_row(&who.id, Some(a.query_type), &a.query, a.result.into(), now)),
+        )
+        .await;
     }
     Ok(answers)
 }
