@@ -54,7 +54,7 @@ fn run(label: &str, url: DatabaseUrl, n: usize) -> anyhow::Result<()> {
                     #[diesel(sql_type = diesel::sql_types::BigInt)]
                     n: i64,
                 }
-                Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM verification_log")
+                Ok(diesel::sql_query("SELECT CAST(COALESCE(SUM(entries), 0) AS BIGINT) AS n FROM verification_log_batches")
                     .get_result::<N>(c)?
                     .n)
             })

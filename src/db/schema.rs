@@ -313,13 +313,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    verification_log (id) {
-        id -> Text,
-        client_id -> Text,
-        query_type -> Text,
-        query -> Text,
-        result -> Text,
-        at -> Timestamp,
+    verification_log_batches (first_id) {
+        first_id -> Text,
+        last_id -> Text,
+        first_at -> Timestamp,
+        last_at -> Timestamp,
+        entries -> Integer,
+        body -> Text,
     }
 }
 
@@ -471,7 +471,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_evidence,
     enforcement_items,
     licence_sites,
-    verification_log,
+    verification_log_batches,
     documents,
     invoices,
     payments,

@@ -24,14 +24,14 @@ use tokio::sync::{oneshot, Notify};
 use utoipa::ToSchema;
 
 use super::QueryType;
-use crate::db::schema::verification_log;
+use crate::db::schema::verification_log_batches as batches;
 use crate::db::{write_tx, Db, DbConn};
 use crate::error::AppError;
 
 crate::stored_enum! {
     /// A logged verification's result: an answer's, or `error` for a malformed bulk item.
     #[derive(ToSchema)]
-    pub enum LogResult in "verification_log.result" {
+    pub enum LogResult in "verification_log_batches.body" {
         Licensed = "licensed",
         NotLicensed = "not_licensed",
         Unknown = "unknown",
@@ -42,7 +42,7 @@ crate::stored_enum! {
 crate::stored_enum! {
     /// A logged question's type: `invalid` for a bulk item whose type was not one of them.
     #[derive(ToSchema)]
-    pub enum LoggedType in "verification_log.query_type" {
+    pub enum LoggedType in "verification_log_batches.body" {
         Licence = "licence",
         Number = "number",
         Ip = "ip",
@@ -75,8 +75,8 @@ impl From<super::VerifyResult> for LogResult {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = verification_log)]
+/// One entry: what an answer appends, and what the list reads back out of a batch.
+#[derive(Debug, Clone)]
 pub struct LogRow {
     pub id: String,
     pub client_id: String,
@@ -297,13 +297,25 @@ fn timestamp_text(at: NaiveDateTime) -> String {
     at.format_with_items(items.iter()).to_string()
 }
 
-/// Inserts rows inside the writer's transaction: a statement per `ROWS_PER_STATEMENT`, its rows
-/// one JSON parameter (MultiConnection cannot insert a Vec; this is also far cheaper per row
-/// than binding six parameters a row).
-fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
-    use diesel::sql_types::Text;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let json: Vec<(&str, &str, &str, &str, &str, String)> = chunk
+/// A stored batch: its entries as one JSON array of `[id, client_id, type, query, result, at]`,
+/// with the bounds the list and the pruning select batches by.
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = batches)]
+struct Batch {
+    first_id: String,
+    last_id: String,
+    first_at: NaiveDateTime,
+    last_at: NaiveDateTime,
+    entries: i32,
+    body: String,
+}
+
+type Packed = (String, String, String, String, String, String);
+
+impl Batch {
+    /// A batch of entries (not empty).
+    fn of(rows: &[LogRow]) -> Result<Batch, AppError> {
+        let packed: Vec<(&str, &str, &str, &str, &str, String)> = rows
             .iter()
             .map(|r| {
                 (
@@ -316,46 +328,97 @@ fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
                 )
             })
             .collect();
-        let json = serde_json::to_string(&json).map_err(|e| AppError::internal(e.to_string()))?;
-        match conn {
-            DbConn::Sqlite(c) => {
-                diesel::sql_query(
-                    "INSERT INTO verification_log (id, client_id, query_type, query, result, at) \
-                     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-                            value ->> 5 FROM json_each(?)",
-                )
-                .bind::<Text, _>(json)
-                .execute(c)?;
-            }
-            DbConn::Postgresql(c) => {
-                diesel::sql_query(
-                    "INSERT INTO verification_log (id, client_id, query_type, query, result, at) \
-                     SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, (r ->> 5)::timestamp \
-                     FROM json_array_elements($1::json) AS r",
-                )
-                .bind::<Text, _>(json)
-                .execute(c)?;
-            }
+        let body = serde_json::to_string(&packed).map_err(|e| AppError::internal(e.to_string()))?;
+        let ids = || rows.iter().map(|r| r.id.as_str());
+        let ats = || rows.iter().map(|r| r.at);
+        match (ids().min(), ids().max(), ats().min(), ats().max()) {
+            (Some(first_id), Some(last_id), Some(first_at), Some(last_at)) => Ok(Batch {
+                first_id: first_id.to_string(),
+                last_id: last_id.to_string(),
+                first_at,
+                last_at,
+                entries: i32::try_from(rows.len())
+                    .map_err(|e| AppError::internal(e.to_string()))?,
+                body,
+            }),
+            _ => Err(AppError::internal("an empty verification-log batch")),
         }
+    }
+
+    fn rows(&self) -> Result<Vec<LogRow>, String> {
+        let packed: Vec<Packed> = serde_json::from_str(&self.body)
+            .map_err(|e| format!("verification-log batch {}: {e}", self.first_id))?;
+        packed
+            .into_iter()
+            .map(|(id, client_id, t, query, result, at)| {
+                let bad =
+                    |what: &str, v: &str| format!("verification-log entry {id}: {what} {v:?}");
+                Ok(LogRow {
+                    query_type: LoggedType::parse(&t).ok_or_else(|| bad("type", &t))?,
+                    result: LogResult::parse(&result).ok_or_else(|| bad("result", &result))?,
+                    at: ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                        .iter()
+                        .find_map(|f| NaiveDateTime::parse_from_str(&at, f).ok())
+                        .ok_or_else(|| bad("time", &at))?,
+                    client_id,
+                    query,
+                    id,
+                })
+            })
+            .collect()
+    }
+}
+
+fn unreadable(e: String) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(e.into())
+}
+
+/// Stores rows inside the writer's transaction: one batch row per `ROWS_PER_STATEMENT`.
+fn insert(conn: &mut DbConn, rows: &[LogRow]) -> Result<(), AppError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        diesel::insert_into(batches::table).values(Batch::of(chunk)?).execute(conn)?;
     }
     Ok(())
 }
 
-/// Deletes up to `batch` entries logged before `cutoff`, oldest first (retention, API.md §16);
-/// answers how many went. The caller repeats until fewer than `batch` go.
+/// Deletes entries logged before `cutoff` (retention, API.md §16), batch by batch, oldest
+/// first, until at least `batch` entries went or none is left; answers how many went. A batch
+/// wholly older goes; one that straddles the cut-off is stored again with its newer entries.
 pub fn prune(conn: &mut DbConn, cutoff: NaiveDateTime, batch: i64) -> QueryResult<usize> {
-    let ids: Vec<String> = verification_log::table
-        .filter(verification_log::at.lt(cutoff))
-        .order(verification_log::at.asc())
-        .select(verification_log::id)
-        .limit(batch)
-        .load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
+    let mut gone = 0usize;
+    while (gone as i64) < batch {
+        let old: Vec<Batch> = batches::table
+            .filter(batches::first_at.lt(cutoff))
+            .order(batches::first_at.asc())
+            .select(Batch::as_select())
+            .limit(16)
+            .load(conn)?;
+        if old.is_empty() {
+            break;
+        }
+        for b in old {
+            diesel::delete(batches::table.find(&b.first_id)).execute(conn)?;
+            if b.last_at < cutoff {
+                gone += usize::try_from(b.entries).unwrap_or(0);
+                continue;
+            }
+            let rows = b.rows().map_err(unreadable)?;
+            let kept: Vec<LogRow> = rows.iter().filter(|r| r.at >= cutoff).cloned().collect();
+            gone += rows.len() - kept.len();
+            if !kept.is_empty() {
+                let again = Batch::of(&kept)
+                    .map_err(|e| unreadable(format!("re-storing a verification-log batch: {e}")))?;
+                diesel::insert_into(batches::table).values(again).execute(conn)?;
+            }
+        }
     }
-    diesel::delete(verification_log::table.filter(verification_log::id.eq_any(&ids))).execute(conn)
+    Ok(gone)
 }
 
+/// Up to `limit` entries after `after` in id order, of one client and one result if given.
+/// Batches are read in order of their first id; batches of several processes (or a slow
+/// thread's entry) may overlap, so reading stops only at a batch whose first id is past the
+/// `limit`-th entry found.
 pub fn list(
     conn: &mut DbConn,
     client_id: Option<String>,
@@ -363,15 +426,95 @@ pub fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<Vec<LogRow>, AppError> {
-    let mut q = verification_log::table.select(LogRow::as_select()).into_boxed();
-    if let Some(c) = client_id {
-        q = q.filter(verification_log::client_id.eq(c));
+    let limit = usize::try_from(limit.max(0)).unwrap_or(0);
+    let after = after.unwrap_or_default();
+    let mut found: Vec<LogRow> = Vec::new();
+    let mut read_past: Option<String> = None;
+    'pages: loop {
+        let mut q = batches::table
+            .filter(batches::last_id.gt(&after))
+            .select(Batch::as_select())
+            .order(batches::first_id.asc())
+            .limit(32)
+            .into_boxed();
+        if let Some(past) = &read_past {
+            q = q.filter(batches::first_id.gt(past.clone()));
+        }
+        let page: Vec<Batch> = q.load(conn)?;
+        if page.is_empty() {
+            break;
+        }
+        for b in page {
+            if found.len() >= limit && found.last().is_some_and(|last| b.first_id > last.id) {
+                break 'pages;
+            }
+            found.extend(b.rows().map_err(AppError::internal)?.into_iter().filter(|r| {
+                r.id > after
+                    && client_id.as_ref().is_none_or(|c| &r.client_id == c)
+                    && result.is_none_or(|want| r.result == want)
+            }));
+            found.sort_by(|x, y| x.id.cmp(&y.id));
+            found.truncate(limit);
+            read_past = Some(b.first_id);
+        }
     }
-    if let Some(r) = result {
-        q = q.filter(verification_log::result.eq(r));
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DatabaseUrl;
+
+    fn row(id: &str, client: &str, result: LogResult, day: u32) -> LogRow {
+        LogRow {
+            id: id.to_string(),
+            client_id: client.to_string(),
+            query_type: LoggedType::Licence,
+            query: format!("query {id}"),
+            result,
+            at: chrono::NaiveDate::from_ymd_opt(2026, 1, day)
+                .and_then(|d| d.and_hms_micro_opt(10, 0, 0, 123_456))
+                .unwrap(),
+        }
     }
-    if let Some(after) = after {
-        q = q.filter(verification_log::id.gt(after));
+
+    fn ids(rows: &[LogRow]) -> Vec<&str> {
+        rows.iter().map(|r| r.id.as_str()).collect()
     }
-    Ok(q.order(verification_log::id.asc()).limit(limit).load(conn)?)
+
+    #[test]
+    fn overlapping_batches_list_in_id_order_and_prune_to_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db").to_string_lossy().to_string();
+        let db = Db::connect(&DatabaseUrl::Sqlite { path }, 1).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get().unwrap();
+        use LogResult::{Licensed, NotLicensed};
+        // Two batches whose ids interleave (two processes), the second straddling day 10.
+        insert(&mut conn, &[row("a1", "x", Licensed, 1), row("a4", "y", Licensed, 2)]).unwrap();
+        let second = [
+            row("a2", "y", NotLicensed, 3),
+            row("a3", "x", Licensed, 4),
+            row("a5", "x", NotLicensed, 20),
+        ];
+        insert(&mut conn, &second).unwrap();
+
+        let all = list(&mut conn, None, None, None, 10).unwrap();
+        assert_eq!(ids(&all), ["a1", "a2", "a3", "a4", "a5"]);
+        assert_eq!(all[4].at, second[2].at, "times come back to the microsecond");
+        assert_eq!(ids(&list(&mut conn, None, None, None, 2).unwrap()), ["a1", "a2"]);
+        let after = Some("a2".to_string());
+        assert_eq!(ids(&list(&mut conn, None, None, after, 2).unwrap()), ["a3", "a4"]);
+        let x = Some("x".to_string());
+        assert_eq!(ids(&list(&mut conn, x.clone(), None, None, 10).unwrap()), ["a1", "a3", "a5"]);
+        let refused = list(&mut conn, x, Some(NotLicensed), None, 10).unwrap();
+        assert_eq!(ids(&refused), ["a5"]);
+
+        // Day 10 as the cut-off: the first batch goes whole, the second keeps its day-20 entry.
+        let cutoff = row("", "", Licensed, 10).at;
+        assert_eq!(prune(&mut conn, cutoff, 1_000).unwrap(), 4);
+        assert_eq!(ids(&list(&mut conn, None, None, None, 10).unwrap()), ["a5"]);
+        assert_eq!(prune(&mut conn, cutoff, 1_000).unwrap(), 0);
+    }
 }

@@ -305,7 +305,7 @@ impl Lock {
             ccreg::db::DatabaseUrl::Postgres { url } => {
                 let mut c = diesel::PgConnection::establish(url).unwrap();
                 diesel::sql_query("BEGIN").execute(&mut c).unwrap();
-                diesel::sql_query("LOCK TABLE verification_log IN EXCLUSIVE MODE")
+                diesel::sql_query("LOCK TABLE verification_log_batches IN EXCLUSIVE MODE")
                     .execute(&mut c)
                     .unwrap();
                 Lock::Postgres(c)
