@@ -136,6 +136,8 @@ impl Db {
         let manager = ConnectionManager::<DbConn>::new(conn_url);
         let pool = Pool::builder()
             .max_size(max_size)
+            // Opened as needed beyond these (an idle SQLite connection holds its own cache).
+            .min_idle(Some(max_size.min(4)))
             .connection_timeout(Duration::from_secs(10))
             // No `SELECT 1` on every checkout (two per request on the hot path); a connection
             // that has failed is discarded by r2d2 when diesel reports it broken.

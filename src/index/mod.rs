@@ -281,7 +281,7 @@ impl Registry {
         loading: bool,
     ) {
         let site = self.site_slot(site_id);
-        let e = Entry { first, last, site, id: id_halves(id) };
+        let e = Entry::new(first, last, site, id_halves(id));
         if loading {
             self.numbers.load(e)
         } else {
@@ -298,7 +298,7 @@ impl Registry {
         loading: bool,
     ) {
         let site = self.site_slot(site_id);
-        let e = Entry { first: (family, first), last: (family, last), site, id: id_halves(id) };
+        let e = Entry::new((family, first), (family, last), site, id_halves(id));
         if loading {
             self.ips.load(e)
         } else {

@@ -1,5 +1,5 @@
 //! A set of non-overlapping ranges (numbers, or addresses of one family), answering "which
-//! range holds this value" in O(log n) and using about 40 bytes per range.
+//! range holds this value" in O(log n) and using 32 bytes per number range.
 //!
 //! The ranges loaded at start sit in one sorted vector; ranges registered later go into a
 //! small ordered map, and removed ones are remembered by id, until there are enough changes
@@ -11,13 +11,55 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-/// One range; the id is the stored UUID as two halves (keeps the entry 8-byte aligned).
+/// A range's key: a number, or an address of one family.
+pub trait Key: Ord + Copy {
+    /// How far a range's last value lies past its first, in as few bytes as its ranges need.
+    type Span: Copy + Eq + std::fmt::Debug;
+    fn span(first: Self, last: Self) -> Self::Span;
+    fn end(first: Self, span: Self::Span) -> Self;
+}
+
+/// A number range holds at most [`crate::telephony::MAX_RANGE`] numbers, so four bytes carry
+/// its length (a stored range longer than four billion numbers, which nothing writes, would be
+/// cut short there).
+impl Key for i64 {
+    type Span = u32;
+    fn span(first: i64, last: i64) -> u32 {
+        u32::try_from(last.saturating_sub(first).max(0)).unwrap_or(u32::MAX)
+    }
+    fn end(first: i64, span: u32) -> i64 {
+        first.saturating_add(i64::from(span))
+    }
+}
+
+impl Key for (u8, u128) {
+    type Span = u128;
+    fn span(first: (u8, u128), last: (u8, u128)) -> u128 {
+        last.1.saturating_sub(first.1)
+    }
+    fn end(first: (u8, u128), span: u128) -> (u8, u128) {
+        (first.0, first.1.saturating_add(span))
+    }
+}
+
+/// One range; the id is the stored UUID as two halves (keeps the entry 8-byte aligned): 32
+/// bytes for a number range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry<K> {
+pub struct Entry<K: Key> {
     pub first: K,
-    pub last: K,
+    span: K::Span,
     pub site: u32,
     pub id: [u64; 2],
+}
+
+impl<K: Key> Entry<K> {
+    pub fn new(first: K, last: K, site: u32, id: [u64; 2]) -> Self {
+        Entry { first, span: K::span(first, last), site, id }
+    }
+
+    pub fn last(&self) -> K {
+        K::end(self.first, self.span)
+    }
 }
 
 pub fn id_halves(id: u128) -> [u64; 2] {
@@ -25,19 +67,19 @@ pub fn id_halves(id: u128) -> [u64; 2] {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct RangeSet<K> {
+pub struct RangeSet<K: Key> {
     base: Vec<Entry<K>>,
     added: BTreeMap<K, Entry<K>>,
     removed: HashSet<[u64; 2]>,
 }
 
-impl<K> Default for RangeSet<K> {
+impl<K: Key> Default for RangeSet<K> {
     fn default() -> Self {
         RangeSet { base: Vec::new(), added: BTreeMap::new(), removed: HashSet::new() }
     }
 }
 
-impl<K: Ord + Copy> RangeSet<K> {
+impl<K: Key> RangeSet<K> {
     /// Room for `n` ranges before loading (so the vector is never copied as it grows).
     pub fn reserve(&mut self, n: usize) {
         self.base.reserve_exact(n);
@@ -74,7 +116,7 @@ impl<K: Ord + Copy> RangeSet<K> {
             (None, Some(a)) => a,
             (None, None) => return None,
         };
-        (floor.last >= v).then_some(floor)
+        (floor.last() >= v).then_some(floor)
     }
 
     /// Puts a registered range (ranges are never edited; putting one already kept is a no-op).
@@ -140,12 +182,12 @@ mod tests {
     use super::*;
 
     fn e(first: i64, last: i64, id: u64) -> Entry<i64> {
-        Entry { first, last, site: id as u32, id: [0, id] }
+        Entry::new(first, last, id as u32, [0, id])
     }
 
     /// The range holding v, found the slow way.
     fn naive(ranges: &[Entry<i64>], v: i64) -> Option<u32> {
-        ranges.iter().find(|r| r.first <= v && v <= r.last).map(|r| r.site)
+        ranges.iter().find(|r| r.first <= v && v <= r.last()).map(|r| r.site)
     }
 
     #[test]
@@ -173,7 +215,7 @@ mod tests {
             } else {
                 let first = rng.gen_range(0..200_000);
                 let last = first + rng.gen_range(0..60);
-                if live.iter().all(|r| last < r.first || first > r.last) {
+                if live.iter().all(|r| last < r.first || first > r.last()) {
                     let r = e(first, last, next_id);
                     next_id += 1;
                     set.insert(r);
@@ -188,6 +230,15 @@ mod tests {
                 assert_eq!(set.len(), live.len());
             }
         }
+    }
+
+    #[test]
+    fn a_number_range_takes_32_bytes_and_keeps_its_ends() {
+        assert_eq!(std::mem::size_of::<Entry<i64>>(), 32);
+        let r = e(922_134_567_000, 922_134_667_000, 1);
+        assert_eq!((r.first, r.last()), (922_134_567_000, 922_134_667_000));
+        let ip = Entry::new((6, 1 << 100), (6, u128::MAX), 1, [0, 1]);
+        assert_eq!(ip.last(), (6, u128::MAX));
     }
 
     #[test]
