@@ -66,16 +66,28 @@ pub fn id_halves(id: u128) -> [u64; 2] {
     [(id >> 64) as u64, id as u64]
 }
 
+/// Entries per block of the vector: a search first finds its block among the blocks' first
+/// keys (a small array that stays in the CPU's cache), then its entry within the block (a few
+/// cache lines), instead of some twenty cache misses across a vector of a million ranges.
+const BLOCK: usize = 64;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeSet<K: Key> {
     base: Vec<Entry<K>>,
+    /// The first key of every `BLOCK`-th entry of `base`.
+    blocks: Vec<K>,
     added: BTreeMap<K, Entry<K>>,
     removed: HashSet<[u64; 2]>,
 }
 
 impl<K: Key> Default for RangeSet<K> {
     fn default() -> Self {
-        RangeSet { base: Vec::new(), added: BTreeMap::new(), removed: HashSet::new() }
+        RangeSet {
+            base: Vec::new(),
+            blocks: Vec::new(),
+            added: BTreeMap::new(),
+            removed: HashSet::new(),
+        }
     }
 }
 
@@ -92,11 +104,26 @@ impl<K: Key> RangeSet<K> {
 
     pub fn finish_load(&mut self) {
         self.base.sort_unstable_by_key(|e| e.first);
+        self.index_blocks();
+    }
+
+    fn index_blocks(&mut self) {
+        self.blocks = self.base.iter().step_by(BLOCK).map(|e| e.first).collect();
+        self.blocks.shrink_to_fit();
     }
 
     fn base_floor(&self, v: K) -> Option<&Entry<K>> {
-        let i = self.base.partition_point(|e| e.first <= v);
-        i.checked_sub(1).map(|i| &self.base[i])
+        if self.blocks.len() != self.base.len().div_ceil(BLOCK) {
+            // Still loading (blocks are indexed by `finish_load`): search the whole vector.
+            let i = self.base.partition_point(|e| e.first <= v);
+            return i.checked_sub(1).map(|i| &self.base[i]);
+        }
+        // The block whose first key is the greatest not above v holds the floor, if any does.
+        let block = self.blocks.partition_point(|k| *k <= v).checked_sub(1)?;
+        let start = block * BLOCK;
+        let within = &self.base[start..(start + BLOCK).min(self.base.len())];
+        let i = within.partition_point(|e| e.first <= v);
+        i.checked_sub(1).map(|i| &within[i])
     }
 
     /// The range holding `v`, if any.
@@ -172,6 +199,7 @@ impl<K: Key> RangeSet<K> {
         base.extend(self.added.values());
         base.sort_unstable_by_key(|e| e.first);
         self.base = base;
+        self.index_blocks();
         self.added.clear();
         self.removed.clear();
     }
