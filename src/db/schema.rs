@@ -319,6 +319,8 @@ diesel::table! {
         first_at -> Timestamp,
         last_at -> Timestamp,
         entries -> Integer,
+        clients -> Text,
+        results -> Text,
         body -> Text,
     }
 }

@@ -307,7 +307,21 @@ struct Batch {
     first_at: NaiveDateTime,
     last_at: NaiveDateTime,
     entries: i32,
+    /// The distinct client ids and results, between commas (`,a,b,`).
+    clients: String,
+    results: String,
     body: String,
+}
+
+/// `,a,b,`: the distinct values, each between commas, for a `LIKE '%,a,%'` test.
+fn between_commas<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let distinct: std::collections::BTreeSet<&str> = values.collect();
+    let mut out = String::from(",");
+    for v in distinct {
+        out.push_str(v);
+        out.push(',');
+    }
+    out
 }
 
 type Packed = (String, String, String, String, String, String);
@@ -339,6 +353,8 @@ impl Batch {
                 last_at,
                 entries: i32::try_from(rows.len())
                     .map_err(|e| AppError::internal(e.to_string()))?,
+                clients: between_commas(rows.iter().map(|r| r.client_id.as_str())),
+                results: between_commas(rows.iter().map(|r| r.result.as_str())),
                 body,
             }),
             _ => Err(AppError::internal("an empty verification-log batch")),
@@ -440,6 +456,13 @@ pub fn list(
         if let Some(past) = &read_past {
             q = q.filter(batches::first_id.gt(past.clone()));
         }
+        // Client ids and results hold no comma (ids are checked, results are names).
+        if let Some(c) = &client_id {
+            q = q.filter(batches::clients.like(format!("%,{c},%")));
+        }
+        if let Some(r) = result {
+            q = q.filter(batches::results.like(format!("%,{},%", r.as_str())));
+        }
         let page: Vec<Batch> = q.load(conn)?;
         if page.is_empty() {
             break;
@@ -499,6 +522,11 @@ mod tests {
             row("a5", "x", NotLicensed, 20),
         ];
         insert(&mut conn, &second).unwrap();
+        let summary = Batch::of(&second).unwrap();
+        assert_eq!(
+            (summary.clients.as_str(), summary.results.as_str()),
+            (",x,y,", ",licensed,not_licensed,")
+        );
 
         let all = list(&mut conn, None, None, None, 10).unwrap();
         assert_eq!(ids(&all), ["a1", "a2", "a3", "a4", "a5"]);

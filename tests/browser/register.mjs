@@ -141,15 +141,27 @@ const pages = {
 for (const [name, route] of Object.entries(pages)) {
   await check(`axe finds no serious or critical violation on ${name} (${route})`, async () => {
     const p = await page(1280, { forAxe: true });
-    await p.goto(base + route);
-    const { violations } = await new AxeBuilder({ page: p }).analyze();
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`), []);
+    try {
+      await p.goto(base + route);
+      const { violations } = await new AxeBuilder({ page: p }).analyze();
+      const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`), []);
+    } finally {
+      await p.context().close();
+    }
   });
   for (const width of [375, 1280]) {
+    // Each page in a context of its own, closed once shot: contexts left open piled up, and on
+    // a loaded machine Chromium then failed to capture ("Unable to capture screenshot"); a
+    // capture that fails once is tried once more.
     const p = await page(width);
-    await p.goto(base + route);
-    await p.screenshot({ path: path.join(shots, `${name}-${width}.png`), fullPage: true });
+    const file = path.join(shots, `${name}-${width}.png`);
+    try {
+      await p.goto(base + route);
+      await p.screenshot({ path: file, fullPage: true }).catch(() => p.screenshot({ path: file, fullPage: true }));
+    } finally {
+      await p.context().close();
+    }
   }
 }
 

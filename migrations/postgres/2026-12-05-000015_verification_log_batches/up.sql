@@ -8,13 +8,19 @@ CREATE TABLE verification_log_batches (
     first_at TIMESTAMP NOT NULL,
     last_at TIMESTAMP NOT NULL,
     entries INTEGER NOT NULL CHECK (entries > 0),
+    -- The batch's distinct client ids and results, each list between commas (",a,b,"), so a
+    -- filtered list skips the batches that cannot match without decoding them.
+    clients TEXT NOT NULL,
+    results TEXT NOT NULL,
     body TEXT NOT NULL
 );
 CREATE INDEX verification_log_batches_last_id ON verification_log_batches (last_id);
 CREATE INDEX verification_log_batches_first_at ON verification_log_batches (first_at);
 
-INSERT INTO verification_log_batches (first_id, last_id, first_at, last_at, entries, body)
+INSERT INTO verification_log_batches
+    (first_id, last_id, first_at, last_at, entries, clients, results, body)
 SELECT min(id), max(id), min(at), max(at), count(*),
+       ',' || string_agg(DISTINCT client_id, ',') || ',', ',' || string_agg(DISTINCT result, ',') || ',',
        json_agg(json_build_array(id, client_id, query_type, query, result,
                                  to_char(at, 'YYYY-MM-DD HH24:MI:SS.US')) ORDER BY id)::text
 FROM (SELECT *, (row_number() OVER (ORDER BY id) - 1) / 1000 AS batch FROM verification_log) t
