@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -266,14 +265,10 @@ fn convert(
         out.push(match (col.kind, v) {
             (_, Value::Null) => Value::Null,
             (Kind::Timestamp, Value::String(s)) => {
-                let t = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-                    .iter()
-                    .find_map(|f| NaiveDateTime::parse_from_str(&s, f).ok())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("{table}.{} holds {s:?}, not a timestamp", col.name)
-                    })?;
-                // As diesel writes a timestamp to SQLite; PostgreSQL reads the same text.
-                Value::String(t.format("%F %T%.f").to_string())
+                let t = super::parse_timestamp_text(&s).ok_or_else(|| {
+                    anyhow::anyhow!("{table}.{} holds {s:?}, not a timestamp", col.name)
+                })?;
+                Value::String(super::timestamp_text(t))
             }
             (Kind::Bool, v) => {
                 let b = match &v {

@@ -105,6 +105,24 @@ pub struct PoolState {
     pub max: u32,
 }
 
+/// A timestamp as diesel writes it to SQLite (`%F %T%.f`), which PostgreSQL reads alike: for
+/// rows written as text (the verification log's batches, `ccreg copy`). The format is parsed once.
+pub fn timestamp_text(at: chrono::NaiveDateTime) -> String {
+    static ITEMS: std::sync::OnceLock<Vec<chrono::format::Item<'static>>> =
+        std::sync::OnceLock::new();
+    let items = ITEMS.get_or_init(|| {
+        chrono::format::StrftimeItems::new("%F %T%.f").parse_to_owned().unwrap_or_default()
+    });
+    at.format_with_items(items.iter()).to_string()
+}
+
+/// A timestamp read back from text: SQLite's form (a space) or JSON's from PostgreSQL (a `T`).
+pub fn parse_timestamp_text(s: &str) -> Option<chrono::NaiveDateTime> {
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+}
+
 /// The PostgreSQL advisory lock taken while migrating ("ccreg" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0063_6372_6567;
 

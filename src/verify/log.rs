@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use super::QueryType;
 use crate::db::schema::verification_log_batches as batches;
-use crate::db::{write_tx, Db, DbConn};
+use crate::db::{parse_timestamp_text, timestamp_text, write_tx, Db, DbConn};
 use crate::error::AppError;
 
 crate::stored_enum! {
@@ -287,16 +287,6 @@ fn write_loop(shared: &Weak<Shared>, db: &Db) {
     }
 }
 
-/// The timestamp as diesel writes it to SQLite (`%F %T%.f`), read by PostgreSQL alike; the
-/// format is parsed once.
-fn timestamp_text(at: NaiveDateTime) -> String {
-    static ITEMS: OnceLock<Vec<chrono::format::Item<'static>>> = OnceLock::new();
-    let items = ITEMS.get_or_init(|| {
-        chrono::format::StrftimeItems::new("%F %T%.f").parse_to_owned().unwrap_or_default()
-    });
-    at.format_with_items(items.iter()).to_string()
-}
-
 /// A stored batch: its entries as one JSON array of `[id, client_id, type, query, result, at]`,
 /// with the bounds the list and the pruning select batches by.
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -372,10 +362,7 @@ impl Batch {
                 Ok(LogRow {
                     query_type: LoggedType::parse(&t).ok_or_else(|| bad("type", &t))?,
                     result: LogResult::parse(&result).ok_or_else(|| bad("result", &result))?,
-                    at: ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-                        .iter()
-                        .find_map(|f| NaiveDateTime::parse_from_str(&at, f).ok())
-                        .ok_or_else(|| bad("time", &at))?,
+                    at: parse_timestamp_text(&at).ok_or_else(|| bad("time", &at))?,
                     client_id,
                     query,
                     id,
