@@ -324,6 +324,7 @@ impl Workers {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot load the verification index: {e}"))?
         };
+        crate::heap::trim();
         follower.spawn_polling(std::time::Duration::from_millis(settings.index_poll_ms));
         let deliverer = webhooks::Deliverer::new(
             db.clone(),
@@ -387,7 +388,14 @@ impl Application {
                 )),
             }),
         };
-        let mut server = HttpServer::new(move || build_app(parts.clone())).listen(listener)?;
+        // Each worker builds its app (and, on the way, the OpenAPI document, dropped at once), then
+        // gives the pages that held it back.
+        let mut server = HttpServer::new(move || {
+            let app = build_app(parts.clone());
+            crate::heap::trim();
+            app
+        })
+        .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

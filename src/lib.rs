@@ -13,6 +13,7 @@ pub mod db;
 pub mod documents;
 pub mod domain;
 pub mod error;
+pub mod heap;
 pub mod http;
 pub mod index;
 pub mod inspections;

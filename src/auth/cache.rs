@@ -8,7 +8,6 @@
 //! the poll interval in every other. A generation number stops a check that read the database
 //! before such a clear from caching what it read after it.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
@@ -25,7 +24,9 @@ struct Entry {
 
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: RwLock<HashMap<Box<str>, Entry>>,
+    /// Hashed with foldhash (randomly seeded): SipHash over a 450-byte token cost more than the
+    /// rest of the lookup.
+    entries: RwLock<crate::index::Map<Box<str>, Entry>>,
     generation: AtomicU64,
 }
 

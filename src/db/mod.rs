@@ -106,14 +106,9 @@ pub struct PoolState {
 }
 
 /// A timestamp as diesel writes it to SQLite (`%F %T%.f`), which PostgreSQL reads alike: for
-/// rows written as text (the verification log's batches, `ccreg copy`). The format is parsed once.
+/// rows written as text (the verification log's batches, `ccreg copy`), without chrono's formatter.
 pub fn timestamp_text(at: chrono::NaiveDateTime) -> String {
-    static ITEMS: std::sync::OnceLock<Vec<chrono::format::Item<'static>>> =
-        std::sync::OnceLock::new();
-    let items = ITEMS.get_or_init(|| {
-        chrono::format::StrftimeItems::new("%F %T%.f").parse_to_owned().unwrap_or_default()
-    });
-    at.format_with_items(items.iter()).to_string()
+    crate::domain::timestamp::sql_text(at)
 }
 
 /// A timestamp read back from text: SQLite's form (a space) or JSON's from PostgreSQL (a `T`).

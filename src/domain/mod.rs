@@ -13,6 +13,7 @@ pub mod phone;
 pub mod record_id;
 pub mod role;
 pub mod text;
+pub mod timestamp;
 pub mod transition;
 
 pub use address::Address;

@@ -13,6 +13,29 @@ impl E164 {
     /// Parses `raw`, in international form (`+92 21 3456 7890`) or, when `region` is given, in
     /// that country's national form (`021 34567890`).
     pub fn try_new(raw: &str, region: Option<Country>) -> Result<Self, String> {
+        match Self::pakistan_international(raw.trim()) {
+            Some(n) => Ok(n),
+            None => Self::by_libphonenumber(raw, region),
+        }
+    }
+
+    /// `+92` then 7 to 12 digits, the first not 0: Pakistan's numbers in international form,
+    /// the form nearly every verification asks in. libphonenumber reads these as the same
+    /// digits (+92 is one region, and its national prefix, 0, cannot lead), so they are read
+    /// here directly, without its regular expressions (a fifth of a number verification's
+    /// CPU); the test `pakistan_fast_path_agrees_with_libphonenumber` holds the two equal.
+    fn pakistan_international(raw: &str) -> Option<Self> {
+        let national = raw.strip_prefix("+92")?.as_bytes();
+        let plain = (7..=12).contains(&national.len())
+            && national[0] != b'0'
+            && national.iter().all(u8::is_ascii_digit);
+        if !plain {
+            return None;
+        }
+        raw[1..].parse::<i64>().ok().map(E164)
+    }
+
+    fn by_libphonenumber(raw: &str, region: Option<Country>) -> Result<Self, String> {
         let id = region.and_then(|c| c.alpha2().parse::<phonenumber::country::Id>().ok());
         let hint = if region.is_some() { "" } else { " in international form (+92…)" };
         let n = phonenumber::parse(id, raw.trim())
@@ -80,6 +103,40 @@ mod tests {
         assert!(E164::try_new("051 1234567", None).is_err());
         assert!(E164::try_new("hello", pk()).is_err());
         assert!(E164::try_new("+92 1", None).is_err());
+    }
+
+    /// Every reading the fast path gives, libphonenumber gives too; and it takes the usual
+    /// form (so this test compares something).
+    #[test]
+    fn pakistan_fast_path_agrees_with_libphonenumber() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let len = next(16);
+            let mut raw =
+                String::from(["+92", "+92", "+92", "+9", "+920", "92", "+1"][next(7) as usize]);
+            for _ in 0..len {
+                raw.push(char::from(b'0' + next(10) as u8));
+            }
+            if next(20) == 0 {
+                raw.insert(next(raw.len() as u64) as usize, [' ', '-', 'x', '٣'][next(4) as usize]);
+            }
+            for region in [None, pk()] {
+                if let Some(n) = E164::pakistan_international(raw.trim()) {
+                    fast += 1;
+                    assert_eq!(E164::by_libphonenumber(&raw, region), Ok(n), "{raw:?}");
+                    assert_eq!(E164::try_new(&raw, region), Ok(n));
+                } else {
+                    assert_eq!(E164::try_new(&raw, region), E164::by_libphonenumber(&raw, region));
+                }
+            }
+        }
+        assert!(fast > 5_000, "the fast path read only {fast} numbers");
+        assert_eq!(E164::pakistan_international("+925800001003"), Some(E164(925800001003)));
     }
 
     #[test]

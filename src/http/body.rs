@@ -59,11 +59,24 @@ impl<T: DeserializeOwned + ToSchema + BodyRules + 'static> FromRequest for ApiJs
     }
 }
 
-/// A well-formed JSON body (no duplicate keys), not yet given a type: for a route that
-/// answers parts of it in place (the bulk verification).
+/// A well-formed JSON body (no duplicate keys), not yet given a type.
 pub struct RawJson(pub Value);
 
 impl FromRequest for RawJson {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBytes::from_request(req, payload);
+        Box::pin(async move { parse_strict(&body.await?.0).map(RawJson) })
+    }
+}
+
+/// A JSON body's bytes, its media type checked but not yet read: for a route that reads it
+/// as it goes (the bulk verification, through [`parse_strict_each`]).
+pub struct JsonBytes(pub web::BytesMut);
+
+impl FromRequest for JsonBytes {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -73,7 +86,7 @@ impl FromRequest for RawJson {
         Box::pin(async move {
             let bytes = read_body(&mut payload).await?;
             check_json(content_type.as_deref(), &bytes)?;
-            parse_strict(&bytes).map(RawJson)
+            Ok(JsonBytes(bytes))
         })
     }
 }
@@ -158,6 +171,96 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, AppError> {
     })
 }
 
+/// As [`parse_strict`], except that the elements of the top-level object's array `key` are
+/// handed to `each` one at a time as they are read, and the value returned holds `[]` in their
+/// place: a body of 10,000 items is never held as one tree of values (which took about 7 MiB).
+pub fn parse_strict_each(
+    bytes: &[u8],
+    key: &str,
+    each: &mut dyn FnMut(Value),
+) -> Result<Value, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request("the request body is empty; send a JSON object"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = de::DeserializeSeed::deserialize(Streaming::Top { key, each }, &mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            if e.is_data() {
+                AppError::bad_request(format!("JSON object with {e}"))
+            } else {
+                AppError::bad_request(format!("malformed JSON: {}", sanitize(&e.to_string())))
+            }
+        })?;
+    Ok(value)
+}
+
+/// [`parse_strict_each`]'s reading: at the top (`Top`), an object whose `key` is read by
+/// `Elements`; there, an array's elements go to `each`. Anything else is read as it is.
+enum Streaming<'k, 'f> {
+    Top { key: &'k str, each: &'f mut dyn FnMut(Value) },
+    Elements { each: &'f mut dyn FnMut(Value) },
+}
+
+impl<'de> de::DeserializeSeed<'de> for Streaming<'_, '_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Streaming<'_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let Streaming::Top { key: streamed, each } = self else {
+            return StrictVisitor.visit_map(map);
+        };
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            let v = if key == streamed {
+                map.next_value_seed(Streaming::Elements { each: &mut *each })?
+            } else {
+                map.next_value::<Strict>()?.0
+            };
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let Streaming::Elements { each } = self else {
+            return StrictVisitor.visit_seq(seq);
+        };
+        while let Some(Strict(v)) = seq.next_element()? {
+            each(v);
+        }
+        Ok(Value::Array(Vec::new()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        StrictVisitor.visit_bool(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        StrictVisitor.visit_i64(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        StrictVisitor.visit_u64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        StrictVisitor.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        StrictVisitor.visit_str(v)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        StrictVisitor.visit_unit()
+    }
+}
+
 /// Deserialises an already well-formed JSON value into `T` (422 listing every invalid field).
 pub fn parse_value<T: DeserializeOwned>(value: Value) -> Result<ApiJson<T>, AppError> {
     let fingerprint = fingerprint(&value);
@@ -224,29 +327,29 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
         Ok(Value::from(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
         Ok(Value::from(v))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         // JSON Schema counts 65535.0 as an integer, so serde must see one too.
         if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
             return Ok(Value::from(v as i64));
         }
         Ok(Value::from(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_string()))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
         Ok(Value::String(v))
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
     fn visit_none<E>(self) -> Result<Value, E> {

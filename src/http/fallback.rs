@@ -15,13 +15,13 @@ pub struct RouteTable {
     /// (METHOD, path template) → the query parameters the operation documents.
     queries: HashMap<(String, String), Vec<String>>,
     /// Path template → its methods.
-    methods: HashMap<String, Vec<String>>,
+    methods: crate::index::Map<String, Vec<String>>,
 }
 
 impl RouteTable {
     pub fn from_json(value: &serde_json::Value) -> Self {
         let (mut routes, mut queries, mut by_template) =
-            (Vec::new(), HashMap::new(), HashMap::new());
+            (Vec::new(), HashMap::new(), crate::index::Map::default());
         if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
             for (path, item) in paths {
                 let methods: Vec<String> = item

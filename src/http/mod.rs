@@ -14,7 +14,7 @@ pub mod request_id;
 pub mod route;
 pub mod shape;
 
-pub use body::{ApiJson, BodyRules, NoFields, OptionalJson, RawJson};
+pub use body::{ApiJson, BodyRules, JsonBytes, NoFields, OptionalJson, RawJson};
 pub use etag::{etag, tagged, IfMatch};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageParams};

@@ -25,7 +25,7 @@ use crate::domain::record_id::{OrganisationId, SiteId};
 use crate::error::AppError;
 use crate::licences::LicenceStatus;
 use crate::verify::{
-    answer, best, Answer, Facts, LicenceFacts, OrgFacts, Parsed, QueryType, SiteFacts,
+    answer, best, Answer, AnswerView, Facts, LicenceFacts, OrgFacts, Parsed, QueryType, SiteFacts,
 };
 
 /// An organisation, as verification sees it.
@@ -135,14 +135,16 @@ impl Registry {
         self.ips.holding((family, key)).map(|r| r.site)
     }
 
-    /// One answer, exactly as [`crate::verify::lookup::answer_all`] gives it.
-    pub fn answer(&self, raw: &str, t: QueryType, p: &Parsed, now: NaiveDateTime) -> Answer {
-        let known = match p {
-            Parsed::Licence(n) => self.licences.get(n.as_str()).map(|l| Facts {
-                org: self.org_facts(&l.organisation_id),
-                licence: self.licence_facts(n.as_str()),
-                site: None,
-            }),
+    /// What the registry knows of a question, if anything.
+    fn facts(&self, p: &Parsed, now: NaiveDateTime) -> Option<Facts<'_>> {
+        match p {
+            Parsed::Licence(n) => {
+                self.licences.get_key_value(n.as_str()).map(|(number, l)| Facts {
+                    org: self.org_facts(&l.organisation_id),
+                    licence: self.licence_facts(number),
+                    site: None,
+                })
+            }
             Parsed::Number(n) => self.number_site(n.value()).and_then(|s| self.site_facts(s, now)),
             Parsed::Ip(f, k) => u128::from_str_radix(k, 16)
                 .ok()
@@ -154,8 +156,23 @@ impl Registry {
             Parsed::TaxNumber(t) => {
                 self.org_by_tax.get(t.as_str()).and_then(|id| self.company_facts(id, now))
             }
-        };
-        answer(raw, t, known, now)
+        }
+    }
+
+    /// One answer, exactly as [`crate::verify::lookup::answer_all`] gives it.
+    pub fn answer(&self, raw: &str, t: QueryType, p: &Parsed, now: NaiveDateTime) -> Answer {
+        answer(raw, t, self.facts(p, now), now)
+    }
+
+    /// The same answer, borrowing its text from the index (for writing out at once).
+    pub fn view<'a>(
+        &'a self,
+        raw: &'a str,
+        t: QueryType,
+        p: &Parsed,
+        now: NaiveDateTime,
+    ) -> AnswerView<'a> {
+        crate::verify::view(raw, t, self.facts(p, now), now)
     }
 
     /// Interns a site id, giving its slot (a placeholder until the site itself is loaded).

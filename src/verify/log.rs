@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use super::QueryType;
 use crate::db::schema::verification_log_batches as batches;
-use crate::db::{parse_timestamp_text, timestamp_text, write_tx, Db, DbConn};
+use crate::db::{parse_timestamp_text, write_tx, Db, DbConn};
 use crate::error::AppError;
 
 crate::stored_enum! {
@@ -316,23 +316,51 @@ fn between_commas<'a>(values: impl Iterator<Item = &'a str>) -> String {
 
 type Packed = (String, String, String, String, String, String);
 
+/// Appends `s` as a JSON string (quotes, backslashes and control characters escaped).
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.push_str(&s[plain..i]);
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                _ => out.push_str(&format!("\\u{b:04x}")),
+            }
+            plain = i + 1;
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
 impl Batch {
-    /// A batch of entries (not empty).
+    /// A batch of entries (not empty). The body is written directly, not through serde: the
+    /// writer does this for every answer, and [`Batch::rows`] reads it back with serde_json.
     fn of(rows: &[LogRow]) -> Result<Batch, AppError> {
-        let packed: Vec<(&str, &str, &str, &str, &str, String)> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r.id.as_str(),
-                    r.client_id.as_str(),
-                    r.query_type.as_str(),
-                    r.query.as_str(),
-                    r.result.as_str(),
-                    timestamp_text(r.at),
-                )
-            })
-            .collect();
-        let body = serde_json::to_string(&packed).map_err(|e| AppError::internal(e.to_string()))?;
+        let mut body = String::with_capacity(rows.len() * 160 + 2);
+        body.push('[');
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push('[');
+            for text in [
+                r.id.as_str(),
+                r.client_id.as_str(),
+                r.query_type.as_str(),
+                r.query.as_str(),
+                r.result.as_str(),
+            ] {
+                push_json_str(&mut body, text);
+                body.push(',');
+            }
+            body.push('"');
+            crate::domain::timestamp::push_sql_text(&mut body, r.at);
+            body.push_str("\"]");
+        }
+        body.push(']');
         let ids = || rows.iter().map(|r| r.id.as_str());
         let ats = || rows.iter().map(|r| r.at);
         match (ids().min(), ids().max(), ats().min(), ats().max()) {
@@ -503,11 +531,9 @@ mod tests {
         use LogResult::{Licensed, NotLicensed};
         // Two batches whose ids interleave (two processes), the second straddling day 10.
         insert(&mut conn, &[row("a1", "x", Licensed, 1), row("a4", "y", Licensed, 2)]).unwrap();
-        let second = [
-            row("a2", "y", NotLicensed, 3),
-            row("a3", "x", Licensed, 4),
-            row("a5", "x", NotLicensed, 20),
-        ];
+        let mut odd = row("a2", "y", NotLicensed, 3);
+        odd.query = "\"quoted\" back\\slash \u{1}\t\n tab, Urdu اردو, emoji 📞".to_string();
+        let second = [odd.clone(), row("a3", "x", Licensed, 4), row("a5", "x", NotLicensed, 20)];
         insert(&mut conn, &second).unwrap();
         let summary = Batch::of(&second).unwrap();
         assert_eq!(
@@ -518,6 +544,7 @@ mod tests {
         let all = list(&mut conn, None, None, None, 10).unwrap();
         assert_eq!(ids(&all), ["a1", "a2", "a3", "a4", "a5"]);
         assert_eq!(all[4].at, second[2].at, "times come back to the microsecond");
+        assert_eq!(all[1].query, odd.query, "any text comes back as it went");
         assert_eq!(ids(&list(&mut conn, None, None, None, 2).unwrap()), ["a1", "a2"]);
         let after = Some("a2".to_string());
         assert_eq!(ids(&list(&mut conn, None, None, after, 2).unwrap()), ["a3", "a4"]);

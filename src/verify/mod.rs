@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::domain::ip::addr_key;
 use crate::domain::{Country, LicenceNumber, Ntn, RegistrationNumber, E164};
 use crate::error::{AppError, Problem};
-use crate::http::body::parse_body;
+use crate::http::body::{parse_body, parse_strict_each};
 use crate::licences::LicenceStatus;
 
 crate::stored_enum! {
@@ -59,6 +59,7 @@ pub struct Answer {
     #[serde(rename = "type")]
     pub query_type: QueryType,
     pub result: VerifyResult,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub checked_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub licence_number: Option<String>,
@@ -69,7 +70,10 @@ pub struct Answer {
     pub holder: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
     /// For numbers and IP addresses: the site that holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,20 +145,25 @@ pub enum BulkItemRead {
 }
 
 /// The items of a bulk request, each read on its own so that a malformed one, whatever it
-/// holds, is answered in place. The envelope itself must be `{"items": [...]}` (422).
-pub fn bulk_items(mut body: Value) -> Result<Vec<BulkItemRead>, AppError> {
-    let items = match body.get_mut("items") {
-        Some(Value::Array(items)) => std::mem::take(items),
-        _ => Vec::new(),
-    };
-    parse_body::<BulkRequest>(body)?;
-    if items.len() > MAX_BULK {
+/// holds, is answered in place; each is read as the body is, never all held as JSON at once.
+/// The envelope itself must be `{"items": [...]}` (422).
+pub fn bulk_items(body: &[u8]) -> Result<Vec<BulkItemRead>, AppError> {
+    let mut items = Vec::new();
+    let mut sent = 0usize;
+    let envelope = parse_strict_each(body, "items", &mut |raw| {
+        sent += 1;
+        if sent <= MAX_BULK {
+            items.push(bulk_item(raw));
+        }
+    })?;
+    parse_body::<BulkRequest>(envelope)?;
+    if sent > MAX_BULK {
         return Err(AppError::invalid(
             "items",
-            format!("at most {MAX_BULK} items per request ({} sent); split the batch", items.len()),
+            format!("at most {MAX_BULK} items per request ({sent} sent); split the batch"),
         ));
     }
-    Ok(items.into_iter().map(bulk_item).collect())
+    Ok(items)
 }
 
 fn bulk_item(raw: Value) -> BulkItemRead {
@@ -287,16 +296,67 @@ pub fn site_city(address: &crate::domain::Address) -> String {
     address.city.as_str().to_string()
 }
 
+/// An answer that borrows its text from the index: what a single verification writes out,
+/// copying nothing. [`AnswerView::to_owned`] is the [`Answer`] with the same fields, serialised
+/// the same (the test `views_serialise_as_their_answers` holds them equal).
+#[derive(Debug, Serialize)]
+pub struct AnswerView<'a> {
+    pub query: &'a str,
+    #[serde(rename = "type")]
+    pub query_type: QueryType,
+    pub result: VerifyResult,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
+    pub checked_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<LicenceStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<&'a str>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteView<'a>>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SiteView<'a> {
+    pub name: &'a str,
+    pub city: &'a str,
+}
+
+impl AnswerView<'_> {
+    pub fn to_owned(&self) -> Answer {
+        Answer {
+            query: self.query.to_string(),
+            query_type: self.query_type,
+            result: self.result,
+            checked_at: self.checked_at,
+            licence_number: self.licence_number.map(str::to_string),
+            status: self.status,
+            holder: self.holder.map(str::to_string),
+            registration_number: self.registration_number.map(str::to_string),
+            expires_at: self.expires_at,
+            site: self.site.map(|s| SiteRef { name: s.name.to_string(), city: s.city.to_string() }),
+        }
+    }
+}
+
 /// The answer to one question: `licensed` only when the licence that speaks for it is in
 /// force as of `now` and, for numbers and addresses, the site that holds it is open.
-pub fn answer(
-    query: &str,
+pub fn view<'a>(
+    query: &'a str,
     query_type: QueryType,
-    known: Option<Facts<'_>>,
+    known: Option<Facts<'a>>,
     now: NaiveDateTime,
-) -> Answer {
-    let mut a = Answer {
-        query: query.to_string(),
+) -> AnswerView<'a> {
+    let mut a = AnswerView {
+        query,
         query_type,
         result: VerifyResult::Unknown,
         checked_at: now.and_utc(),
@@ -316,10 +376,69 @@ pub fn answer(
         VerifyResult::NotLicensed
     };
     a.status = status;
-    a.licence_number = k.licence.map(|l| l.number.to_string());
+    a.licence_number = k.licence.map(|l| l.number);
     a.expires_at = k.licence.map(|l| l.expires_at.and_utc());
-    a.holder = k.org.map(|o| o.legal_name).or(k.licence.map(|l| l.holder)).map(str::to_string);
-    a.registration_number = k.org.map(|o| o.registration_number.to_string());
-    a.site = k.site.map(|s| SiteRef { name: s.name.to_string(), city: s.city.to_string() });
+    a.holder = k.org.map(|o| o.legal_name).or(k.licence.map(|l| l.holder));
+    a.registration_number = k.org.map(|o| o.registration_number);
+    a.site = k.site.map(|s| SiteView { name: s.name, city: s.city });
     a
+}
+
+/// [`view`], owned.
+pub fn answer(
+    query: &str,
+    query_type: QueryType,
+    known: Option<Facts<'_>>,
+    now: NaiveDateTime,
+) -> Answer {
+    view(query, query_type, known, now).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a single verification writes (the view) is what its [`Answer`] serialises to,
+    /// for every shape an answer takes.
+    #[test]
+    fn views_serialise_as_their_answers() {
+        let at =
+            |s: i64, n: u32| DateTime::from_timestamp(1_780_000_000 + s, n).unwrap().naive_utc();
+        let org = OrgFacts {
+            legal_name: "Ali & \"Sons\" (Pvt) Ltd — کراچی",
+            registration_number: "0012345",
+        };
+        let mut shapes = Vec::new();
+        for status in [LicenceStatus::Active, LicenceStatus::Suspended, LicenceStatus::Provisional]
+        {
+            let licence = LicenceFacts {
+                number: "CCL-2026-000001-16",
+                holder: "Holder\nLtd",
+                status,
+                issued_at: at(-86_400, 0),
+                expires_at: at(86_400 * 300, 123_456_000),
+                provisional_until: Some(at(86_400, 0)),
+            };
+            for site in [None, Some(SiteFacts { name: "Site \\1", city: "Lahore", open: false })] {
+                for o in [None, Some(org)] {
+                    shapes.push(Some(Facts { org: o, licence: Some(licence), site }));
+                    shapes.push(Some(Facts { org: o, licence: None, site }));
+                }
+            }
+        }
+        shapes.push(None);
+        let mut licensed = 0;
+        for (i, known) in shapes.into_iter().enumerate() {
+            for t in [QueryType::Licence, QueryType::Number, QueryType::Ip] {
+                let now = at(i as i64, (i as u32 % 3) * 500_000);
+                let v = view("+92 21 \"3456\" 7890", t, known, now);
+                licensed += usize::from(v.result == VerifyResult::Licensed);
+                let owned = serde_json::to_string(&v.to_owned()).unwrap();
+                assert_eq!(serde_json::to_string(&v).unwrap(), owned);
+                let back: Answer = serde_json::from_str(&owned).unwrap();
+                assert_eq!(serde_json::to_string(&back).unwrap(), owned);
+            }
+        }
+        assert!(licensed > 0, "some shapes answer licensed");
+    }
 }

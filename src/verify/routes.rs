@@ -8,33 +8,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::log::{LogEntry, LogResult, LogRow, VerificationLog};
 use super::{
-    bulk_items, parse, Answer, Attestation, AttestationClaims, BulkAnswer, BulkError, BulkItemRead,
-    BulkRequest, BulkResponse, Parsed, PublicAnswer, QueryType, VerifyResult,
+    bulk_items, parse, Answer, AnswerView, Attestation, AttestationClaims, BulkItemRead,
+    BulkRequest, BulkResponse, PublicAnswer, QueryType, VerifyResult,
 };
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
-use crate::http::{Page, PageParams, Query, RawJson};
+use crate::http::{JsonBytes, Page, PageParams, Query};
 use crate::state::AppState;
-
-/// Answers questions and logs them when an agency asked.
-async fn ask(
-    state: &AppState,
-    log: &VerificationLog,
-    who: &Principal,
-    queries: Vec<(String, QueryType, Parsed)>,
-) -> Result<Vec<Answer>, AppError> {
-    let now = state.now();
-    let answers = state.index.answer_all(&queries, now)?;
-    if who.is(Role::Agency) {
-        log.record(
-            answers
-                .iter()
-                .map(|a| log_row(&who.id, Some(a.query_type), &a.query, a.result.into(), now)),
-        )
-        .await;
-    }
-    Ok(answers)
-}
 
 fn log_row(
     client: &str,
@@ -43,27 +23,65 @@ fn log_row(
     result: LogResult,
     at: chrono::NaiveDateTime,
 ) -> LogRow {
+    // PostgreSQL cannot store NUL, and a malformed item may hold one; 200 characters at most.
+    let query = if query.len() <= 200 && !query.contains('\0') {
+        query.to_string()
+    } else {
+        query.chars().filter(|c| *c != '\0').take(200).collect()
+    };
     LogRow {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: uuid::Uuid::now_v7()
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .to_string(),
         client_id: client.to_string(),
         query_type: t.into(),
-        // PostgreSQL cannot store NUL, and a malformed item may hold one.
-        query: query.chars().filter(|c| *c != '\0').take(200).collect(),
+        query,
         result,
         at,
     }
 }
 
+/// Asks one question and logs it when an agency asked. `take` makes what the route needs of
+/// the answer while it still borrows its text from the index (nothing is copied for it).
+async fn ask_one<T>(
+    state: &AppState,
+    log: &VerificationLog,
+    who: &Principal,
+    t: QueryType,
+    value: &str,
+    take: impl FnOnce(&AnswerView<'_>) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let parsed = parse(t, value).map_err(AppError::bad_request)?;
+    let now = state.now();
+    state.index.ensure_current()?;
+    let (taken, result) = {
+        let registry = state.index.read();
+        let answer = registry.view(value, t, &parsed, now);
+        (take(&answer)?, answer.result)
+    };
+    if who.is(Role::Agency) {
+        log.record([log_row(&who.id, Some(t), value, result.into(), now)]).await;
+    }
+    Ok(taken)
+}
+
+/// One question's answer as the response, written straight from the index.
 async fn one(
     state: &AppState,
     log: &VerificationLog,
     who: &Principal,
     t: QueryType,
     value: &str,
-) -> Result<web::Json<Answer>, AppError> {
-    let parsed = parse(t, value).map_err(AppError::bad_request)?;
-    let mut answers = ask(state, log, who, vec![(value.to_string(), t, parsed)]).await?;
-    answers.pop().map(web::Json).ok_or_else(|| AppError::internal("no answer"))
+) -> Result<HttpResponse, AppError> {
+    let body = ask_one(state, log, who, t, value, |answer| {
+        let mut body = Vec::with_capacity(512);
+        serde_json::to_writer(&mut body, answer)
+            .map_err(|e| AppError::internal(format!("writing an answer: {e}")))?;
+        Ok(body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
 /// Is this licence valid? A malformed number or bad check digits is 400.
@@ -82,7 +100,7 @@ pub async fn verify_licence(
     log: web::Data<VerificationLog>,
     who: Principal,
     n: web::Path<String>,
-) -> Result<web::Json<Answer>, AppError> {
+) -> Result<HttpResponse, AppError> {
     one(&state, &log, &who, QueryType::Licence, &n).await
 }
 
@@ -102,7 +120,7 @@ pub async fn verify_number(
     log: web::Data<VerificationLog>,
     who: Principal,
     n: web::Path<String>,
-) -> Result<web::Json<Answer>, AppError> {
+) -> Result<HttpResponse, AppError> {
     one(&state, &log, &who, QueryType::Number, &n).await
 }
 
@@ -122,7 +140,7 @@ pub async fn verify_ip(
     log: web::Data<VerificationLog>,
     who: Principal,
     ip: web::Path<String>,
-) -> Result<web::Json<Answer>, AppError> {
+) -> Result<HttpResponse, AppError> {
     one(&state, &log, &who, QueryType::Ip, &ip).await
 }
 
@@ -149,7 +167,7 @@ pub async fn verify_organisation(
     log: web::Data<VerificationLog>,
     who: Principal,
     q: Query<OrganisationQuery>,
-) -> Result<web::Json<Answer>, AppError> {
+) -> Result<HttpResponse, AppError> {
     match (q.registration_number.as_deref(), q.tax_number.as_deref()) {
         (Some(r), None) => one(&state, &log, &who, QueryType::RegistrationNumber, r).await,
         (None, Some(t)) => one(&state, &log, &who, QueryType::TaxNumber, t).await,
@@ -173,44 +191,54 @@ pub async fn verify_bulk(
     state: web::Data<AppState>,
     log: web::Data<VerificationLog>,
     who: Principal,
-    body: RawJson,
-) -> Result<web::Json<BulkResponse>, AppError> {
-    let items = bulk_items(body.0)?;
-    let mut slots: Vec<Result<usize, BulkError>> = Vec::with_capacity(items.len());
-    let mut queries = Vec::new();
-    for item in items {
-        match item {
-            BulkItemRead::Question(value, t, parsed) => {
-                slots.push(Ok(queries.len()));
-                queries.push((value, t, parsed));
+    body: JsonBytes,
+) -> Result<HttpResponse, AppError> {
+    let items = bulk_items(&body.0)?;
+    let now = state.now();
+    let agency = who.is(Role::Agency);
+    let mut logged = Vec::with_capacity(if agency { items.len() } else { 0 });
+    // Each answer is written out as it is made and dropped: a 10,000-item request never holds
+    // its 10,000 answers at once, only their text (sized up front, so it is not copied as it
+    // grows). All are answered under one read of the index: one moment's registry.
+    let mut out = Vec::with_capacity(16 + items.len() * 360);
+    out.extend_from_slice(b"{\"results\":[");
+    {
+        state.index.ensure_current()?;
+        let registry = state.index.read();
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
-            BulkItemRead::Malformed(e) => slots.push(Err(e)),
+            let written = match item {
+                BulkItemRead::Question(value, t, parsed) => {
+                    let answer = registry.answer(&value, t, &parsed, now);
+                    if agency {
+                        logged.push(log_row(&who.id, Some(t), &value, answer.result.into(), now));
+                    }
+                    serde_json::to_writer(&mut out, &answer)
+                }
+                BulkItemRead::Malformed(e) => {
+                    if agency {
+                        logged.push(log_row(
+                            &who.id,
+                            e.query_type,
+                            &e.query,
+                            LogResult::Error,
+                            now,
+                        ));
+                    }
+                    serde_json::to_writer(&mut out, &e)
+                }
+            };
+            written.map_err(|e| AppError::internal(format!("writing a bulk answer: {e}")))?;
         }
     }
-    let failed: Vec<LogRow> = slots
-        .iter()
-        .filter_map(|s| s.as_ref().err())
-        .map(|e| log_row(&who.id, e.query_type, &e.query, LogResult::Error, state.now()))
-        .collect();
-    if who.is(Role::Agency) && !failed.is_empty() {
-        log.record(failed).await;
+    out.extend_from_slice(b"]}");
+    crate::heap::trim();
+    if agency {
+        log.record(logged).await;
     }
-    let mut answers: Vec<Option<Answer>> =
-        ask(&state, &log, &who, queries).await?.into_iter().map(Some).collect();
-    let results = slots
-        .into_iter()
-        .map(|s| match s {
-            Ok(i) => answers[i].take().map(BulkAnswer::Answer).unwrap_or_else(|| {
-                BulkAnswer::Error(BulkError {
-                    query: String::new(),
-                    query_type: None,
-                    error: AppError::internal("missing answer").problem(),
-                })
-            }),
-            Err(e) => BulkAnswer::Error(e),
-        })
-        .collect();
-    Ok(web::Json(BulkResponse { results }))
+    Ok(HttpResponse::Ok().content_type("application/json").body(out))
 }
 
 /// Signed proof of what the registry says of a licence now: a compact JWS (EdDSA) whose claims
@@ -233,7 +261,7 @@ pub async fn attest(
     who: Principal,
     n: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let answer = one(&state, &log, &who, QueryType::Licence, &n).await?.into_inner();
+    let answer = ask_one(&state, &log, &who, QueryType::Licence, &n, |a| Ok(a.to_owned())).await?;
     let iat = state.clock.now().timestamp();
     let claims = AttestationClaims {
         iss: state.keys.issuer.clone(),

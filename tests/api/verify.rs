@@ -330,6 +330,50 @@ async fn bulk_answers_in_order_with_errors_in_place() {
     assert_eq!(r.body["results"][0]["error"]["errors"][0]["field"], "type");
 }
 
+/// The bulk body is read item by item as it arrives, and as strictly as any body: the envelope's
+/// faults are the whole request's problem, an item's own are answered in place.
+#[actix_web::test]
+async fn bulk_bodies_are_read_as_strictly_as_any() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let send = |body: &'static str| {
+        app.post("/api/v1/verify/bulk").token(&w.agency).body("application/json", body).send()
+    };
+    let item = r#"{"type": "ip", "value": "203.0.113.7"}"#;
+    let ok = send(r#"{"items": [{"type": "ip", "value": "203.0.113.7"}]}"#).await.expect(200);
+    assert_eq!(ok.body["results"][0]["result"], "licensed", "{item}");
+    // Malformed JSON, a duplicate key (at the top or inside an item), trailing text: 400.
+    for body in [
+        r#"{"items": [{"type": "ip", "value": "203.0.113.7"}"#,
+        r#"{"items": [], "items": []}"#,
+        r#"{"items": [{"type": "ip", "type": "ip", "value": "203.0.113.7"}]}"#,
+        r#"{"items": []} []"#,
+        "",
+    ] {
+        let r = send(body).await.problem(400);
+        assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}: {}", r.text);
+    }
+    // An envelope of the wrong shape: 422 naming the field.
+    for (body, field) in [
+        (r#"{"items": "all of them"}"#, "items"),
+        (r#"{"items": [], "extra": 1}"#, "extra"),
+        (r#"{}"#, "items"),
+        (r#"[]"#, ""),
+    ] {
+        let r = send(body).await.problem(422);
+        assert!(r.text.contains(field), "{body}: {}", r.text);
+    }
+    // Items that are not objects are answered in place.
+    let r =
+        send(r#"{"items": [7, null, {"type": "ip", "value": "203.0.113.7"}]}"#).await.expect(200);
+    let results = r.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["query"], "", "{}", r.text);
+    assert_eq!(results[0]["error"]["status"], 422);
+    assert_eq!(results[1]["error"]["status"], 422);
+    assert_eq!(results[2]["result"], "licensed");
+}
+
 #[actix_web::test]
 async fn agencies_are_logged_and_revoked_clients_refused() {
     let app = TestApp::spawn().await;
