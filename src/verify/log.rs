@@ -115,8 +115,10 @@ impl From<LogRow> for LogEntry {
 const TICK: Duration = Duration::from_millis(50);
 /// A shard holding this many entries wakes the writer.
 const SHARD_WAKE: usize = 1_024;
-/// Answers wait while this many entries are unwritten.
-const HIGH_WATER: usize = 200_000;
+/// Answers wait while this many entries are unwritten: about 12 MiB of them, or most of a
+/// second of answers at full speed, which rides out a checkpoint or a vacuum of the database.
+/// (At 200,000, a writer held up on a freshly seeded PostgreSQL let them take 60 MiB.)
+const HIGH_WATER: usize = 50_000;
 /// Rows per insert statement.
 const ROWS_PER_STATEMENT: usize = 5_000;
 /// Shards of the buffer: more than the worker threads of any machine it runs on, so each
