@@ -378,9 +378,14 @@ impl Index {
         queries: &[(String, QueryType, Parsed)],
         now: NaiveDateTime,
     ) -> Result<Vec<Answer>, AppError> {
-        self.ensure_current()?;
-        let r = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        let r = self.current()?;
         Ok(queries.iter().map(|(raw, t, p)| r.answer(raw, *t, p, now)).collect())
+    }
+
+    /// The registry, read for answering; 503 while the index is known to be behind.
+    pub fn current(&self) -> Result<std::sync::RwLockReadGuard<'_, Registry>, AppError> {
+        self.ensure_current()?;
+        Ok(self.read())
     }
 
     /// Marks the index behind (`Some(reason)`) or current again (`None`).

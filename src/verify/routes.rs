@@ -54,9 +54,8 @@ async fn ask_one<T>(
 ) -> Result<T, AppError> {
     let parsed = parse(t, value).map_err(AppError::bad_request)?;
     let now = state.now();
-    state.index.ensure_current()?;
     let (taken, result) = {
-        let registry = state.index.read();
+        let registry = state.index.current()?;
         let answer = registry.view(value, t, &parsed, now);
         (take(&answer)?, answer.result)
     };
@@ -203,8 +202,7 @@ pub async fn verify_bulk(
     let mut out = Vec::with_capacity(16 + items.len() * 360);
     out.extend_from_slice(b"{\"results\":[");
     {
-        state.index.ensure_current()?;
-        let registry = state.index.read();
+        let registry = state.index.current()?;
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 out.push(b',');
